@@ -1,0 +1,115 @@
+"""Settings for every stage, loaded from YAML, then `VIDSTYLE_*` environment variables, then CLI flags.
+
+Precedence, lowest to highest: defaults below → `--config FILE` (or `VIDSTYLE_CONFIG`) → environment
+(`VIDSTYLE_MODEL__BACKBONE=efficientnet_lite0`, nested keys joined by `__`) → explicit overrides (CLI flags).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class DecodeSettings(BaseModel):
+    max_frames: int = Field(8, ge=1, description="at most this many frames per video")
+    min_gap_s: float = Field(1.0, ge=0, description="sampled frames are at least this many seconds apart")
+    workers: int = Field(2, ge=1, description="decode worker processes")
+    timeout_s: float = Field(120.0, gt=0, description="wall-clock limit for decoding one video")
+    memory_mb: int = Field(4096, ge=256, description="address-space cap of a decode worker")
+    max_file_mb: int = Field(2048, ge=1, description="larger files are refused without decoding")
+    thumbnail_px: int = Field(160, ge=16, description="long side of the JPEG thumbnails kept per frame")
+
+
+class ModelSettings(BaseModel):
+    backbone: Literal["vgg19", "efficientnet_lite0"] = "vgg19"
+    weights_path: Path | None = Field(None, description="explicit weights file; else torch cache, else download")
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    batch_size: int = Field(32, ge=1)
+    input_size: int = Field(224, ge=32, description="frames are resized to a square of this side on decode")
+    style_taps: list[str] | None = Field(None, description="layer names; None = the backbone's table")
+    content_taps: list[str] | None = None
+    gram_channels: int = Field(22, ge=2, description="Gram sketch: channels kept per style tap (seeded projection)")
+    projection_seed: int = 0
+    style_representation: Literal["stats", "gram"] = Field("stats", description="what the `style` column holds")
+    content_mask: bool = Field(True, description="mask static regions (templates, banners) out of content pooling")
+
+
+class EmbedSettings(BaseModel):
+    part_rows: int = Field(32, ge=1, description="videos per Parquet part; a crash loses at most one part of work")
+
+
+class IndexSettings(BaseModel):
+    memory_budget_mb: int = Field(4096, ge=1, description="largest index (per space) kept in memory")
+    latency_budget_ms: float = Field(5.0, gt=0, description="single-query search latency target")
+    nlist: int | None = Field(None, description="IVF lists; None = 4*sqrt(n)")
+    nprobe: int = 16
+    hnsw_m: int = 32
+    ef_search: int = 64
+    ef_construction: int = 80
+    pq_bytes: int | None = Field(None, description="IVF-PQ code size; None = from the memory budget")
+    train_sample: int = Field(100_000, ge=1000, description="vectors sampled to train IVF/PQ")
+    use_gpu: bool = Field(True, description="build and search on GPUs when faiss sees them")
+
+
+class ServeSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+    api_key: SecretStr | None = Field(None, description="required for writes; none configured = writes disabled")
+    max_upload_mb: int = Field(64, ge=1)
+    recommend_style_weight: float = 0.7
+    recommend_content_weight: float = 0.3
+    near_duplicate_content: float = Field(0.9, description="content similarity above which a video is a near-dup")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDSTYLE_", env_nested_delimiter="__", extra="forbid")
+
+    decode: DecodeSettings = DecodeSettings()
+    model: ModelSettings = ModelSettings()
+    embed: EmbedSettings = EmbedSettings()
+    index: IndexSettings = IndexSettings()
+    serve: ServeSettings = ServeSettings()
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be read or does not validate."""
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping at the top level")
+    return data
+
+
+def load_settings(config_file: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from `config_file` (or `$VIDSTYLE_CONFIG`), the environment and `overrides`, in that order."""
+    path = config_file or os.environ.get("VIDSTYLE_CONFIG")
+    file_data = _read_yaml(Path(path)) if path else {}
+
+    class _WithFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_data)
+
+    try:
+        loaded = _WithFile(**(overrides or {}))
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+    return Settings.model_validate(loaded.model_dump())

@@ -1,0 +1,152 @@
+"""Decode videos in isolated worker processes, so one bad file cannot stall or crash a batch.
+
+Each worker (spawn start method: no inherited torch/CUDA state) decodes one video at a time under an
+address-space cap (RLIMIT_AS). The parent watches every worker: a video that runs past the wall-clock
+timeout, or whose worker dies (segfault in a codec, out of memory), is reported as failed with the
+reason, and the worker is replaced. Each worker has its own pipe: killing one never corrupts a shared queue.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from embedder.decode import Decoded, DecodeError, decode_file
+
+
+@dataclass(frozen=True)
+class DecodeJob:
+    key: str
+    path: Path
+
+
+def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> None:
+    import resource
+
+    limit = memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if job is None:
+            return
+        try:
+            result: Decoded | str = decode_file(job.path, **options)
+        except DecodeError as exc:
+            result = str(exc)
+        except MemoryError:
+            result = f"decoding needed more than the {memory_mb} MiB memory cap (decode.memory_mb)"
+        except Exception as exc:  # noqa: BLE001 - any decoder failure is a per-video failure
+            result = f"{type(exc).__name__}: {exc}"
+        conn.send((job.key, result))
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.SpawnContext, options: dict[str, Any], memory_mb: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, options, memory_mb), daemon=True)
+        self.process.start()
+        child.close()
+        self.job: DecodeJob | None = None
+        self.started = 0.0
+
+    def submit(self, job: DecodeJob) -> None:
+        self.job, self.started = job, time.monotonic()
+        self.conn.send(job)
+
+    def stop(self, kill: bool = False) -> None:
+        if kill or self.job is not None:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class DecodePool:
+    """`imap_unordered` over decode jobs → (job, Decoded | error reason), with timeouts and crash isolation."""
+
+    def __init__(
+        self,
+        workers: int,
+        timeout_s: float,
+        memory_mb: int,
+        size: int,
+        max_frames: int,
+        min_gap_s: float,
+        thumbnail_px: int,
+        max_file_mb: int,
+    ) -> None:
+        self.n_workers = workers
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.options = {
+            "size": size, "max_frames": max_frames, "min_gap_s": min_gap_s,
+            "thumbnail_px": thumbnail_px, "max_file_mb": max_file_mb,
+        }
+        self._ctx = mp.get_context("spawn")
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> DecodePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for w in self._workers:
+            w.stop()
+        self._workers = []
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self.options, self.memory_mb)
+
+    def imap_unordered(self, jobs: Iterable[DecodeJob]) -> Iterator[tuple[DecodeJob, Decoded | str]]:
+        pending = iter(jobs)
+        if not self._workers:
+            self._workers = [self._spawn() for _ in range(self.n_workers)]
+        for w in self._workers:
+            if (job := next(pending, None)) is not None:
+                w.submit(job)
+        while any(w.job is not None for w in self._workers):
+            busy = [w for w in self._workers if w.job is not None]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.5)
+            now = time.monotonic()
+            for i, w in enumerate(self._workers):
+                if w.job is None:
+                    continue
+                job, outcome = w.job, None
+                if w.conn in ready:
+                    try:
+                        _, outcome = w.conn.recv()
+                        w.job = None
+                    except (EOFError, OSError):
+                        outcome = self._death_reason(w)
+                elif w.process.sentinel in ready:
+                    outcome = self._death_reason(w)
+                elif now - w.started > self.timeout_s:
+                    outcome = f"decoding timed out after {self.timeout_s:.0f} s (decode.timeout_s)"
+                if outcome is None:
+                    continue
+                if w.job is not None:  # the worker died or hung: replace it
+                    w.stop(kill=True)
+                    w = self._workers[i] = self._spawn()
+                yield job, outcome
+                if (nxt := next(pending, None)) is not None:
+                    w.submit(nxt)
+
+    def _death_reason(self, w: _Worker) -> str:
+        w.process.join(timeout=1)
+        code = w.process.exitcode
+        hint = " (killed: likely over the memory cap, decode.memory_mb)" if code == -9 else ""
+        return f"decoder process crashed with exit code {code}{hint}"

@@ -1,0 +1,233 @@
+"""`vidstyle embed`: a catalogue (folder or manifest) → EMB_DIR, resumable, with decode overlapped with inference.
+
+Decode workers (separate processes) keep decoding the next videos while this process runs the backbone on
+batches of frames gathered across videos. Finished rows are flushed as Parquet parts every
+`embed.part_rows` videos, so an interruption loses at most one part's worth of work, and never duplicates.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from embedder import dataset
+from embedder.backbones import load_backbone
+from embedder.config import Settings
+from embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Decoded
+from embedder.decode_pool import DecodeJob, DecodePool
+from embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights
+
+
+class SourceError(ValueError):
+    """The SOURCE argument cannot be turned into a list of videos."""
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    video_id: str
+    path: Path
+
+
+def list_sources(source: Path, include_images: bool = False) -> list[VideoSource]:
+    """Videos under a folder (recursive; id = relative path without suffix) or in a manifest CSV/Parquet."""
+    source = Path(source)
+    if source.is_dir():
+        suffixes = VIDEO_SUFFIXES | (IMAGE_SUFFIXES if include_images else frozenset())
+        files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+        rel = [p.relative_to(source).as_posix() for p in files]
+        stems = [r.rsplit(".", 1)[0] for r in rel]
+        clash = {s for s in stems if stems.count(s) > 1}
+        return [VideoSource(r if s in clash else s, p) for r, s, p in zip(rel, stems, files)]
+    if source.suffix.lower() in {".csv", ".parquet"}:
+        try:
+            table = pq.read_table(source) if source.suffix.lower() == ".parquet" else pacsv.read_csv(source)
+        except Exception as exc:  # noqa: BLE001 - any reader error is a bad manifest
+            raise SourceError(f"cannot read manifest {source}: {exc}") from exc
+        missing = {"video_id", "path"} - set(table.column_names)
+        if missing:
+            raise SourceError(f"manifest {source} lacks column(s) {sorted(missing)}")
+        ids = [str(v) for v in table.column("video_id").to_pylist()]
+        dupes = sorted({v for v in ids if ids.count(v) > 1})
+        if dupes:
+            raise SourceError(f"manifest {source} repeats video_id(s) {dupes[:5]}")
+        paths = [source.parent / str(p) for p in table.column("path").to_pylist()]
+        return [VideoSource(i, p) for i, p in zip(ids, paths)]
+    if source.exists():
+        raise SourceError(f"SOURCE {source} must be a folder of videos or a .csv/.parquet manifest")
+    raise SourceError(f"SOURCE {source} does not exist")
+
+
+@dataclass
+class EmbeddedVideo:
+    fingerprint: str
+    vectors: dict[str, np.ndarray]
+    decoded: Decoded
+
+
+class Embedder:
+    """The model side of the pipeline: decoded videos → rows with vectors. One instance per process."""
+
+    def __init__(self, settings: Settings, pretrained: bool = True) -> None:
+        self.settings = settings
+        m = settings.model
+        self.features = FeatureExtractor(load_backbone(m.backbone, m.weights_path, pretrained), m)
+        self.fingerprint = self.features.fingerprint
+        self.dims = self.features.dims
+        self._single_pool: DecodePool | None = None
+        self._lock = threading.Lock()
+
+    def make_pool(self, workers: int | None = None) -> DecodePool:
+        d = self.settings.decode
+        return DecodePool(
+            workers=workers or d.workers, timeout_s=d.timeout_s, memory_mb=d.memory_mb,
+            size=self.settings.model.input_size, max_frames=d.max_frames, min_gap_s=d.min_gap_s,
+            thumbnail_px=d.thumbnail_px, max_file_mb=d.max_file_mb,
+        )
+
+    def vectors(self, videos: list[Decoded]) -> list[dict[str, np.ndarray]]:
+        """Video vectors for each decoded video, running the backbone on all their frames in batches."""
+        if not videos:
+            return []
+        frames = np.concatenate([v.frames for v in videos])
+        weights = None
+        if self.settings.model.content_mask:
+            masks = [moving_region_weights(v.frames) for v in videos]
+            if any(mk is not None for mk in masks):
+                full = np.ones((28, 28), np.float32)
+                weights = np.concatenate(
+                    [np.repeat((full if mk is None else mk)[None], len(v.frames), 0) for v, mk in zip(videos, masks)]
+                )
+        bs = self.settings.model.batch_size
+        chunks = [
+            self.features(frames[i : i + bs], None if weights is None else weights[i : i + bs])
+            for i in range(0, len(frames), bs)
+        ]
+        per_frame = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+        out, start = [], 0
+        for v in videos:
+            n = len(v.frames)
+            sl = {k: a[start : start + n] for k, a in per_frame.items()}
+            out.append(aggregate_frames(sl, self.settings.model.style_representation))
+            start += n
+        return out
+
+    def embed_file(self, path: Path) -> EmbeddedVideo:
+        """Embed one file (video or image) in an isolated decode worker; raises ValueError with the reason."""
+        with self._lock:
+            if self._single_pool is None:
+                self._single_pool = self.make_pool(workers=1)
+            ((_, result),) = list(self._single_pool.imap_unordered([DecodeJob("query", Path(path))]))
+        if isinstance(result, str):
+            raise ValueError(result)
+        return EmbeddedVideo(self.fingerprint, self.vectors([result])[0], result)
+
+    def close(self) -> None:
+        if self._single_pool is not None:
+            self._single_pool.close()
+            self._single_pool = None
+
+
+def embed_file(path: Path, settings: Settings) -> EmbeddedVideo:
+    """One-off embedding of a single file with the configured model (CLI `query --file`)."""
+    embedder = Embedder(settings)
+    try:
+        return embedder.embed_file(path)
+    finally:
+        embedder.close()
+
+
+def ok_row(src: VideoSource, decoded: Decoded, vectors: dict[str, np.ndarray], model: str) -> dict[str, Any]:
+    return {
+        "video_id": src.video_id, "path": str(src.path), "status": "ok", "error": None,
+        "n_frames": len(decoded.frames), "frame_times": [float(t) for t in decoded.times],
+        "thumbnails": decoded.thumbnails, "model": model, **vectors,
+    }
+
+
+def failed_row(src: VideoSource, reason: str, model: str) -> dict[str, Any]:
+    return {"video_id": src.video_id, "path": str(src.path), "status": "failed", "error": reason,
+            "n_frames": 0, "model": model}
+
+
+@dataclass
+class EmbedSummary:
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+
+    def line(self, out: Path) -> str:
+        fps = self.frames / self.seconds if self.seconds else 0.0
+        return (f"embedded {self.ok + self.failed} videos (ok {self.ok}, failed {self.failed}, "
+                f"skipped {self.skipped} already done): {self.frames} frames in {self.seconds:.1f} s "
+                f"({fps:.1f} frames/s) -> {out}")
+
+
+def _batches(results: Iterator[tuple[DecodeJob, Decoded | str]], min_frames: int):
+    """Group decode results so the model sees ≥ min_frames frames per call (failures pass straight through)."""
+    batch: list[tuple[DecodeJob, Decoded | str]] = []
+    frames = 0
+    for job, res in results:
+        batch.append((job, res))
+        frames += 0 if isinstance(res, str) else len(res.frames)
+        if frames >= min_frames:
+            yield batch
+            batch, frames = [], 0
+    if batch:
+        yield batch
+
+
+def embed(source: Path, out_dir: Path, settings: Settings, workers: int | None = None,
+          progress: bool = True, embedder: Embedder | None = None) -> EmbedSummary:
+    """Embed every video of `source` not yet in `out_dir`; returns counts for the summary line."""
+    t0 = time.monotonic()
+    sources = list_sources(source)
+    embedder = embedder or Embedder(settings)
+    dataset.prepare(out_dir)
+    done = dataset.check_fingerprint(out_dir, embedder.fingerprint)
+    todo = [s for s in sources if s.video_id not in done]
+    summary = EmbedSummary(skipped=len(sources) - len(todo))
+    by_key = {s.video_id: s for s in todo}
+    rows: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if rows:
+            dataset.write_part(out_dir, rows, embedder.dims)
+            rows.clear()
+
+    bar = tqdm(total=len(todo), unit="video", disable=not progress, desc="embed", dynamic_ncols=True)
+    try:
+        with embedder.make_pool(workers) as pool:
+            jobs = (DecodeJob(s.video_id, s.path) for s in todo)
+            for batch in _batches(pool.imap_unordered(jobs), settings.model.batch_size):
+                good = [(job, res) for job, res in batch if not isinstance(res, str)]
+                vectors = embedder.vectors([res for _, res in good])
+                for (job, res), vec in zip(good, vectors):
+                    rows.append(ok_row(by_key[job.key], res, vec, embedder.fingerprint))
+                    summary.ok += 1
+                    summary.frames += len(res.frames)
+                for job, res in batch:
+                    if isinstance(res, str):
+                        rows.append(failed_row(by_key[job.key], res, embedder.fingerprint))
+                        summary.failed += 1
+                bar.update(len(batch))
+                elapsed = time.monotonic() - t0
+                bar.set_postfix(frames_s=f"{summary.frames / elapsed:.1f}", failed=summary.failed)
+                if len(rows) >= settings.embed.part_rows:
+                    flush()
+    finally:
+        # On Ctrl-C or an error, keep what is finished; the rerun picks up the rest.
+        flush()
+        bar.close()
+        summary.seconds = time.monotonic() - t0
+    return summary

@@ -1,0 +1,1 @@
+"""Offline evaluation: labelled synthetic catalogues (contents x looks), triplet and retrieval metrics."""
