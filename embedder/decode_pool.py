@@ -8,6 +8,7 @@ reason, and the worker is replaced. Each worker has its own pipe: killing one ne
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 from collections.abc import Iterable, Iterator
@@ -65,10 +66,8 @@ class _Worker:
         if kill or self.job is not None:
             self.process.kill()
         else:
-            try:
+            with contextlib.suppress(OSError):
                 self.conn.send(None)
-            except OSError:
-                pass
         self.process.join(timeout=5)
         self.conn.close()
 

@@ -87,8 +87,9 @@ def demo(
 
 
 def default_offline_config() -> Path:
-    """configs/offline.yaml of the source tree, or the copy installed with the package."""
-    for candidate in (Path.cwd() / "configs" / "offline.yaml", Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"):
+    """configs/offline.yaml of the working directory, else of the source tree this package runs from."""
+    repo_root = Path(__file__).resolve().parents[1]
+    for candidate in (Path.cwd() / "configs" / "offline.yaml", repo_root / "configs" / "offline.yaml"):
         if candidate.is_file():
             return candidate
     fail("configs/offline.yaml not found; pass --config")
