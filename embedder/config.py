@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -65,6 +65,15 @@ class ServeSettings(BaseModel):
     recommend_style_weight: float = 0.7
     recommend_content_weight: float = 0.3
     near_duplicate_content: float = Field(0.9, description="content similarity above which a video is a near-dup")
+    recommend_candidates: int = Field(100, ge=1, description="style neighbours re-ranked by `recommend`")
+    max_k: int = Field(1000, ge=1, description="largest k a query may ask for")
+    index_dir: Path | None = Field(None, description="INDEX_DIR to serve (the `serve` argument sets it)")
+    emb_dir: Path | None = Field(None, description="embeddings dataset; None = the one the index was built from")
+    reconcile: bool = Field(True, description="at startup, make the index hold exactly the dataset's ok videos")
+    model_threads: int | None = Field(1, ge=1, description="torch threads for uploads; the rest serve queries")
+    max_pending_embeds: int = Field(8, ge=1, description="uploads waiting for the model beyond this get a 503")
+    cached_parts: int = Field(64, ge=1, description="dataset parts whose thumbnails are kept in memory")
+    access_log: bool = Field(True, description="uvicorn's per-request log lines")
 
 
 class Settings(BaseSettings):
@@ -110,6 +119,9 @@ def load_settings(config_file: Path | str | None = None, overrides: dict[str, An
 
     try:
         loaded = _WithFile(**(overrides or {}))
-    except ValueError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
     return Settings.model_validate(loaded.model_dump())
