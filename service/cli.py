@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from embedder.config import Settings, load_settings
+from service.server import serve_command
 
 app = typer.Typer(
     help="vidstyle: separate style and content embeddings for video recommendation.",
@@ -86,6 +87,9 @@ def demo(
         run_demo(workdir, settings, serve=serve)
 
 
+app.command("serve")(serve_command)
+
+
 def default_offline_config() -> Path:
     """configs/offline.yaml of the working directory, else of the source tree this package runs from."""
     repo_root = Path(__file__).resolve().parents[1]
@@ -94,6 +98,12 @@ def default_offline_config() -> Path:
             return candidate
     fail("configs/offline.yaml not found; pass --config")
     raise AssertionError  # unreachable
+
+
+# `eval`, `eval-retrieval`, `make-benchmark`: defined in evaluation/cli.py (owned by the evaluation work).
+from evaluation.cli import register as _register_evaluation  # noqa: E402
+
+_register_evaluation(app)
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from service.api.metrics import MetricsMiddleware
+from service.api.routers import health, search, videos, web
+from service.api.state import AppState, ServiceError
+from service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
+
+log = logging.getLogger("vidstyle.serve")
+
+DESCRIPTION = """Style and content neighbours of videos.
+
+`similar` answers from one index (style or content); `recommend` takes style neighbours, drops near-duplicates in
+content and re-ranks by a blend of both scores (see docs/recommend.md). Writes need the `X-API-Key` header.
+"""
+
+
+def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
+    """An app serving `state`; the caller owns building it, the app closes it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if preload_model:
+            # In the background: queries are answered while the model loads; uploads wait for it.
+            state.model.preload()
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(title="vidstyle", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.vidstyle = state
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    for module in (health, videos, search, web):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+
+    serve = state.settings.serve
+    max_body = serve.max_upload_mb * 2**20 + MULTIPART_SLACK
+    rules = [
+        GuardRule("POST", "/v1/search", lambda p: p == "/v1/search", max_body, needs_key=False),
+        GuardRule("POST", "/v1/videos", lambda p: p == "/v1/videos", max_body, needs_key=True),
+        GuardRule("DELETE", "/v1/videos/{video_id}", lambda p: p.startswith("/v1/videos/"), None, needs_key=True),
+    ]
+    app.add_middleware(
+        UploadGuard, rules=rules, api_key=lambda: serve.api_key.get_secret_value() if serve.api_key else None
+    )
+    # Added last, so outermost: it times the guard's early answers too.
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    return app

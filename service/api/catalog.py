@@ -1,0 +1,167 @@
+"""The embeddings dataset (EMB_DIR) as the service sees it: where each video's row is, its thumbnails, and writes.
+
+The dataset is the source of truth for what the catalogue holds: the service writes a video's row there first
+and only then updates the index, so after a crash the index can be brought back in line from the dataset
+(`AppState.reconcile`). Parts are immutable for the embedding job; the service changes one only to delete a row,
+by rewriting that part atomically (temp file, fsync, rename), so every reader sees the old part or the new one.
+A replaced video's old row is deleted before its new part is published: a crash in between loses the video
+(the client got an error and retries) but never leaves two rows with the same `video_id`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from embedder import dataset
+from embedder.io import atomic_write, fsync_dir
+
+
+@dataclass(frozen=True)
+class Entry:
+    part: str  # file name of the part inside EMB_DIR
+    n_frames: int
+
+
+@dataclass(frozen=True)
+class Media:
+    frame_times: list[float]
+    thumbnails: list[bytes]
+
+
+class Catalog:
+    """Index of EMB_DIR's ok rows by `video_id`, with an LRU cache of parts' thumbnails (read on demand)."""
+
+    def __init__(self, emb_dir: Path, cached_parts: int = 64) -> None:
+        self.emb_dir = Path(emb_dir)
+        self._entries: dict[str, Entry] = {}
+        self._models: set[str] = set()
+        self._media: OrderedDict[str, dict[str, Media]] = OrderedDict()
+        self._cached_parts = cached_parts
+        self._cache_lock = threading.Lock()
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """(Re)read which part holds each ok row; only small columns, so it stays cheap at a million rows."""
+        dataset.prepare(self.emb_dir)
+        entries: dict[str, Entry] = {}
+        models: set[str] = set()
+        for part in dataset.parts(self.emb_dir):
+            table = pq.read_table(part, columns=["video_id", "status", "n_frames", "model"])
+            models.update(table.column("model").unique().to_pylist())
+            for vid, status, n in zip(
+                table.column("video_id").to_pylist(),
+                table.column("status").to_pylist(),
+                table.column("n_frames").to_pylist(),
+            ):
+                if status == "ok":
+                    entries[vid] = Entry(part.name, int(n or 0))
+        self._entries = entries
+        self._models = models
+        with self._cache_lock:
+            self._media.clear()
+
+    def __contains__(self, video_id: object) -> bool:
+        return video_id in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, video_id: str) -> Entry | None:
+        return self._entries.get(video_id)
+
+    def ids(self) -> set[str]:
+        return set(self._entries)
+
+    @property
+    def models(self) -> set[str]:
+        return set(self._models)
+
+    def media(self, video_id: str) -> Media | None:
+        entry = self._entries.get(video_id)
+        if entry is None:
+            return None
+        part = self._part_media(entry.part)
+        return part.get(video_id)
+
+    def _part_media(self, name: str) -> dict[str, Media]:
+        with self._cache_lock:
+            if name in self._media:
+                self._media.move_to_end(name)
+                return self._media[name]
+        try:
+            table = pq.read_table(self.emb_dir / name, columns=["video_id", "frame_times", "thumbnails"])
+        except (FileNotFoundError, pa.ArrowInvalid):
+            return {}  # deleted or rewritten under us; the next lookup sees the new entry
+        media = {
+            vid: Media([float(t) for t in (times or [])], list(thumbs or []))
+            for vid, times, thumbs in zip(
+                table.column("video_id").to_pylist(),
+                table.column("frame_times").to_pylist(),
+                table.column("thumbnails").to_pylist(),
+            )
+        }
+        with self._cache_lock:
+            self._media[name] = media
+            while len(self._media) > self._cached_parts:
+                self._media.popitem(last=False)
+        return media
+
+    def vectors(self, video_ids: Iterable[str], spaces: Iterable[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+        """The stored vectors of `video_ids` (those present), per space, for re-adding rows to the index."""
+        wanted = set(video_ids)
+        spaces = list(spaces)
+        by_part: dict[str, list[str]] = {}
+        for vid in wanted:
+            if (entry := self._entries.get(vid)) is not None:
+                by_part.setdefault(entry.part, []).append(vid)
+        ids: list[str] = []
+        blocks: dict[str, list[np.ndarray]] = {s: [] for s in spaces}
+        for name, vids in sorted(by_part.items()):
+            table = pq.read_table(self.emb_dir / name, columns=["video_id", *spaces])
+            mask = pc.is_in(table.column("video_id"), value_set=pa.array(vids, pa.string()))
+            table = table.filter(mask)
+            ids.extend(table.column("video_id").to_pylist())
+            for s in spaces:
+                col = table.column(s).combine_chunks()
+                blocks[s].append(np.asarray(col.flatten(), np.float32).reshape(len(col), -1))
+        return ids, {s: np.concatenate(b) if b else np.zeros((0, 0), np.float32) for s, b in blocks.items()}
+
+    # -- writing (the caller serialises writes) -------------------------------------------------------------
+
+    def add(self, row: dict[str, Any], dims: dict[str, int]) -> bool:
+        """Publish `row` as a new part, replacing any existing row of its id; True when one was replaced."""
+        video_id = row["video_id"]
+        replaced = self.remove(video_id)
+        part = dataset.write_part(self.emb_dir, [row], dims)
+        self._entries[video_id] = Entry(part.name, int(row["n_frames"]))
+        self._models.add(row["model"])
+        return replaced
+
+    def remove(self, video_id: str) -> bool:
+        """Delete the row of `video_id` by rewriting its part without it (or deleting a part left empty)."""
+        entry = self._entries.get(video_id)
+        if entry is None:
+            return False
+        path = self.emb_dir / entry.part
+        table = pq.read_table(path)
+        keep = table.filter(pc.not_equal(table.column("video_id"), pa.scalar(video_id, pa.string())))
+        if keep.num_rows == 0:
+            path.unlink(missing_ok=True)
+            fsync_dir(self.emb_dir)
+        else:
+            atomic_write(path, lambda tmp: pq.write_table(keep, tmp, compression="zstd"))
+        del self._entries[video_id]
+        with self._cache_lock:
+            self._media.pop(entry.part, None)
+        return True

@@ -1,0 +1,168 @@
+"""The catalogue: list, details and thumbnails, similar and recommended videos, adding and deleting videos.
+
+Ids may contain slashes (a folder's relative paths are ids), hence the `:path` converters; the routes with a
+suffix are declared before the bare `/v1/videos/{video_id}` so that they match first.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
+from service.api.routers.search import UPLOAD_ERRORS
+from service.api.routers.upload import embed_upload
+from service.api.schemas import (
+    DeleteResponse,
+    ErrorResponse,
+    IngestResponse,
+    Neighbour,
+    RecommendNeighbour,
+    RecommendRanking,
+    RecommendResponse,
+    SimilarResponse,
+    VideoDetail,
+    VideoPage,
+    VideoSummary,
+)
+from service.api.state import NotFound
+
+router = APIRouter(prefix="/v1/videos", tags=["videos"])
+
+NOT_FOUND = {404: {"model": ErrorResponse, "description": "unknown video_id"}}
+WRITE_ERRORS = {
+    401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
+    403: {"model": ErrorResponse, "description": "writes are disabled (no key configured, or no dataset)"},
+}
+# Printable, no surrounding blanks, no control characters: ids end up in file names, logs and URLs.
+VIDEO_ID_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+
+
+@router.get("", response_model=VideoPage)
+def list_videos(
+    state: State,
+    q: Annotated[str, Query(max_length=256, description="case-insensitive substring of the id")] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> VideoPage:
+    """Videos in the index, sorted by id."""
+    total, ids = state.list_ids(q, offset, limit)
+    catalog = state.catalog
+    items = []
+    for vid in ids:
+        entry = catalog.get(vid) if catalog is not None else None
+        items.append(VideoSummary(video_id=vid, n_frames=entry.n_frames if entry else None))
+    return VideoPage(total=total, offset=offset, limit=limit, items=items)
+
+
+@router.get("/{video_id:path}/similar", response_model=SimilarResponse, responses=NOT_FOUND)
+def similar(state: State, video_id: str, k: K, space: SpaceParam = DEFAULT_SPACE) -> SimilarResponse:
+    """Nearest videos in style or in content, best first, the video itself left out."""
+    hits = state.similar(video_id, space.value, k)
+    return SimilarResponse(video_id=video_id, space=space, results=[Neighbour(video_id=v, score=s) for v, s in hits])
+
+
+@router.get("/{video_id:path}/recommend", response_model=RecommendResponse, responses=NOT_FOUND)
+def recommend(
+    state: State,
+    video_id: str,
+    k: K,
+    style_weight: Annotated[
+        float | None, Query(ge=0, le=10, description="default serve.recommend_style_weight")
+    ] = None,
+    content_weight: Annotated[
+        float | None, Query(ge=-10, le=10, description="default serve.recommend_content_weight")
+    ] = None,
+    near_duplicate: Annotated[
+        float | None, Query(ge=-1, le=1, description="content score above which a candidate is dropped; "
+                            "default serve.near_duplicate_content")
+    ] = None,
+    candidates: Annotated[int | None, Query(ge=1, description="style neighbours considered; "
+                                            "default serve.recommend_candidates")] = None,
+) -> RecommendResponse:
+    """Similar but not the same: style neighbours, minus near-duplicates in content, re-ranked by a blend."""
+    cfg = state.settings.serve
+    ranking = RecommendRanking(
+        style_weight=cfg.recommend_style_weight if style_weight is None else style_weight,
+        content_weight=cfg.recommend_content_weight if content_weight is None else content_weight,
+        near_duplicate_content=cfg.near_duplicate_content if near_duplicate is None else near_duplicate,
+        candidates=min(cfg.recommend_candidates if candidates is None else candidates, cfg.max_k),
+    )
+    ranked = state.recommend(
+        video_id, k, ranking.style_weight, ranking.content_weight, ranking.near_duplicate_content, ranking.candidates
+    )
+    return RecommendResponse(
+        video_id=video_id,
+        results=[
+            RecommendNeighbour(video_id=r.video_id, score=r.score, style_score=r.style_score,
+                               content_score=r.content_score)
+            for r in ranked
+        ],
+        ranking=ranking,
+    )
+
+
+@router.get(
+    "/{video_id:path}/thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, **NOT_FOUND},
+)
+def thumbnail(
+    state: State, video_id: str, i: Annotated[int, Query(ge=0, description="keyframe number")] = 0
+) -> Response:
+    """The JPEG thumbnail of keyframe `i`, from the embeddings dataset."""
+    media = state.catalog.media(video_id) if state.catalog is not None else None
+    if media is None:
+        raise NotFound(f"no thumbnails for video_id {video_id!r}")
+    if i >= len(media.thumbnails):
+        raise NotFound(f"video {video_id!r} has {len(media.thumbnails)} thumbnails; i={i} is out of range")
+    # Short cache: a video can be replaced under the same id.
+    return Response(media.thumbnails[i], media_type="image/jpeg", headers={"Cache-Control": "max-age=60"})
+
+
+@router.get("/{video_id:path}", response_model=VideoDetail, responses=NOT_FOUND)
+def video_detail(state: State, video_id: str) -> VideoDetail:
+    """One video: its keyframe times and how many thumbnails it has."""
+    if video_id not in state.index:
+        raise NotFound(f"unknown video_id {video_id!r}")
+    media = state.catalog.media(video_id) if state.catalog is not None else None
+    if media is None:
+        return VideoDetail(video_id=video_id)
+    return VideoDetail(
+        video_id=video_id, n_frames=len(media.frame_times), frame_times=media.frame_times,
+        thumbnails=len(media.thumbnails),
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=IngestResponse,
+    dependencies=[Depends(require_api_key)],
+    responses={**WRITE_ERRORS, **UPLOAD_ERRORS},
+)
+async def add_video(
+    state: State,
+    video_id: Annotated[str, Form(min_length=1, max_length=256, pattern=VIDEO_ID_PATTERN)],
+    file: UploadFile = File(..., description="a video (or an image) to embed and add"),
+) -> IngestResponse:
+    """Embed the file and add it under `video_id` (replacing a video of that id); persisted before answering."""
+    state.check_writable()
+    embedded = await embed_upload(state, file)
+    source = f"upload:{file.filename or 'file'}"
+    replaced = await run_in_threadpool(state.ingest, video_id, embedded, source)
+    return IngestResponse(video_id=video_id, n_frames=len(embedded.decoded.frames), replaced=replaced)
+
+
+@router.delete(
+    "/{video_id:path}",
+    response_model=DeleteResponse,
+    dependencies=[Depends(require_api_key)],
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def delete_video(state: State, video_id: str) -> DeleteResponse:
+    """Remove the video from the index and the dataset; persisted before answering."""
+    await run_in_threadpool(state.delete, video_id)
+    return DeleteResponse(video_id=video_id)

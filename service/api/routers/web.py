@@ -1,0 +1,17 @@
+"""The web page: one static HTML file with plain JS (no build step); it talks to the API like any client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def index_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,88 @@
+"""Request and response models of the HTTP API (the shapes of CONTRACT.md, plus documented extra fields)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Space(str, Enum):
+    style = "style"
+    content = "content"
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Neighbour(BaseModel):
+    video_id: str
+    score: float = Field(description="cosine similarity in the queried space, higher is closer")
+
+
+class SimilarResponse(BaseModel):
+    video_id: str
+    space: Space
+    results: list[Neighbour] = Field(description="best first; the query video is left out")
+
+
+class RecommendNeighbour(Neighbour):
+    score: float = Field(description="the blend: style_weight * style_score + content_weight * content_score")
+    style_score: float
+    content_score: float
+
+
+class RecommendRanking(BaseModel):
+    """The parameters the ranking used (config defaults, or the query's overrides)."""
+
+    style_weight: float
+    content_weight: float
+    near_duplicate_content: float = Field(description="candidates with content_score above this were dropped")
+    candidates: int = Field(description="style neighbours considered before filtering and re-ranking")
+
+
+class RecommendResponse(BaseModel):
+    video_id: str
+    space: Literal["style"] = Field("style", description="candidates come from the style index")
+    results: list[RecommendNeighbour]
+    ranking: RecommendRanking
+
+
+class SearchResponse(BaseModel):
+    space: Space
+    results: list[Neighbour]
+    n_frames: int = Field(description="frames the upload was decoded into (1 for an image)")
+
+
+class VideoSummary(BaseModel):
+    video_id: str
+    n_frames: int | None = Field(None, description="keyframes (and thumbnails) stored; null when unknown")
+
+
+class VideoPage(BaseModel):
+    total: int = Field(description="videos matching the query")
+    offset: int
+    limit: int
+    items: list[VideoSummary]
+
+
+class VideoDetail(VideoSummary):
+    frame_times: list[float] = Field(default_factory=list, description="seconds of each keyframe")
+    thumbnails: int = Field(0, description="thumbnails available at /v1/videos/{id}/thumbnail?i=0..n-1")
+
+
+class IngestResponse(BaseModel):
+    video_id: str
+    n_frames: int
+    replaced: bool = Field(description="true when a video with this id existed and was replaced")
+
+
+class DeleteResponse(BaseModel):
+    video_id: str
+    deleted: Literal[True] = True
+
+
+class ErrorResponse(BaseModel):
+    detail: str
