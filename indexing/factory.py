@@ -1,0 +1,291 @@
+"""Which FAISS index to build for n vectors of a given dimension, and how to make and query it.
+
+The choice follows autofaiss: exact search (Flat) as long as its estimated single-query latency stays
+inside `latency_budget_ms`; beyond that an approximate index trained on a sample. Estimates use the cost of
+scanning one vector, measured once per process and dimension on the machine at hand, so "5 ms" means
+5 ms here rather than on the machine someone tuned the thresholds on.
+
+    flat      exact, no training; latency grows with n
+    ivf_flat  raw vectors in sqrt(n) lists, nprobe lists scanned; fast to build, real removals, GPU-able
+    hnsw      graph; latency nearly flat in n but slow to build (minutes per million on 2 cores) and no
+              physical removal (tombstones), so it is the fallback when IVF cannot meet the latency budget
+    ivf_pq    product-quantised codes, for when raw vectors exceed `memory_budget_mb`; lossy scores
+
+All indexes use inner product on L2-normalised vectors, i.e. cosine similarity. Search parameters (nprobe,
+efSearch) are passed per query as `faiss.SearchParameters`; the shared index is never mutated to search.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+
+from embedder.config import IndexSettings
+from indexing.gpu import gpu_clustering_index
+
+log = logging.getLogger(__name__)
+
+IndexKind = Literal["flat", "ivf_flat", "hnsw", "ivf_pq"]
+KINDS: tuple[IndexKind, ...] = ("flat", "ivf_flat", "hnsw", "ivf_pq")
+METRIC = faiss.METRIC_INNER_PRODUCT
+
+# k-means wants ~39+ points per centroid (faiss warns below); fewer gives empty or junk lists.
+MIN_POINTS_PER_CENTROID = 39
+# Below these counts a trained index is pointless (and PQ's 256-centroid codebooks cannot be trained).
+MIN_VECTORS_TO_TRAIN: dict[str, int] = {"ivf_flat": 1_000, "ivf_pq": MIN_POINTS_PER_CENTROID * 256}
+PQ_BITS = 8
+# Per-vector bookkeeping outside the codes: int64 id, reverse map / direct-map hash entry, id table.
+ID_OVERHEAD_BYTES = 48
+# HNSW and PQ touch memory in a scattered order; a distance there costs more than in a sequential scan.
+RANDOM_ACCESS_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """The chosen index type and the parameters it is built with, plus why (stored in the manifest)."""
+
+    kind: IndexKind
+    reason: str
+    nlist: int = 0
+    pq_bytes: int = 0
+    hnsw_m: int = 0
+    ef_construction: int = 0
+    est_latency_ms: float = 0.0
+    est_memory_mb: float = 0.0
+
+    @property
+    def description(self) -> str:
+        """A faiss index_factory-style string, for logs and the manifest."""
+        return {
+            "flat": "IDMap2,Flat",
+            "ivf_flat": f"IVF{self.nlist},Flat",
+            "hnsw": f"IDMap2,HNSW{self.hnsw_m},Flat",
+            "ivf_pq": f"IVF{self.nlist},PQ{self.pq_bytes}x{PQ_BITS}",
+        }[self.kind]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "description": self.description}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexPlan:
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**fields)
+
+
+def default_nlist(n: int, n_train: int) -> int:
+    """sqrt(n) lists: balances the centroid scan against the list scan, and keeps 1M builds under a minute.
+
+    (4*sqrt(n), autofaiss's choice, trains 4x longer and needs 4x the sample; on 2 cores that alone
+    exceeds the 60 s build target at 1M.)
+    """
+    return max(1, min(round(math.sqrt(n)), n_train // MIN_POINTS_PER_CENTROID))
+
+
+def train_size(n: int, settings: IndexSettings) -> int:
+    return min(n, settings.train_sample)
+
+
+def pq_candidates(dim: int) -> list[int]:
+    """Code sizes (bytes = sub-quantisers) that divide `dim`, at most dim/2, largest first."""
+    return [m for m in range(dim // 2, 0, -1) if dim % m == 0]
+
+
+@lru_cache(maxsize=16)
+def flat_seconds_per_vector(dim: int, repeats: int = 15) -> float:
+    """Median time to score one stored vector in a single-query exact scan, measured here and now.
+
+    The probe holds 32 MB of vectors, more than CPU caches, since large indexes are memory-bound.
+    """
+    sample = max(4096, 2**23 // dim)
+    rng = np.random.default_rng(0)
+    base = rng.random((sample, dim), dtype=np.float32)
+    index = faiss.IndexFlatIP(dim)
+    index.add(base)
+    queries = rng.random((repeats, dim), dtype=np.float32)
+    index.search(queries[:1], 10)  # warm caches and thread pools
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        index.search(q[None, :], 10)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) / sample
+
+
+def estimate_memory_bytes(kind: IndexKind, n: int, dim: int, *, nlist: int, pq_bytes: int, hnsw_m: int) -> int:
+    raw = 4 * dim
+    per_vector = {
+        "flat": raw,
+        "ivf_flat": raw,
+        "hnsw": raw + 2 * hnsw_m * 4 * 1.05,  # level-0 links (2M int32) plus ~5% upper levels
+        "ivf_pq": pq_bytes,
+    }[kind] + ID_OVERHEAD_BYTES
+    fixed = {"flat": 0, "ivf_flat": nlist * raw, "hnsw": 0, "ivf_pq": nlist * raw + 256 * raw}[kind]
+    return int(n * per_vector + fixed)
+
+
+def estimate_latency_s(
+    kind: IndexKind, n: int, dim: int, settings: IndexSettings, *, nlist: int, pq_bytes: int, s_per_vector: float
+) -> float:
+    """Vectors (or vector-equivalents) touched by one query, times the measured cost of one."""
+    nprobe = min(settings.nprobe, max(nlist, 1))
+    scanned = n * nprobe / max(nlist, 1)
+    touched = {
+        "flat": n,
+        "ivf_flat": nlist + scanned,
+        "hnsw": RANDOM_ACCESS_FACTOR * settings.ef_search * settings.hnsw_m,
+        # centroid scan + one 256-entry lookup table per probed list + m byte lookups per code
+        "ivf_pq": nlist + nprobe * 256 + RANDOM_ACCESS_FACTOR * scanned * pq_bytes / dim,
+    }[kind]
+    return touched * s_per_vector
+
+
+def _choose_pq_bytes(n: int, dim: int, nlist: int, budget: int, settings: IndexSettings) -> int:
+    if settings.pq_bytes is not None:
+        if dim % settings.pq_bytes:
+            raise ValueError(f"index.pq_bytes={settings.pq_bytes} must divide the dimension {dim}")
+        return settings.pq_bytes
+    candidates = pq_candidates(dim) or [1]
+    for m in candidates:
+        if estimate_memory_bytes("ivf_pq", n, dim, nlist=nlist, pq_bytes=m, hnsw_m=0) <= budget:
+            return m
+    return candidates[-1]
+
+
+def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | None = None) -> IndexPlan:
+    """Pick the index type for `n` vectors of `dim` under the memory and latency budgets in `settings`.
+
+    `s_per_vector` is the cost of scanning one vector; None measures it (see `flat_seconds_per_vector`).
+    """
+    if s_per_vector is None:
+        s_per_vector = flat_seconds_per_vector(dim)
+    budget_bytes = settings.memory_budget_mb * 2**20
+    budget_s = settings.latency_budget_ms / 1000
+    nlist = settings.nlist or default_nlist(n, train_size(n, settings))
+
+    def plan(kind: IndexKind, reason: str, pq_bytes: int = 0) -> IndexPlan:
+        memory = estimate_memory_bytes(kind, n, dim, nlist=nlist, pq_bytes=pq_bytes, hnsw_m=settings.hnsw_m)
+        latency = estimate_latency_s(kind, n, dim, settings, nlist=nlist, pq_bytes=pq_bytes, s_per_vector=s_per_vector)
+        return IndexPlan(
+            kind=kind,
+            reason=reason,
+            nlist=nlist if kind in ("ivf_flat", "ivf_pq") else 0,
+            pq_bytes=pq_bytes,
+            hnsw_m=settings.hnsw_m if kind == "hnsw" else 0,
+            ef_construction=settings.ef_construction if kind == "hnsw" else 0,
+            est_latency_ms=round(latency * 1000, 3),
+            est_memory_mb=round(memory / 2**20, 1),
+        )
+
+    def ms(kind: IndexKind, pq_bytes: int = 0) -> str:
+        lat = estimate_latency_s(kind, n, dim, settings, nlist=nlist, pq_bytes=pq_bytes, s_per_vector=s_per_vector)
+        return f"{lat * 1000:.2f} ms"
+
+    def fits(kind: IndexKind, pq_bytes: int = 0) -> bool:
+        mem = estimate_memory_bytes(kind, n, dim, nlist=nlist, pq_bytes=pq_bytes, hnsw_m=settings.hnsw_m)
+        return mem <= budget_bytes
+
+    def fast(kind: IndexKind, pq_bytes: int = 0) -> bool:
+        lat = estimate_latency_s(kind, n, dim, settings, nlist=nlist, pq_bytes=pq_bytes, s_per_vector=s_per_vector)
+        return lat <= budget_s
+
+    budgets = f"(budgets {settings.latency_budget_ms:g} ms, {settings.memory_budget_mb} MB)"
+    if settings.index_type != "auto":
+        kind: IndexKind = settings.index_type
+        if kind in MIN_VECTORS_TO_TRAIN and n < MIN_VECTORS_TO_TRAIN[kind]:
+            return plan("flat", f"{kind} forced by config, but {n} vectors are too few to train it; exact search")
+        pq = _choose_pq_bytes(n, dim, nlist, budget_bytes, settings) if kind == "ivf_pq" else 0
+        return plan(kind, f"forced by config index.index_type={kind}", pq)
+
+    if fits("flat") and fast("flat"):
+        return plan("flat", f"exact search: {n} vectors, estimated {ms('flat')} per query {budgets}")
+    too_slow = f"exact search estimated {ms('flat')} per query" if fits("flat") else "raw vectors exceed memory"
+    if fits("ivf_flat"):
+        if n < MIN_VECTORS_TO_TRAIN["ivf_flat"]:
+            return plan("hnsw", f"{too_slow} {budgets}; too few vectors ({n}) to train IVF; HNSW needs no training")
+        if fast("ivf_flat"):
+            return plan(
+                "ivf_flat",
+                f"{too_slow} {budgets}; IVF-Flat nlist={nlist} nprobe={settings.nprobe} estimated "
+                f"{ms('ivf_flat')} (preferred to HNSW: builds in a fraction of the time, removes for real)",
+            )
+        if fits("hnsw") and fast("hnsw"):
+            return plan(
+                "hnsw",
+                f"{too_slow} {budgets}; IVF-Flat estimated {ms('ivf_flat')}, over budget; "
+                f"HNSW M={settings.hnsw_m} efSearch={settings.ef_search} estimated {ms('hnsw')}",
+            )
+        return plan(
+            "ivf_flat",
+            f"{too_slow} {budgets}; no type meets the latency budget, IVF-Flat estimated {ms('ivf_flat')} "
+            "is the closest that fits memory",
+        )
+    if n < MIN_VECTORS_TO_TRAIN["ivf_pq"]:
+        return plan("flat", f"raw vectors exceed memory {budgets}, but {n} are too few to train PQ; exact search")
+    pq = _choose_pq_bytes(n, dim, nlist, budget_bytes, settings)
+    over = "" if fits("ivf_pq", pq) else "; even the smallest code exceeds the memory budget"
+    return plan(
+        "ivf_pq",
+        f"raw vectors ({4 * dim} B each) exceed the memory budget {budgets}; IVF-PQ nlist={nlist} with "
+        f"{pq}-byte codes, estimated {ms('ivf_pq', pq)}{over}",
+        pq,
+    )
+
+
+def create_index(plan: IndexPlan, dim: int) -> faiss.Index:
+    """An empty index for `plan` that takes caller-chosen int64 ids (`add_with_ids`) and can `reconstruct`."""
+    if plan.kind == "flat":
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if plan.kind == "hnsw":
+        graph = faiss.IndexHNSWFlat(dim, plan.hnsw_m, METRIC)
+        graph.hnsw.efConstruction = plan.ef_construction
+        return faiss.IndexIDMap2(graph)
+    quantizer = faiss.IndexFlatIP(dim)
+    if plan.kind == "ivf_flat":
+        index = faiss.IndexIVFFlat(quantizer, dim, plan.nlist, METRIC)
+    else:
+        index = faiss.IndexIVFPQ(quantizer, dim, plan.nlist, plan.pq_bytes, PQ_BITS, METRIC)
+    index.cp.spherical = True  # unit-norm centroids: inner-product assignment == nearest centroid
+    # An IVF index keeps the caller's ids itself; the hash direct map lets reconstruct() and
+    # remove_ids() find a vector by id without scanning every list.
+    index.own_fields = True
+    quantizer.this.disown()
+    return index
+
+
+def needs_training(plan: IndexPlan) -> bool:
+    return plan.kind in ("ivf_flat", "ivf_pq")
+
+
+def train_index(index: faiss.Index, plan: IndexPlan, vectors: np.ndarray, settings: IndexSettings) -> None:
+    """Train IVF centroids (and PQ codebooks) on a seeded random sample of `vectors`."""
+    if not needs_training(plan):
+        return
+    n = len(vectors)
+    size = train_size(n, settings)
+    rng = np.random.default_rng(0)
+    sample = vectors if size >= n else vectors[np.sort(rng.choice(n, size, replace=False))]
+    start = time.perf_counter()
+    clustering = gpu_clustering_index(index.d) if settings.use_gpu else None
+    if clustering is not None:
+        index.clustering_index = clustering
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    if clustering is not None:
+        index.clustering_index = None
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    log.info("trained %s on %d vectors in %.1f s", plan.description, size, time.perf_counter() - start)
+
+
+def search_params(plan: IndexPlan, settings: IndexSettings, k: int) -> faiss.SearchParameters | None:
+    """Per-query parameters; `sel` (tombstones) is added by the caller when needed."""
+    if plan.kind in ("ivf_flat", "ivf_pq"):
+        return faiss.SearchParametersIVF(nprobe=min(settings.nprobe, plan.nlist))
+    if plan.kind == "hnsw":
+        return faiss.SearchParametersHNSW(efSearch=max(settings.ef_search, k))
+    return None

@@ -1,0 +1,151 @@
+"""One space's FAISS index (style or content): build, add, remove, search, reconstruct.
+
+Ids are the int64 ids of `IndexSet`'s id table. Flat and IVF indexes remove vectors for real
+(`remove_ids`); HNSW graphs cannot, so removed ids become tombstones, filtered out of every search by an
+`IDSelector` in the per-query parameters, and the graph is rebuilt without them once they pass
+`COMPACT_FRACTION` of it. Not thread-safe on its own: `IndexSet` keeps readers and writers apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+import faiss
+import numpy as np
+
+from embedder.config import IndexSettings
+from indexing.factory import IndexPlan, create_index, plan_index, search_params, train_index
+from indexing.gpu import GpuMirror, gpu_allowed
+
+log = logging.getLogger(__name__)
+
+COMPACT_FRACTION = 0.25
+ADD_CHUNK = 65_536  # bounded temporaries while adding millions of vectors
+
+
+class SpaceIndex:
+    def __init__(self, index: faiss.Index, plan: IndexPlan, settings: IndexSettings, dead: Iterable[int] = ()):
+        self.index = index
+        self.plan = plan
+        self.settings = settings
+        self.dead: set[int] = set()
+        self._selector: faiss.IDSelector | None = None
+        self._selector_parts: tuple[object, ...] = ()
+        self._mark_dead(dead)
+        self.gpu: GpuMirror | None = None
+        self.refresh_gpu()
+
+    @property
+    def dim(self) -> int:
+        return int(self.index.d)
+
+    @property
+    def kind(self) -> str:
+        return self.plan.kind
+
+    @property
+    def ntotal(self) -> int:
+        """Vectors stored, tombstoned ones included."""
+        return int(self.index.ntotal)
+
+    @classmethod
+    def build(
+        cls,
+        vectors: np.ndarray,
+        ids: np.ndarray,
+        settings: IndexSettings,
+        *,
+        plan: IndexPlan | None = None,
+        s_per_vector: float | None = None,
+        label: str = "",
+    ) -> SpaceIndex:
+        """Plan (unless given), train and fill an index with unit vectors `vectors` under `ids`."""
+        n, dim = vectors.shape
+        plan = plan or plan_index(n, dim, settings, s_per_vector)
+        log.info("%sindex %s for %d x %d: %s", f"{label} " if label else "", plan.description, n, dim, plan.reason)
+        start = time.perf_counter()
+        index = create_index(plan, dim)
+        train_index(index, plan, vectors, settings)
+        space = cls(index, plan, settings)
+        space.add(vectors, ids)
+        log.info("built %s in %.1f s", plan.description, time.perf_counter() - start)
+        return space
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Append unit vectors under new ids (the caller removes an id before re-adding it)."""
+        for start in range(0, len(ids), ADD_CHUNK):
+            stop = start + ADD_CHUNK
+            self.index.add_with_ids(
+                np.ascontiguousarray(vectors[start:stop], dtype=np.float32),
+                np.ascontiguousarray(ids[start:stop], dtype=np.int64),
+            )
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if self.kind == "hnsw":
+            self._mark_dead(ids.tolist())
+        elif self.kind in ("ivf_flat", "ivf_pq"):
+            # The hash direct map only accepts an explicit id array (not the batch selector faiss
+            # builds from a numpy array).
+            self.index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
+        else:
+            self.index.remove_ids(ids)
+
+    def _mark_dead(self, ids: Iterable[int]) -> None:
+        self.dead.update(int(i) for i in ids)
+        if not self.dead:
+            self._selector, self._selector_parts = None, ()
+            return
+        dead = np.fromiter(self.dead, dtype=np.int64, count=len(self.dead))
+        batch = faiss.IDSelectorBatch(len(dead), faiss.swig_ptr(dead))
+        # Keep every part alive as long as the selector: faiss holds raw pointers.
+        self._selector = faiss.IDSelectorNot(batch)
+        self._selector_parts = (batch, dead)
+
+    def needs_compaction(self) -> bool:
+        return bool(self.dead) and len(self.dead) > COMPACT_FRACTION * self.ntotal
+
+    def compacted(self) -> SpaceIndex:
+        """A new index with the same plan holding only the live vectors (the graph is rebuilt)."""
+        stored = self.stored_ids()
+        live = ~np.isin(stored, np.fromiter(self.dead, dtype=np.int64, count=len(self.dead)))
+        inner = faiss.downcast_index(self.index.index) if self.kind in ("flat", "hnsw") else self.index
+        vectors = inner.reconstruct_n(0, self.ntotal)[live]
+        log.info("compacting %s: dropping %d tombstones", self.plan.description, int((~live).sum()))
+        return SpaceIndex.build(vectors, stored[live], self.settings, plan=self.plan)
+
+    def stored_ids(self) -> np.ndarray:
+        """Every id stored in the index, tombstoned ones included."""
+        if self.kind in ("flat", "hnsw"):
+            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        invlists = self.index.invlists
+        parts = [
+            faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+            for i in range(invlists.nlist)
+            if invlists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+
+    def reconstruct(self, vector_id: int) -> np.ndarray:
+        """The stored vector (decoded, hence approximate, for IVF-PQ)."""
+        return np.asarray(self.index.reconstruct(int(vector_id)), dtype=np.float32)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and ids of the best `k` live vectors per query, best first; id -1 pads short rows."""
+        k = min(k, self.ntotal)
+        if k <= 0:
+            return np.empty((len(queries), 0), np.float32), np.empty((len(queries), 0), np.int64)
+        if self.gpu is not None and gpu_allowed(k) and self._selector is None:
+            return self.gpu.search(queries, k)
+        params = search_params(self.plan, self.settings, k)
+        if self._selector is not None:
+            params = params or faiss.SearchParameters()
+            params.sel = self._selector
+        return self.index.search(queries, k, params=params)
+
+    def refresh_gpu(self) -> None:
+        """Rebuild the GPU mirror from the CPU index (after an update), when GPUs are in use."""
+        nprobe = min(self.settings.nprobe, self.plan.nlist) if self.plan.nlist else None
+        self.gpu = GpuMirror.create(self.index, self.kind, nprobe, self.settings.use_gpu)
