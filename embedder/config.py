@@ -20,7 +20,7 @@ class DecodeSettings(BaseModel):
     min_gap_s: float = Field(1.0, ge=0, description="sampled frames are at least this many seconds apart")
     workers: int = Field(2, ge=1, description="decode worker processes")
     timeout_s: float = Field(120.0, gt=0, description="wall-clock limit for decoding one video")
-    memory_mb: int = Field(4096, ge=256, description="address-space cap of a decode worker")
+    memory_mb: int = Field(2048, ge=256, description="address space a decode worker may add to its start-up size")
     max_file_mb: int = Field(2048, ge=1, description="larger files are refused without decoding")
     thumbnail_px: int = Field(160, ge=16, description="long side of the JPEG thumbnails kept per frame")
 
@@ -46,7 +46,12 @@ class EmbedSettings(BaseModel):
 class IndexSettings(BaseModel):
     memory_budget_mb: int = Field(4096, ge=1, description="largest index (per space) kept in memory")
     latency_budget_ms: float = Field(5.0, gt=0, description="single-query search latency target")
-    nlist: int | None = Field(None, description="IVF lists; None = 4*sqrt(n)")
+    index_type: Literal["auto", "flat", "ivf_flat", "hnsw", "ivf_pq"] = Field(
+        "auto", description="auto = chosen from n and the two budgets (see indexing.factory); else forced"
+    )
+    style_column: str = Field("style", description="EMB_DIR column the style index holds (e.g. style_cin)")
+    content_column: str = Field("content", description="EMB_DIR column the content index holds")
+    nlist: int | None = Field(None, description="IVF lists; None = sqrt(n), capped by the training sample")
     nprobe: int = 16
     hnsw_m: int = 32
     ef_search: int = 64

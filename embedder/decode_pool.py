@@ -26,10 +26,19 @@ class DecodeJob:
     path: Path
 
 
+def _address_space_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> None:
     import resource
 
-    limit = memory_mb * 2**20
+    # The cap is on top of what is already mapped: spawn re-imports the parent's main module, which may
+    # have mapped large libraries (torch, CUDA) that the decoder never touches.
+    limit = _address_space_bytes() + memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
