@@ -229,8 +229,9 @@ class AppState:
             if extra:
                 self.index.remove(extra)
             if missing:
-                ids, vectors = self.catalog.vectors(missing, SPACES)
-                self.index.add(ids, vectors)
+                columns = self.columns
+                ids, by_column = self.catalog.vectors(missing, set(columns.values()))
+                self.index.add(ids, {space: by_column[column] for space, column in columns.items()})
             self.index.save(self.index_dir)
             self._version += 1
 
@@ -248,8 +249,14 @@ class AppState:
         except UnknownVideoError as exc:
             raise NotFound(f"unknown video_id {video_id!r}") from exc
 
-    def search(self, vector: np.ndarray, space: str, k: int) -> list[tuple[str, float]]:
-        return self.index.search(np.asarray(vector, np.float32).reshape(1, -1), space, k)
+    @property
+    def columns(self) -> dict[str, str]:
+        """Which dataset column (vector of `Embedder`) each index space holds, e.g. style → style_stats."""
+        return dict(getattr(self.index, "columns", None) or {space: space for space in SPACES})
+
+    def search_embedded(self, embedded: EmbeddedVideo, space: str, k: int) -> list[tuple[str, float]]:
+        vector = np.asarray(embedded.vectors[self.columns[space]], np.float32)
+        return self.index.search(vector.reshape(1, -1), space, k)
 
     def recommend(
         self, video_id: str, k: int, style_weight: float, content_weight: float, near_duplicate: float, candidates: int
@@ -294,7 +301,10 @@ class AppState:
         assert self.catalog is not None and self.index_dir is not None
         row = ok_row(VideoSource(video_id, Path(source_name)), embedded.decoded, embedded.vectors, embedded.fingerprint)
         dims = {name: int(np.asarray(v).shape[-1]) for name, v in embedded.vectors.items()}
-        vectors = {s: np.asarray(embedded.vectors[s], np.float32).reshape(1, -1) for s in SPACES}
+        vectors = {
+            space: np.asarray(embedded.vectors[column], np.float32).reshape(1, -1)
+            for space, column in self.columns.items()
+        }
         with self.write_lock:
             replaced = self.catalog.add(row, dims) or video_id in self.index
             self.index.add([video_id], vectors)

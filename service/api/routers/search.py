@@ -28,7 +28,7 @@ async def search(
 ) -> SearchResponse:
     """Embed the upload with the index's own model and return its nearest videos in `space`."""
     embedded = await embed_upload(state, file)
-    hits = await run_in_threadpool(state.search, embedded.vectors[space.value], space.value, k)
+    hits = await run_in_threadpool(state.search_embedded, embedded, space.value, k)
     return SearchResponse(
         space=space,
         results=[Neighbour(video_id=v, score=s) for v, s in hits],
