@@ -50,6 +50,86 @@ def _drawn_city(rng: np.random.Generator) -> Image:
     return img
 
 
+def _stereo_left(_: np.random.Generator) -> Image:
+    import skimage.data
+
+    left, _right, _disp = skimage.data.stereo_motorcycle()
+    return np.ascontiguousarray(left[..., :3])
+
+
+def _drawn_landscape(rng: np.random.Generator) -> Image:
+    """Sky gradient, sun, three ridges of mountains and a lake with a reflection."""
+    h, w = 360, 480
+    t = np.linspace(0, 1, h)[:, None, None]
+    img = ((1 - t) * np.array([90, 150, 230]) + t * np.array([250, 200, 150])) * np.ones((1, w, 1))
+    img = img.astype(np.uint8)
+    cv2.circle(img, (int(rng.integers(60, 420)), int(rng.integers(50, 120))), 32, (255, 235, 140), -1)
+    for layer, base in enumerate((150, 190, 230)):
+        xs = np.linspace(0, w, 9).astype(int)
+        ys = base - rng.integers(20, 90, size=9) + 0 * xs
+        pts = np.array([[0, h]] + [[x, y] for x, y in zip(xs, ys)] + [[w, h]], np.int32)
+        shade = 60 + 40 * layer
+        cv2.fillPoly(img, [pts], (shade // 2, shade, shade // 2 + 20))
+    lake = img[230:290][::-1].copy()
+    img[290:350] = (lake * np.array([0.6, 0.7, 0.9])).astype(np.uint8)
+    return img
+
+
+def _drawn_sea(rng: np.random.Generator) -> Image:
+    """Horizon, wavy sea stripes and a few sailing boats."""
+    h, w = 360, 480
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:150] = (150, 200, 240)
+    for y in range(150, h, 6):
+        c = 40 + (y - 150) // 3
+        img[y : y + 6] = (20, 60 + c // 2, 110 + c)
+        xs = np.arange(0, w, 4)
+        pts = np.stack([xs, y + 3 * np.sin(xs / 17.0 + y)], 1).astype(np.int32)
+        cv2.polylines(img, [pts], False, (200, 220, 255), 1)
+    for _ in range(4):
+        x, y = int(rng.integers(30, 430)), int(rng.integers(170, 300))
+        cv2.fillPoly(img, [np.array([[x, y], [x + 50, y], [x + 40, y + 12], [x + 8, y + 12]], np.int32)], (90, 40, 20))
+        cv2.fillPoly(img, [np.array([[x + 24, y - 2], [x + 24, y - 50], [x + 48, y - 4]], np.int32)], (250, 250, 240))
+    return img
+
+
+def _drawn_room(rng: np.random.Generator) -> Image:
+    """A room in one-point perspective: checker floor, window, table, lamp."""
+    h, w = 360, 480
+    img = np.full((h, w, 3), (200, 180, 150), np.uint8)
+    cv2.fillPoly(img, [np.array([[0, h], [140, 220], [340, 220], [w, h]], np.int32)], (90, 60, 40))
+    for i in range(-8, 9):
+        cv2.line(img, (240 + 30 * i, 220), (240 + 90 * i, h), (40, 25, 15), 2)
+    for y in (240, 265, 300, 345):
+        cv2.line(img, (0, y), (w, y), (40, 25, 15), 2)
+    wx = int(rng.integers(40, 300))
+    cv2.rectangle(img, (wx, 50), (wx + 120, 160), (170, 210, 250), -1)
+    cv2.line(img, (wx + 60, 50), (wx + 60, 160), (255, 255, 255), 4)
+    cv2.line(img, (wx, 105), (wx + 120, 105), (255, 255, 255), 4)
+    cv2.rectangle(img, (170, 250), (320, 270), (120, 70, 30), -1)
+    cv2.rectangle(img, (180, 270), (192, 330), (120, 70, 30), -1)
+    cv2.rectangle(img, (298, 270), (310, 330), (120, 70, 30), -1)
+    cv2.ellipse(img, (380, 120), (30, 22), 0, 180, 360, (240, 220, 90), -1)
+    cv2.line(img, (380, 120), (380, 250), (30, 30, 30), 3)
+    return img
+
+
+def _drawn_portrait(rng: np.random.Generator) -> Image:
+    """A cartoon face and shoulders on a plain backdrop."""
+    h, w = 360, 480
+    img = np.full((h, w, 3), tuple(int(c) for c in rng.integers(120, 220, 3)), np.uint8)
+    cx = int(rng.integers(200, 280))
+    cv2.ellipse(img, (cx, 380), (150, 110), 0, 180, 360, (40, 70, 140), -1)
+    cv2.ellipse(img, (cx, 170), (85, 105), 0, 0, 360, (200, 160, 130), -1)
+    cv2.ellipse(img, (cx, 95), (90, 45), 0, 180, 360, (60, 40, 20), -1)
+    for dx in (-32, 32):
+        cv2.circle(img, (cx + dx, 160), 12, (255, 255, 255), -1)
+        cv2.circle(img, (cx + dx, 162), 6, (30, 30, 30), -1)
+    cv2.ellipse(img, (cx, 225), (35, 14), 0, 0, 180, (150, 40, 40), 4)
+    cv2.line(img, (cx, 170), (cx - 8, 200), (150, 110, 90), 3)
+    return img
+
+
 def _drawn_shapes(rng: np.random.Generator) -> Image:
     img = np.full((360, 480, 3), 235, np.uint8)
     for _ in range(14):
@@ -73,7 +153,14 @@ CONTENTS: dict[str, Callable[[np.random.Generator], Image]] = {
     "coins": _photo("coins"),
     "city": _drawn_city,
     "shapes": _drawn_shapes,
+    "camera": _photo("camera"),
+    "motorcycle": _stereo_left,
+    "landscape": _drawn_landscape,
+    "sea": _drawn_sea,
+    "room": _drawn_room,
+    "portrait": _drawn_portrait,
 }
+"""Every content is a distinct subject: a photograph bundled with scikit-image / scikit-learn, or a drawn scene."""
 
 
 # ---------------------------------------------------------------- looks
@@ -137,6 +224,122 @@ def look_grain(img: Image) -> Image:
     return np.clip(noisy * vignette[..., None], 0, 255).astype(np.uint8)
 
 
+def _box_mean(x: np.ndarray, r: int) -> np.ndarray:
+    return cv2.blur(x, (r, r), borderType=cv2.BORDER_REFLECT)
+
+
+def look_oil(img: Image, radius: int = 5) -> Image:
+    """Kuwahara filter: each pixel takes the mean of the least-varied of its four quadrants (oil-paint dabs)."""
+    f = img.astype(np.float32)
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    mean, mean_sq = _box_mean(f, radius), _box_mean(gray, radius)
+    var = _box_mean(gray * gray, radius) - mean_sq**2
+    h, w = gray.shape
+    best_var = np.full((h, w), np.inf, np.float32)
+    out = np.zeros_like(f)
+    o = radius // 2 + 1
+    for dy, dx in ((-o, -o), (-o, o), (o, -o), (o, o)):
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        v = cv2.warpAffine(var, shift, (w, h), borderMode=cv2.BORDER_REFLECT)
+        m = cv2.warpAffine(mean, shift, (w, h), borderMode=cv2.BORDER_REFLECT)
+        better = v < best_var
+        best_var[better], out[better] = v[better], m[better]
+    hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 1] = np.clip(hsv[..., 1] * 1.35, 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
+_PIXEL_PALETTE = np.array([[20, 12, 28], [68, 36, 52], [48, 52, 109], [78, 74, 78], [133, 76, 48], [52, 101, 36],
+                           [208, 70, 72], [117, 113, 97], [89, 125, 206], [210, 125, 44], [133, 149, 161],
+                           [109, 170, 44], [210, 170, 153], [109, 194, 202], [218, 212, 94], [222, 238, 214]],
+                          np.float32)
+"""DawnBringer's 16-colour palette (a classic pixel-art palette)."""
+
+
+def look_pixel(img: Image, block: int = 8) -> Image:
+    """Pixel art: 1/block resolution, snapped to a 16-colour palette, blown up with hard nearest-neighbour edges."""
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (max(w // block, 1), max(h // block, 1)), interpolation=cv2.INTER_AREA).astype(np.float32)
+    d = ((small[:, :, None, :] - _PIXEL_PALETTE[None, None]) ** 2).sum(-1)
+    snapped = _PIXEL_PALETTE[d.argmin(-1)].astype(np.uint8)
+    return cv2.resize(snapped, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def _paper(h: int, w: int, seed: int = 7) -> np.ndarray:
+    """A fixed paper-fibre texture in [0.8, 1]: the same sheet under every watercolour."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2)
+    noise += 0.5 * cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 6)
+    noise = (noise - noise.min()) / (np.ptp(noise) + 1e-6)
+    return 0.8 + 0.2 * noise
+
+
+def look_watercolour(img: Image) -> Image:
+    """Edge-preserving smoothing, washed-out pigment, darker pooled edges, on textured paper."""
+    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    smooth = cv2.edgePreservingFilter(bgr, flags=cv2.RECURS_FILTER, sigma_s=60, sigma_r=0.5)
+    smooth = cv2.cvtColor(smooth, cv2.COLOR_BGR2RGB).astype(np.float32)
+    washed = 255 - 0.7 * (255 - smooth)
+    edges = cv2.Canny(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), 50, 120).astype(np.float32) / 255
+    edges = cv2.GaussianBlur(edges, (0, 0), 1.5)[..., None]
+    pooled = washed * (1 - 0.35 * edges)
+    h, w = img.shape[:2]
+    return np.clip(pooled * _paper(h, w)[..., None], 0, 255).astype(np.uint8)
+
+
+def _gradient_map(img: Image, stops: Sequence[Sequence[float]]) -> Image:
+    """Luminance mapped through a piecewise-linear colour ramp (duotone, tritone)."""
+    lum = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    stops_a = np.asarray(stops, np.float32)
+    xs = np.linspace(0, 1, len(stops_a))
+    return np.stack([np.interp(lum, xs, stops_a[:, c]) for c in range(3)], -1).astype(np.uint8)
+
+
+def look_duotone(img: Image) -> Image:
+    return _gradient_map(img, [(16, 28, 110), (40, 150, 170), (200, 255, 120)])
+
+
+def look_thermal(img: Image) -> Image:
+    """False-colour 'thermal camera': luminance through the inferno colormap, slightly blurred."""
+    gray = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+    return cv2.cvtColor(cv2.applyColorMap(gray, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+
+
+def look_teal_orange(img: Image) -> Image:
+    """Blockbuster grade: S-curve contrast, teal shadows, orange highlights, raised saturation."""
+    f = img.astype(np.float32) / 255
+    f = 0.5 + (f - 0.5) * 1.25
+    lum = f.mean(-1, keepdims=True)
+    teal, orange = np.array([-0.08, 0.06, 0.12]), np.array([0.14, 0.03, -0.12])
+    f = f + (1 - lum) * teal + lum * orange
+    return np.clip(f * 255, 0, 255).astype(np.uint8)
+
+
+def look_blueprint(img: Image) -> Image:
+    """White line drawing on blueprint blue with a faint grid."""
+    h, w = img.shape[:2]
+    out = np.empty((h, w, 3), np.uint8)
+    out[:] = (18, 60, 140)
+    out[::24] = (60, 100, 175)
+    out[:, ::24] = (60, 100, 175)
+    edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (5, 5), 0), 40, 110)
+    edges = cv2.dilate(edges, np.ones((2, 2), np.uint8))
+    out[edges > 0] = (235, 245, 255)
+    return out
+
+
+def look_vintage(img: Image) -> Image:
+    """Faded print: lifted blacks, compressed whites, green-yellow cast, low saturation, warm light leak."""
+    f = img.astype(np.float32)
+    gray = f.mean(-1, keepdims=True)
+    f = 0.55 * f + 0.45 * gray
+    f = 45 + f * 0.7
+    f = f * np.array([1.05, 1.02, 0.82]) + np.array([0, 8, 0])
+    h, w = img.shape[:2]
+    leak = np.exp(-(((np.arange(w) - 0.9 * w) / (0.35 * w)) ** 2))[None, :, None] * np.array([60, 25, 0])
+    return np.clip(f + leak, 0, 255).astype(np.uint8)
+
+
 LOOKS: dict[str, Callable[[Image], Image]] = {
     "natural": look_natural,
     "sepia": look_sepia,
@@ -146,7 +349,16 @@ LOOKS: dict[str, Callable[[Image], Image]] = {
     "neon": look_neon,
     "poster": look_posterize_cool,
     "grain": look_grain,
+    "oil": look_oil,
+    "pixel": look_pixel,
+    "watercolour": look_watercolour,
+    "duotone": look_duotone,
+    "thermal": look_thermal,
+    "teal_orange": look_teal_orange,
+    "blueprint": look_blueprint,
+    "vintage": look_vintage,
 }
+"""Each look is a real image operation a creator might apply (filters, grades, stylisations)."""
 
 
 # ---------------------------------------------------------------- video
@@ -173,18 +385,26 @@ def write_video(path: Path, frames: Sequence[Image] | np.ndarray, fps: int = 10,
     return path
 
 
-def camera_motion(scene: Image, n_frames: int, size: int, rng: np.random.Generator) -> list[Image]:
-    """A slow pan and zoom across `scene`: consecutive crops resized to size x size."""
+def camera_motion(scene: Image, n_frames: int, size: int | tuple[int, int], rng: np.random.Generator) -> list[Image]:
+    """A slow pan and zoom across `scene`: consecutive crops resized to `size` (side, or (width, height)).
+
+    The crops have the output's aspect ratio, so a wide panel gets a wide view of the scene, not a squashed one.
+    """
+    out_w, out_h = (size, size) if isinstance(size, int) else size
+    aspect = out_w / out_h
     h, w = scene.shape[:2]
-    crop0 = int(min(h, w) * rng.uniform(0.75, 0.9))
-    crop1 = int(crop0 * rng.uniform(0.85, 1.0))
-    x0, y0 = rng.uniform(0, w - crop0), rng.uniform(0, h - crop0)
-    x1, y1 = rng.uniform(0, w - crop1), rng.uniform(0, h - crop1)
+    full_h = min(h, w / aspect)  # tallest crop of this aspect that fits
+    crop0 = full_h * rng.uniform(0.75, 0.9)
+    crop1 = crop0 * rng.uniform(0.85, 1.0)
+    x0, y0 = rng.uniform(0, w - crop0 * aspect), rng.uniform(0, h - crop0)
+    x1, y1 = rng.uniform(0, w - crop1 * aspect), rng.uniform(0, h - crop1)
     frames = []
     for t in np.linspace(0, 1, n_frames):
-        c = int(crop0 + (crop1 - crop0) * t)
+        ch = crop0 + (crop1 - crop0) * t
+        cw = ch * aspect
         x, y = int(x0 + (x1 - x0) * t), int(y0 + (y1 - y0) * t)
-        frames.append(cv2.resize(scene[y : y + c, x : x + c], (size, size), interpolation=cv2.INTER_AREA))
+        crop = scene[y : y + int(ch), x : x + int(cw)]
+        frames.append(cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA))
     return frames
 
 

@@ -1,0 +1,117 @@
+"""The evaluation subcommands (`eval`, `eval-retrieval`, `make-benchmark`), registered on the main typer app.
+
+Kept here rather than in service/cli.py so the evaluation work stays self-contained; `register(app)` is the
+only hook the main CLI calls.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML settings file (see configs/)")]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="embedding cache (default: .vidstyle-cache next to the CSV)"),
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="embed everything afresh and keep nothing")]
+
+
+def _cache(csv_path: Path, cache_dir: Path | None, no_cache: bool) -> Path | None:
+    from evaluation.triplets import default_cache_dir
+
+    return None if no_cache else (cache_dir or default_cache_dir(csv_path))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def eval_command(
+    triplets: Annotated[Path, typer.Argument(help="CSV with columns a, b, c (paths relative to it) and optional kind")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (CONTRACT.md)")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report with plots to DIR")] = None,
+    config: ConfigOpt = None,
+    cache_dir: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """A/B/C triplets: is sim_style(A,C) > sim_style(B,C), and sim_content(B,C) > sim_content(A,C)?"""
+    from evaluation.triplets import evaluate_triplets
+    from service.cli import settings_from, user_errors
+
+    settings = settings_from(config)
+    with user_errors():
+        result = evaluate_triplets(triplets, settings, _cache(triplets, cache_dir, no_cache), progress=not as_json)
+        summary = result.summary()
+        if report is not None:
+            from evaluation.report import write_triplet_report
+
+            page = write_triplet_report(result, report, labels_csv=Path(triplets).parent / "labels.csv")
+            typer.echo(f"report: {page}", err=True)
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    typer.echo(f"{summary['n']} triplets ({settings.model.backbone}, style = {settings.model.style_representation})")
+    typer.echo(f"{'':14s}{'n':>5s}{'style':>8s}{'content':>9s}{'both':>7s}")
+    for name, g in [("all", summary), *summary["by_kind"].items()]:
+        typer.echo(f"{name:14s}{g['n']:5d}{_fmt(g['style_accuracy']):>8s}{_fmt(g['content_accuracy']):>9s}"
+                   f"{_fmt(g['both_accuracy']):>7s}")
+    for name, g in summary["by_representation"].items():
+        typer.echo(f"style representation {name}: {_fmt(g['style_accuracy'])}")
+
+
+def eval_retrieval_command(
+    labels: Annotated[Path, typer.Argument(help="CSV with columns path (relative to it), content_id, style_id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (CONTRACT.md)")] = False,
+    k: Annotated[int, typer.Option("-k", "--k", help="neighbours considered by recall@k")] = 10,
+    config: ConfigOpt = None,
+    cache_dir: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """recall@k (a relevant item in the top k) and mAP, style by style_id, content by content_id."""
+    from evaluation.triplets import evaluate_retrieval
+    from service.cli import settings_from, user_errors
+
+    settings = settings_from(config)
+    with user_errors():
+        result = evaluate_retrieval(labels, settings, k, _cache(labels, cache_dir, no_cache), progress=not as_json)
+        summary = result.summary()
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    typer.echo(f"{len(result.items)} items, k = {k}")
+    typer.echo(f"style   recall@{k} {_fmt(summary['style_recall_at_k'])}  mAP {_fmt(summary['style_map'])}")
+    typer.echo(f"content recall@{k} {_fmt(summary['content_recall_at_k'])}  mAP {_fmt(summary['content_map'])}")
+    for name in sorted(n for n in result.embeddings[result.items[0].path].vectors if n.startswith("style_")):
+        s = result.scores(name, "style")
+        typer.echo(f"  {name}: recall@{k} {_fmt(s['recall_at_k'])}  mAP {_fmt(s['map'])}")
+
+
+def make_benchmark_command(
+    out: Annotated[Path, typer.Argument(help="folder to write the benchmark into")],
+    n: Annotated[int, typer.Option("--n", min=1, help="triplets per kind")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="everything is deterministic from it")] = 0,
+    kinds: Annotated[str, typer.Option("--kinds", help="comma-separated: image,video,three_panel")] = (
+        "image,video,three_panel"
+    ),
+    config: ConfigOpt = None,
+) -> None:
+    """Generate a labelled benchmark: PNGs, H.264 videos and three-panel videos, triplets.csv and labels.csv."""
+    from evaluation.benchmark import make_benchmark
+    from service.cli import settings_from, user_errors
+
+    if config is not None:
+        settings_from(config)  # validated for uniformity; generation itself needs no model
+    with user_errors():
+        bench = make_benchmark(out, n=n, seed=seed, kinds=[k.strip() for k in kinds.split(",") if k.strip()])
+    typer.echo(f"{len(bench.items)} files, {len(bench.triplets)} triplets -> {bench.triplets_csv}, {bench.labels_csv}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the evaluation subcommands to the main `vidstyle` app."""
+    app.command("eval")(eval_command)
+    app.command("eval-retrieval")(eval_retrieval_command)
+    app.command("make-benchmark")(make_benchmark_command)
