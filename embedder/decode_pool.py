@@ -19,6 +19,8 @@ from typing import Any
 
 from embedder.decode import Decoded, DecodeError, decode_file
 
+STARTUP_LIMIT_S = 120.0
+
 
 @dataclass(frozen=True)
 class DecodeJob:
@@ -36,6 +38,9 @@ def _address_space_bytes() -> int:
 def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> None:
     import resource
 
+    import av  # noqa: F401 - load the decoder libraries before the cap, so it bounds decoding alone
+    import decord  # noqa: F401
+
     # The cap is on top of what is already mapped: spawn re-imports the parent's main module, which may
     # have mapped large libraries (torch, CUDA) that the decoder never touches.
     limit = _address_space_bytes() + memory_mb * 2**20
@@ -47,6 +52,7 @@ def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> N
             return
         if job is None:
             return
+        conn.send(("started", job.key))
         try:
             result: Decoded | str = decode_file(job.path, **options)
         except DecodeError as exc:
@@ -55,7 +61,10 @@ def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> N
             result = f"decoding needed more than the {memory_mb} MiB memory cap (decode.memory_mb)"
         except Exception as exc:  # noqa: BLE001 - any decoder failure is a per-video failure
             result = f"{type(exc).__name__}: {exc}"
-        conn.send((job.key, result))
+        conn.send(("done", result))
+        if isinstance(result, str):
+            # A failed decode can leave codec threads or memory behind: start the next video afresh.
+            return
 
 
 class _Worker:
@@ -65,14 +74,20 @@ class _Worker:
         self.process.start()
         child.close()
         self.job: DecodeJob | None = None
-        self.started = 0.0
+        self.submitted = 0.0
+        self.started: float | None = None  # set when the worker picks the job up, after its start-up
 
     def submit(self, job: DecodeJob) -> None:
-        self.job, self.started = job, time.monotonic()
+        self.job, self.submitted, self.started = job, time.monotonic(), None
         self.conn.send(job)
 
+    def overdue(self, now: float, timeout_s: float) -> bool:
+        if self.started is None:  # still starting up (imports): allow generously, but not forever
+            return now - self.submitted > max(timeout_s, STARTUP_LIMIT_S)
+        return now - self.started > timeout_s
+
     def stop(self, kill: bool = False) -> None:
-        if kill or self.job is not None:
+        if kill or (self.job is not None and self.process.is_alive()):
             self.process.kill()
         else:
             with contextlib.suppress(OSError):
@@ -136,19 +151,24 @@ class DecodePool:
                 job, outcome = w.job, None
                 if w.conn in ready:
                     try:
-                        _, outcome = w.conn.recv()
-                        w.job = None
+                        kind, payload = w.conn.recv()
                     except (EOFError, OSError):
-                        outcome = self._death_reason(w)
+                        kind, payload = "died", self._death_reason(w)
+                    if kind == "started":
+                        w.started = now
+                        continue
+                    outcome = payload
                 elif w.process.sentinel in ready:
                     outcome = self._death_reason(w)
-                elif now - w.started > self.timeout_s:
-                    outcome = f"decoding timed out after {self.timeout_s:.0f} s (decode.timeout_s)"
+                elif w.overdue(now, self.timeout_s):
+                    outcome = f"decoding timed out after {self.timeout_s:g} s (decode.timeout_s)"
                 if outcome is None:
                     continue
-                if w.job is not None:  # the worker died or hung: replace it
+                if isinstance(outcome, str):  # failed, hung or died: this worker is not reused
                     w.stop(kill=True)
                     w = self._workers[i] = self._spawn()
+                else:
+                    w.job = None
                 yield job, outcome
                 if (nxt := next(pending, None)) is not None:
                     w.submit(nxt)
