@@ -43,4 +43,12 @@ def run_demo(workdir: Path, settings: Settings, serve: bool = False, k: int = 5)
         for vid, score in exact_neighbours(emb_dir, query, space, k):
             typer.echo(f"    {score:6.3f}  {vid}")
     if serve:
-        typer.echo("serving arrives with the HTTP service")
+        from indexing import IndexSet
+        from service.server import serve as run_server
+
+        index_dir = workdir / "index"
+        IndexSet.from_embeddings(emb_dir, settings.index).save(index_dir)
+        s = settings.serve
+        s.index_dir, s.emb_dir = index_dir, emb_dir
+        typer.echo(f"serving the API and web page on http://{s.host}:{s.port}/ (Ctrl-C to stop)")
+        run_server(settings)

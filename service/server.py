@@ -2,11 +2,14 @@
 
 With one worker (the default) the index is loaded here, before uvicorn starts, so a bad INDEX_DIR is a one-line
 error rather than a crashed server. With several workers uvicorn starts separate processes, and each builds its
-own state from the same settings, passed to them through the environment (`app_from_environment`).
+own state from the same settings, passed to them through the environment (`app_from_environment`). Each then
+holds its own copy of the index, so writes are disabled there: one worker's add would be invisible to the
+others, and two workers saving the same INDEX_DIR would lose each other's updates.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -14,15 +17,15 @@ from typing import Annotated
 
 import typer
 
-from embedder.config import Settings, load_settings
+from embedder.config import Settings
 
 log = logging.getLogger("vidstyle.serve")
 
-# Names of the environment variables that carry the parent's settings into uvicorn's worker processes.
-_ENV = {"index_dir": "VIDSTYLE_SERVE__INDEX_DIR", "emb_dir": "VIDSTYLE_SERVE__EMB_DIR"}
+# Carries the parent's settings (all of them, the API key included) into uvicorn's worker processes.
+SETTINGS_ENV = "VIDSTYLE_SERVE_WORKER_SETTINGS"
 
 
-def serve(settings: Settings, config_file: Path | None = None, log_level: str = "info") -> None:
+def serve(settings: Settings, log_level: str = "info") -> None:
     """Run the service until interrupted; `settings.serve.index_dir` names what to serve."""
     import uvicorn
 
@@ -38,12 +41,15 @@ def serve(settings: Settings, config_file: Path | None = None, log_level: str = 
         log.info("serving %d videos from %s on http://%s:%d", len(state.index), s.index_dir, s.host, s.port)
         uvicorn.run(create_app(state), **common)
         return
-    # Worker processes re-read the settings: the config file and the environment, plus the values set here.
-    if config_file is not None:
-        os.environ["VIDSTYLE_CONFIG"] = str(Path(config_file).resolve())
-    os.environ[_ENV["index_dir"]] = str(Path(s.index_dir).resolve())
-    if s.emb_dir is not None:
-        os.environ[_ENV["emb_dir"]] = str(Path(s.emb_dir).resolve())
+    if not Path(s.index_dir).is_dir():
+        raise ValueError(f"INDEX_DIR {s.index_dir} does not exist; build it with `vidstyle index build`")
+    data = settings.model_dump(mode="json")
+    data["serve"]["api_key"] = s.api_key.get_secret_value() if s.api_key else None
+    for key in ("index_dir", "emb_dir"):
+        if data["serve"][key] is not None:
+            data["serve"][key] = str(Path(data["serve"][key]).resolve())
+    os.environ[SETTINGS_ENV] = json.dumps(data)
+    log.warning("%d worker processes: each holds its own copy of the index; writes are disabled", s.workers)
     uvicorn.run("service.server:app_from_environment", factory=True, workers=s.workers, **common)
 
 
@@ -51,9 +57,7 @@ def app_from_environment():  # noqa: ANN201 - uvicorn factory
     """The app of one uvicorn worker process (used when serve.workers > 1)."""
     from service.api import AppState, create_app
 
-    settings = load_settings()
-    if settings.serve.index_dir is None:
-        raise RuntimeError(f"{_ENV['index_dir']} is not set")
+    settings = Settings.model_validate(json.loads(os.environ[SETTINGS_ENV]))
     return create_app(AppState.open(settings.serve.index_dir, settings))
 
 
@@ -75,4 +79,4 @@ def serve_command(
     given = {"index_dir": index_dir, "host": host, "port": port, "workers": workers, "emb_dir": emb_dir}
     settings = settings_from(config, {"serve": {k: v for k, v in given.items() if v is not None}})
     with user_errors():
-        serve(settings, config_file=config, log_level=log_level)
+        serve(settings, log_level=log_level)

@@ -290,6 +290,11 @@ class AppState:
     # -- writes (blocking: run in a worker thread) -----------------------------------------------------------
 
     def check_writable(self) -> None:
+        if self.settings.serve.workers > 1:
+            raise WritesDisabled(
+                "writes are disabled with serve.workers > 1 (each worker holds its own copy of the index); "
+                "run the writer with one worker"
+            )
         if self.catalog is None or self.index_dir is None:
             raise WritesDisabled("writes are disabled: the service has no embeddings dataset (serve.emb_dir)")
 

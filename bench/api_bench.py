@@ -1,0 +1,255 @@
+"""Loopback load on `GET /v1/videos/{id}/similar` at 100k and 1M vectors, next to a bare echo route.
+
+    python bench/api_bench.py                      # 100k and 1M, 5000 requests each, 8 connections
+    python bench/api_bench.py --sizes 100000 --requests 2000 --json out.json
+
+For each size a child process builds an `IndexSet` from synthetic unit vectors (the offline model's real
+dimensions: content 1392, style 352; clustered like real embeddings, see `indexing.synthetic`) and serves the
+real app under uvicorn, plus one extra route, `GET /bench/echo`, that goes through the same middleware and
+returns a small JSON body: the cost of the HTTP stack alone. This process then sends a fixed number of requests
+over a fixed number of keep-alive connections (a small asyncio HTTP/1.1 client, cheap enough not to be the
+bottleneck) to the echo route and to `similar` with random ids, and reports p50/p99 latency and requests/s.
+
+Both processes share the machine's cores, as they would behind a local proxy; the numbers are for the whole
+loop (client + server), measured the same way for both routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CONTENT_DIM, STYLE_DIM = 1392, 352  # EfficientNet-Lite0 (configs/offline.yaml); VGG19's content is 1536
+
+
+# -- the server side (child process) -------------------------------------------------------------------------
+
+
+def video_id(i: int) -> str:
+    return f"v{i:07d}"
+
+
+def build_index(n: int, content_dim: int, style_dim: int):  # noqa: ANN201
+    from embedder.config import load_settings
+    from indexing import IndexSet
+    from indexing.synthetic import ClusteredGenerator
+
+    settings = load_settings(REPO / "configs" / "offline.yaml")
+    t0 = time.perf_counter()
+    vectors = {
+        "content": ClusteredGenerator(content_dim, seed=1).sample(n, seed=2),
+        "style": ClusteredGenerator(style_dim, seed=3).sample(n, seed=4),
+    }
+    t1 = time.perf_counter()
+    index = IndexSet.from_vectors("synthetic:bench", [video_id(i) for i in range(n)], vectors, settings.index)
+    del vectors
+    t2 = time.perf_counter()
+    return settings, index, {"generate_s": round(t1 - t0, 1), "build_s": round(t2 - t1, 1)}
+
+
+def direct_search_ms(index, space: str, n: int, k: int, queries: int = 500) -> dict[str, float]:  # noqa: ANN001
+    """`IndexSet.search_id` without HTTP, for comparison: where the time goes."""
+    rng = random.Random(7)
+    for _ in range(20):
+        index.search_id(video_id(rng.randrange(n)), space, k)
+    times = []
+    for _ in range(queries):
+        vid = video_id(rng.randrange(n))
+        t0 = time.perf_counter()
+        index.search_id(vid, space, k)
+        times.append(time.perf_counter() - t0)
+    ms = np.asarray(times) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+
+
+def child(args: argparse.Namespace) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from service.api import AppState, create_app
+
+    settings, index, timings = build_index(args.n, args.content_dim, args.style_dim)
+    settings.serve.access_log = False
+    info = {
+        "n": len(index),
+        "index_type": {space: index.index_type(space) for space in ("content", "style")},
+        "direct_search": direct_search_ms(index, args.space, args.n, args.k),
+        **timings,
+    }
+    state = AppState(settings, index)  # no dataset: read-only, like a query replica
+    app: FastAPI = create_app(state, preload_model=False)
+
+    @app.get("/bench/echo")
+    async def echo(x: str = "") -> dict[str, str]:
+        return {"echo": x}
+
+    print("READY " + json.dumps(info), flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+# -- the load generator ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    route: str
+    requests: int
+    concurrency: int
+    errors: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+async def _one_connection(port: int, paths: list[str], cursor: list[int], latencies: list[float],
+                          errors: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while cursor[0] < len(paths):
+            path = paths[cursor[0]]
+            cursor[0] += 1
+            request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+            t0 = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - t0)
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors[0] += 1
+    finally:
+        writer.close()
+
+
+async def _load(port: int, paths: list[str], concurrency: int) -> tuple[list[float], int, float]:
+    cursor, latencies, errors = [0], [], [0]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(_one_connection(port, paths, cursor, latencies, errors) for _ in range(concurrency)))
+    return latencies, errors[0], time.perf_counter() - t0
+
+
+def load(port: int, route: str, paths: list[str], concurrency: int) -> Result:
+    latencies, errors, seconds = asyncio.run(_load(port, paths, concurrency))
+    ms = np.asarray(latencies) * 1000
+    return Result(
+        route=route, requests=len(paths), concurrency=concurrency, errors=errors, seconds=round(seconds, 3),
+        rps=round(len(paths) / seconds, 1),
+        p50_ms=round(float(np.percentile(ms, 50)), 3), p90_ms=round(float(np.percentile(ms, 90)), 3),
+        p99_ms=round(float(np.percentile(ms, 99)), 3), max_ms=round(float(ms.max()), 3),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_size(n: int, args: argparse.Namespace) -> dict:
+    port = free_port()
+    cmd = [sys.executable, __file__, "--child", "--n", str(n), "--port", str(port), "--space", args.space,
+           "--k", str(args.k), "--content-dim", str(args.content_dim), "--style-dim", str(args.style_dim)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"server for n={n} failed to start (exit {proc.wait()})")
+        info = json.loads(line[6:])
+        deadline = time.monotonic() + 60
+        while True:  # uvicorn binds after READY
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        info["startup_s"] = round(time.perf_counter() - t0, 1)
+        print(f"n={n}: {json.dumps(info)}", flush=True)
+        rng = random.Random(n)
+        similar = [f"/v1/videos/{video_id(rng.randrange(n))}/similar?space={args.space}&k={args.k}"
+                   for _ in range(args.requests)]
+        echo = [f"/bench/echo?x={video_id(rng.randrange(n))}" for _ in range(args.requests)]
+        load(port, "warm-up", similar[: args.requests // 10] + echo[: args.requests // 10], args.concurrency)
+        results = []
+        # Echo before and after, so a drift of the machine during the run shows.
+        for route, paths in (("echo", echo), ("similar", similar), ("echo", echo)):
+            r = load(port, route, paths, args.concurrency)
+            print(f"  {route:8s} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.3f} ms  p99 {r.p99_ms:7.3f} ms  "
+                  f"max {r.max_ms:7.1f} ms  errors {r.errors}", flush=True)
+            results.append(asdict(r))
+        return {"n": n, "server": info, "results": results}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--space", choices=["content", "style"], default="content")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--content-dim", type=int, default=CONTENT_DIM)
+    parser.add_argument("--style-dim", type=int, default=STYLE_DIM)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    print(f"machine: {machine()}", flush=True)
+    report = {"machine": machine(), "requests": args.requests, "concurrency": args.concurrency,
+              "space": args.space, "k": args.k, "sizes": [run_size(n, args) for n in args.sizes]}
+    for size in report["sizes"]:
+        by_route = {}
+        for r in size["results"]:
+            by_route.setdefault(r["route"], []).append(r)
+        echo_rps = float(np.mean([r["rps"] for r in by_route["echo"]]))
+        sim = by_route["similar"][0]
+        size["similar_vs_echo_rps"] = round(sim["rps"] / echo_rps, 3)
+        print(f"n={size['n']}: similar p99 {sim['p99_ms']} ms, {sim['rps']} req/s = "
+              f"{100 * size['similar_vs_echo_rps']:.0f}% of echo's {echo_rps:.0f} req/s")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
