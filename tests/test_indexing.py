@@ -1,0 +1,289 @@
+"""IndexSet behaviour on real FAISS: type choice, search semantics, ids, add/remove, building from EMB_DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedder.config import IndexSettings
+from indexing import SPACES, EmbeddingsError, IndexSet, UnknownVideoError
+from indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index
+from indexing.gpu import GPU_MAX_K, GpuMirror, gpu_allowed, gpu_count
+from indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
+
+DIMS = {"style": 48, "content": 32}
+
+
+def make_vectors(n: int, seed: int = 0, dims: dict[str, int] = DIMS) -> dict[str, np.ndarray]:
+    return {
+        space: clustered_unit_vectors(n, dim, seed=seed + i, n_clusters=20)
+        for i, (space, dim) in enumerate(dims.items())
+    }
+
+
+def ids(n: int, prefix: str = "v") -> list[str]:
+    return [f"{prefix}{i:05d}" for i in range(n)]
+
+
+def exact_top(base: np.ndarray, names: list[str], query: np.ndarray, k: int) -> list[tuple[str, float]]:
+    scores = base @ (query / np.linalg.norm(query))
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(names[i], float(scores[i])) for i in order]
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[IndexSet, list[str], dict[str, np.ndarray]]:
+    names, vectors = ids(500), make_vectors(500)
+    return IndexSet.from_vectors("fp:test", names, vectors, IndexSettings(index_type="flat")), names, vectors
+
+
+# ------------------------------------------------------------------------------------------ type choice
+def test_plan_is_exact_while_within_latency_budget() -> None:
+    plan = plan_index(50_000, 512, IndexSettings(), s_per_vector=50e-9)  # 2.5 ms estimated
+    assert plan.kind == "flat"
+    assert "2.50 ms" in plan.reason
+
+
+def test_plan_goes_ivf_flat_when_exact_is_too_slow() -> None:
+    plan = plan_index(1_000_000, 512, IndexSettings(), s_per_vector=230e-9)  # 230 ms exact
+    assert plan.kind == "ivf_flat"
+    assert plan.nlist == 1000
+    assert plan.est_latency_ms <= 5.0
+    assert "exact search estimated 230.00 ms" in plan.reason
+
+
+def test_plan_goes_hnsw_when_ivf_is_too_slow_too() -> None:
+    settings = IndexSettings(latency_budget_ms=0.5)
+    plan = plan_index(1_000_000, 128, settings, s_per_vector=100e-9)
+    assert plan.kind == "hnsw"
+    assert plan.hnsw_m == settings.hnsw_m
+    assert "IVF-Flat estimated" in plan.reason
+
+
+def test_plan_goes_ivf_pq_when_raw_vectors_exceed_memory() -> None:
+    settings = IndexSettings(memory_budget_mb=1024)
+    plan = plan_index(2_000_000, 512, settings, s_per_vector=100e-9)
+    assert plan.kind == "ivf_pq"
+    assert 512 % plan.pq_bytes == 0
+    memory = estimate_memory_bytes("ivf_pq", 2_000_000, 512, nlist=plan.nlist, pq_bytes=plan.pq_bytes, hnsw_m=0)
+    assert memory <= 1024 * 2**20
+    bigger = [m for m in range(plan.pq_bytes + 1, 513) if 512 % m == 0]
+    assert all(
+        estimate_memory_bytes("ivf_pq", 2_000_000, 512, nlist=plan.nlist, pq_bytes=m, hnsw_m=0) > 1024 * 2**20
+        for m in bigger
+    ), "the largest code that fits the budget is chosen"
+
+
+def test_plan_forced_type_and_too_few_vectors_to_train() -> None:
+    assert plan_index(50_000, 64, IndexSettings(index_type="hnsw"), 1e-9).kind == "hnsw"
+    small = plan_index(MIN_VECTORS_TO_TRAIN["ivf_pq"] - 1, 64, IndexSettings(index_type="ivf_pq"), 1e-9)
+    assert small.kind == "flat" and "too few" in small.reason
+
+
+def test_plan_refuses_pq_bytes_not_dividing_dim() -> None:
+    with pytest.raises(ValueError, match="must divide"):
+        plan_index(50_000, 64, IndexSettings(index_type="ivf_pq", pq_bytes=7), 1e-9)
+
+
+def test_auto_build_records_choice_and_reason(small) -> None:
+    index_set = IndexSet.from_vectors("fp", ids(300), make_vectors(300), IndexSettings())
+    manifest = index_set.manifest
+    for space in SPACES:
+        assert manifest["index_type"][space] == "flat"
+        assert "exact search" in manifest["spaces"][space]["reason"]
+        assert manifest["dims"][space] == DIMS[space]
+
+
+# ------------------------------------------------------------------------------------------------- GPU
+def test_gpu_branches_without_gpu() -> None:
+    assert gpu_count() == 0  # faiss-cpu here; the GPU path is checked on a lent device
+    assert GpuMirror.create(object(), "flat", None, use_gpu=True) is None
+    assert gpu_allowed(GPU_MAX_K) and not gpu_allowed(GPU_MAX_K + 1)
+
+
+# ---------------------------------------------------------------------------------------------- search
+def test_search_is_exact_cosine_best_first(small) -> None:
+    index_set, names, vectors = small
+    query = vectors["style"][7] + 0.1
+    got = index_set.search(query, "style", 10)
+    want = exact_top(vectors["style"], names, query, 10)
+    assert [v for v, _ in got] == [v for v, _ in want]
+    np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-5, atol=1e-5)
+    assert all(a[1] >= b[1] for a, b in zip(got, got[1:]))
+
+
+def test_search_id_leaves_the_video_out(small) -> None:
+    index_set, names, vectors = small
+    for space in SPACES:
+        got = index_set.search_id(names[3], space, 5)
+        assert len(got) == 5 and names[3] not in [v for v, _ in got]
+        want = exact_top(vectors[space], names, vectors[space][3], 6)[1:]
+        assert [v for v, _ in got] == [v for v, _ in want]
+
+
+def test_exclude(small) -> None:
+    index_set, names, vectors = small
+    top = [v for v, _ in index_set.search(vectors["content"][0], "content", 5)]
+    got = [v for v, _ in index_set.search(vectors["content"][0], "content", 5, exclude=top[:2] + ["not-there"])]
+    assert got[:3] == top[2:] and not set(top[:2]) & set(got) and len(got) == 5
+
+
+def test_k_larger_than_n(small) -> None:
+    index_set, names, vectors = small
+    assert len(index_set.search(vectors["style"][0], "style", 10_000)) == len(names)
+    everyone = index_set.search_id(names[0], "style", 10_000)
+    assert sorted(v for v, _ in everyone) == sorted(names[1:])
+
+
+def test_bad_queries_are_refused(small) -> None:
+    index_set, names, vectors = small
+    with pytest.raises(UnknownVideoError, match="nope") as info:
+        index_set.search_id("nope", "style", 3)
+    assert isinstance(info.value, KeyError)
+    with pytest.raises(ValueError, match="unknown space"):
+        index_set.search(vectors["style"][0], "colour", 3)
+    with pytest.raises(ValueError, match="expected"):
+        index_set.search(vectors["content"][0], "style", 3)  # 32-d query for the 48-d index
+    with pytest.raises(ValueError, match="k must be"):
+        index_set.search(vectors["style"][0], "style", 0)
+    with pytest.raises(ValueError, match="NaN"):
+        index_set.search(np.full(DIMS["style"], np.nan), "style", 3)
+
+
+# ------------------------------------------------------------------------------------------------- ids
+def test_ids_round_trip(small) -> None:
+    index_set, names, vectors = small
+    assert index_set.video_ids() == names
+    assert len(index_set) == len(names) and names[10] in index_set and "x" not in index_set
+    assert index_set.dims == DIMS
+    for space in SPACES:
+        np.testing.assert_allclose(index_set.vector(names[10], space), vectors[space][10], atol=1e-6)
+    with pytest.raises(UnknownVideoError):
+        index_set.vector("x", "style")
+
+
+# ------------------------------------------------------------------------------------------ add/remove
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])
+def test_add_replace_remove(kind: str) -> None:
+    n = 2000
+    names, vectors = ids(n), make_vectors(n)
+    index_set = IndexSet.from_vectors("fp", names, vectors, IndexSettings(index_type=kind, nprobe=64))
+    assert index_set.index_type("style") == kind
+    extra = make_vectors(3, seed=99)
+
+    index_set.add(["new0", "new1", "new2"], extra)
+    assert len(index_set) == n + 3
+    for i, name in enumerate(["new0", "new1", "new2"]):
+        assert index_set.search(extra["style"][i], "style", 1)[0][0] == name
+        assert index_set.search(extra["content"][i], "content", 1)[0][0] == name
+
+    # Re-adding an existing id replaces its vectors.
+    replacement = {space: extra[space][:1] for space in SPACES}
+    index_set.add([names[5]], replacement)
+    assert len(index_set) == n + 3
+    np.testing.assert_allclose(index_set.vector(names[5], "style"), extra["style"][0], atol=1e-6)
+    hits = index_set.search(vectors["style"][5], "style", 3)
+    assert not any(v == names[5] and s > 0.999 for v, s in hits), "the old vector is gone"
+
+    index_set.remove(["new1", names[7]])
+    assert "new1" not in index_set and names[7] not in index_set and len(index_set) == n + 1
+    for space in SPACES:
+        assert "new1" not in [v for v, _ in index_set.search(extra[space][1], space, 20)]
+        assert names[7] not in [v for v, _ in index_set.search(vectors[space][7], space, 20)]
+    everyone = {v for v, _ in index_set.search(vectors["style"][0], "style", 10_000)}
+    if kind != "ivf_flat":  # IVF returns only what the probed lists hold
+        assert everyone == set(index_set.video_ids())
+
+
+def test_remove_unknown_removes_nothing(small) -> None:
+    _, names, vectors = small
+    index_set = IndexSet.from_vectors("fp", names, vectors, IndexSettings(index_type="flat"))
+    with pytest.raises(UnknownVideoError, match="ghost"):
+        index_set.remove([names[0], "ghost"])
+    assert names[0] in index_set and len(index_set) == len(names)
+
+
+def test_add_validation_changes_nothing(small) -> None:
+    _, names, vectors = small
+    index_set = IndexSet.from_vectors("fp", names[:50], {s: v[:50] for s, v in vectors.items()}, IndexSettings())
+    good = make_vectors(2, seed=5)
+    bad_cases = [
+        (["a", "a"], good, "unique"),
+        (["a", "b"], {"style": good["style"]}, "content"),
+        (["a", "b"], {**good, "colour": good["style"]}, "unknown space"),
+        (["a", "b"], {**good, "style": good["content"]}, "shape"),
+        (["a"], good, "2 style vectors for 1"),
+    ]
+    for video_ids, vecs, message in bad_cases:
+        with pytest.raises(ValueError, match=message):
+            index_set.add(video_ids, vecs)
+    assert len(index_set) == 50 and "a" not in index_set
+
+
+def test_hnsw_tombstones_are_compacted() -> None:
+    n = 1200
+    names, vectors = ids(n), make_vectors(n)
+    index_set = IndexSet.from_vectors("fp", names, vectors, IndexSettings(index_type="hnsw"))
+    index_set.remove(names[:100])
+    space = index_set._spaces["style"]
+    assert len(space.dead) == 100 and space.ntotal == n
+    assert not {v for v, _ in index_set.search(vectors["style"][0], "style", n)} & set(names[:100])
+    index_set.remove(names[100:400])  # 400 of 1200 tombstoned > 25%: rebuilt without them
+    space = index_set._spaces["style"]
+    assert not space.dead and space.ntotal == n - 400
+    got = index_set.search(vectors["style"][500], "style", 5)
+    assert got[0][0] == names[500]
+    assert {v for v, _ in index_set.search(vectors["style"][0], "style", n)} == set(names[400:])
+
+
+# ---------------------------------------------------------------------------------------- from EMB_DIR
+def test_from_embeddings_skips_failed_rows_and_temp_files(tmp_path: Path) -> None:
+    names, vectors = ids(120), make_vectors(120)
+    emb = tmp_path / "emb"
+    write_embeddings_dataset(emb, names, vectors, fingerprint="vgg19:abc", failed=["broken1", "broken2"], part_rows=50)
+    (emb / ".part-99999.parquet.1234.tmp").write_bytes(b"half a file")
+    index_set = IndexSet.from_embeddings(emb, IndexSettings())
+    assert index_set.fingerprint == "vgg19:abc"
+    assert sorted(index_set.video_ids()) == names
+    assert "broken1" not in index_set
+    assert index_set.dims == DIMS
+    assert index_set.emb_dir == emb.resolve()
+    assert len(index_set.search_id(names[0], "style", 200)) == len(names) - 1
+
+
+def test_style_column_is_configurable(tmp_path: Path) -> None:
+    names = ids(60)
+    vectors = {**make_vectors(60), "style_cin": clustered_unit_vectors(60, 24, seed=7)}
+    write_embeddings_dataset(tmp_path, names, vectors)
+    index_set = IndexSet.from_embeddings(tmp_path, IndexSettings(style_column="style_cin"))
+    assert index_set.dims == {"style": 24, "content": DIMS["content"]}
+    assert index_set.columns == {"style": "style_cin", "content": "content"}
+    np.testing.assert_allclose(index_set.vector(names[2], "style"), vectors["style_cin"][2], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no such embeddings directory"),
+        ("empty", "no Parquet files"),
+        ("all_failed", "no videos with status 'ok'"),
+        ("mixed_models", "2 model fingerprints"),
+        ("no_column", "lacks column"),
+    ],
+)
+def test_unusable_embeddings_are_refused(tmp_path: Path, setup: str, message: str) -> None:
+    emb = tmp_path / "emb"
+    vectors = make_vectors(10)
+    if setup == "empty":
+        emb.mkdir()
+    elif setup == "all_failed":
+        write_embeddings_dataset(emb, [], {s: v[:0] for s, v in vectors.items()}, failed=["a", "b"])
+    elif setup == "mixed_models":
+        write_embeddings_dataset(emb / "a", ids(10, "a"), vectors, fingerprint="m1")
+        write_embeddings_dataset(emb / "b", ids(10, "b"), vectors, fingerprint="m2")
+    elif setup == "no_column":
+        write_embeddings_dataset(emb, ids(10), {"content": vectors["content"]})
+    with pytest.raises(EmbeddingsError, match=message):
+        IndexSet.from_embeddings(emb, IndexSettings())

@@ -1,0 +1,173 @@
+"""INDEX_DIR persistence: round trip, and refusal of corrupted, truncated or mismatched files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import indexing.store
+from embedder.config import IndexSettings
+from indexing import SPACES, IndexLoadError, IndexSet
+from indexing.synthetic import clustered_unit_vectors
+
+DIMS = {"style": 40, "content": 24}
+
+
+def build(n: int = 1500, kind: str = "flat", fingerprint: str = "vgg19:0123456789ab") -> tuple[IndexSet, dict]:
+    vectors = {s: clustered_unit_vectors(n, d, seed=i, n_clusters=30) for i, (s, d) in enumerate(DIMS.items())}
+    names = [f"vid-{i}" for i in range(n)]
+    return IndexSet.from_vectors(fingerprint, names, vectors, IndexSettings(index_type=kind, nprobe=8)), vectors
+
+
+def data_file(index_dir: Path, name: str) -> Path:
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    entry = manifest["ids"] if name == "ids" else manifest["spaces"][name]["file"]
+    return index_dir / entry["path"]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> tuple[Path, IndexSet, dict]:
+    index_set, vectors = build()
+    index_dir = tmp_path_factory.mktemp("index")
+    index_set.save(index_dir)
+    return index_dir, index_set, vectors
+
+
+def fresh_copy(saved, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "index"
+    shutil.copytree(saved[0], target)
+    return target
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])
+def test_round_trip(tmp_path: Path, kind: str) -> None:
+    index_set, vectors = build(kind=kind)
+    index_set.remove(["vid-3", "vid-4"])  # HNSW: tombstones must survive the trip
+    index_set.add(["late"], {s: v[:1] for s, v in vectors.items()})
+    index_set.save(tmp_path)
+    loaded = IndexSet.load(tmp_path, IndexSettings(nprobe=8), expect_fingerprint="vgg19:0123456789ab")
+
+    assert loaded.fingerprint == index_set.fingerprint
+    assert loaded.dims == index_set.dims == DIMS
+    assert sorted(loaded.video_ids()) == sorted(index_set.video_ids())
+    assert "vid-3" not in loaded and "late" in loaded
+    for space in SPACES:
+        assert loaded.index_type(space) == kind
+        for probe in ("vid-0", "vid-77", "late"):
+            assert loaded.search_id(probe, space, 10) == index_set.search_id(probe, space, 10)
+        np.testing.assert_allclose(loaded.vector("vid-9", space), index_set.vector("vid-9", space))
+    # New ids continue after the saved ones: adding after a load never collides.
+    loaded.add(["after-load"], {s: v[5:6] for s, v in vectors.items()})
+    assert loaded.search(vectors["style"][5], "style", 2)[0][1] > 0.999
+    assert {v for v, _ in loaded.search(vectors["style"][5], "style", 2)} == {"vid-5", "after-load"}
+
+
+def test_manifest_contents(saved) -> None:
+    index_dir, index_set, _ = saved
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert manifest["fingerprint"] == "vgg19:0123456789ab"
+    assert manifest["count"] == len(index_set) == 1500
+    assert manifest["dims"] == DIMS
+    assert manifest["faiss_version"]
+    assert manifest["created_at"] and manifest["saved_at"]
+    for space in SPACES:
+        entry = manifest["spaces"][space]
+        assert entry["index_type"] == "flat" and entry["reason"]
+        assert len(entry["file"]["sha256"]) == 64 and entry["file"]["bytes"] > 0
+    assert index_set.manifest["spaces"]["style"]["file"] == manifest["spaces"]["style"]["file"]
+
+
+def test_save_replaces_previous_version_and_cleans_up(saved, tmp_path: Path) -> None:
+    index_dir = fresh_copy(saved, tmp_path)
+    index_set = IndexSet.load(index_dir, IndexSettings())
+    (index_dir / ".manifest.json.deadbeef.tmp").write_text("{ half")  # a crashed writer's leftover
+    index_set.remove(["vid-1"])
+    index_set.save(index_dir)
+    assert len(list(index_dir.glob("data-*"))) == 1
+    assert not list(index_dir.glob(".*.tmp"))
+    assert "vid-1" not in IndexSet.load(index_dir, IndexSettings())
+
+
+def test_crash_before_manifest_keeps_the_old_index(saved, tmp_path: Path, monkeypatch) -> None:
+    index_dir = fresh_copy(saved, tmp_path)
+    index_set = IndexSet.load(index_dir, IndexSettings())
+    index_set.remove(["vid-1", "vid-2"])
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(indexing.store, "atomic_write_bytes", crash)
+    with pytest.raises(OSError, match="simulated"):
+        index_set.save(index_dir)
+    monkeypatch.undo()
+    assert len(list(index_dir.glob("data-*"))) == 2  # the new files were written, but not published
+    old = IndexSet.load(index_dir, IndexSettings())
+    assert len(old) == 1500 and "vid-1" in old
+
+
+@pytest.mark.parametrize("target", ["style", "content", "ids"])
+def test_corrupted_file_is_refused(saved, tmp_path: Path, target: str) -> None:
+    index_dir = fresh_copy(saved, tmp_path)
+    path = data_file(index_dir, target)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexLoadError, match="corrupted"):
+        IndexSet.load(index_dir, IndexSettings())
+
+
+def test_truncated_file_is_refused(saved, tmp_path: Path) -> None:
+    index_dir = fresh_copy(saved, tmp_path)
+    path = data_file(index_dir, "style")
+    with open(path, "r+b") as fh:
+        fh.truncate(os.path.getsize(path) // 3)
+    with pytest.raises(IndexLoadError, match="truncated"):
+        IndexSet.load(index_dir, IndexSettings())
+
+
+def test_missing_file_and_manifest_are_refused(saved, tmp_path: Path) -> None:
+    index_dir = fresh_copy(saved, tmp_path)
+    data_file(index_dir, "content").unlink()
+    with pytest.raises(IndexLoadError, match="missing"):
+        IndexSet.load(index_dir, IndexSettings())
+    (index_dir / "manifest.json").write_text("{ not json")
+    with pytest.raises(IndexLoadError, match="unreadable manifest"):
+        IndexSet.load(index_dir, IndexSettings())
+    (index_dir / "manifest.json").unlink()
+    with pytest.raises(IndexLoadError, match="not an index directory"):
+        IndexSet.load(index_dir, IndexSettings())
+
+
+def test_fingerprint_mismatch_is_refused(saved) -> None:
+    index_dir = saved[0]
+    with pytest.raises(IndexLoadError, match="vgg19:0123456789ab.*efficientnet_lite0:ffff"):
+        IndexSet.load(index_dir, IndexSettings(), expect_fingerprint="efficientnet_lite0:ffff")
+    assert IndexSet.load(index_dir, IndexSettings(), expect_fingerprint="vgg19:0123456789ab")
+
+
+def test_dimension_mismatch_is_refused(saved, tmp_path: Path) -> None:
+    index_dir = fresh_copy(saved, tmp_path)
+    manifest_path = index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["dims"]["style"] = 1920
+    manifest["spaces"]["style"]["dims"] = 1920
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexLoadError, match="dimension mismatch in the style index.*40.*1920"):
+        IndexSet.load(index_dir, IndexSettings())
+
+
+def test_swapped_index_files_are_refused(saved, tmp_path: Path) -> None:
+    """Files of the right format but the wrong space: the checksums no longer match."""
+    index_dir = fresh_copy(saved, tmp_path)
+    style, content = data_file(index_dir, "style"), data_file(index_dir, "content")
+    style_bytes = style.read_bytes()
+    style.write_bytes(content.read_bytes())
+    content.write_bytes(style_bytes)
+    with pytest.raises(IndexLoadError):
+        IndexSet.load(index_dir, IndexSettings())
