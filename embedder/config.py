@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -35,8 +35,18 @@ class ModelSettings(BaseModel):
     content_taps: list[str] | None = None
     gram_channels: int = Field(22, ge=2, description="Gram sketch: channels kept per style tap (seeded projection)")
     projection_seed: int = 0
-    style_representation: Literal["stats", "gram"] = Field("stats", description="what the `style` column holds")
+    style_representation: Literal["stats", "gram", "cin"] = Field(
+        "stats", description="what the `style` column holds (cin needs cin_checkpoint)"
+    )
     content_mask: bool = Field(True, description="mask static regions (templates, banners) out of content pooling")
+    # Learned style (CIN, embedder/cin.py): with a checkpoint, embeddings also get a `style_cin` column.
+    cin_checkpoint: Path | None = Field(None, description="`vidstyle train-style` checkpoint; adds style_cin")
+
+    @model_validator(mode="after")
+    def _cin_needs_checkpoint(self) -> ModelSettings:
+        if self.style_representation == "cin" and self.cin_checkpoint is None:
+            raise ValueError("style_representation 'cin' needs model.cin_checkpoint (a train-style checkpoint)")
+        return self
 
 
 class EmbedSettings(BaseModel):

@@ -24,7 +24,7 @@ from embedder.backbones import load_backbone
 from embedder.config import Settings
 from embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Decoded
 from embedder.decode_pool import DecodeJob, DecodePool
-from embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights
+from embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights, pick_device
 
 
 class SourceError(ValueError):
@@ -79,9 +79,18 @@ class Embedder:
     def __init__(self, settings: Settings, pretrained: bool = True) -> None:
         self.settings = settings
         m = settings.model
-        self.features = FeatureExtractor(load_backbone(m.backbone, m.weights_path, pretrained), m)
-        self.fingerprint = self.features.fingerprint
-        self.dims = self.features.dims
+        backbone = load_backbone(m.backbone, m.weights_path, pretrained)
+        # Learned style (CIN, embedder/cin.py): a checkpoint adds `style_cin`; the extractor knows stats/gram only.
+        self.cin = None
+        if m.cin_checkpoint is not None:
+            from embedder.cin import CinEmbedding
+
+            self.cin = CinEmbedding(m.cin_checkpoint, backbone, pick_device(m.device), m.style_representation,
+                                    m.batch_size)
+        base = m.model_copy(update={"style_representation": "stats"}) if m.style_representation == "cin" else m
+        self.features = FeatureExtractor(backbone, base)
+        self.fingerprint = self.features.fingerprint + (self.cin.fingerprint_tag if self.cin else "")
+        self.dims = self.features.dims | (self.cin.dims if self.cin else {})
         self._single_pool: DecodePool | None = None
         self._lock = threading.Lock()
 
@@ -111,6 +120,9 @@ class Embedder:
             self.features(frames[i : i + bs], None if weights is None else weights[i : i + bs])
             for i in range(0, len(frames), bs)
         ]
+        if self.cin is not None:
+            for i, chunk in zip(range(0, len(frames), bs), chunks):
+                chunk["style_cin"] = self.cin(frames[i : i + bs])
         per_frame = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
         out, start = [], 0
         for v in videos:

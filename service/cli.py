@@ -105,6 +105,11 @@ from evaluation.cli import register as _register_evaluation  # noqa: E402
 
 _register_evaluation(app)
 
+# `train-style`, `stylize`: defined in embedder/cin_cli.py (owned by the learned-style work).
+from embedder.cin_cli import register as _register_cin  # noqa: E402
+
+_register_cin(app)
+
 
 def main() -> None:
     try:

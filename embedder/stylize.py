@@ -1,0 +1,52 @@
+"""`vidstyle stylize`: render a content frame in the look P predicts from another video or image.
+
+This is how a user sees what a `style_cin` vector captured: the same bottleneck that is indexed drives the
+transformer's γ, β. The style is the mean bottleneck over the reference's keyframes, the vector the index holds
+before normalisation.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from embedder.cin import CinModel, load_cin
+from embedder.config import Settings
+from embedder.features import pick_device
+from embedder.io import atomic_write_bytes
+from embedder.train_style import load_frames
+
+
+def checkpoint_from(settings: Settings, explicit: Path | None) -> Path:
+    path = explicit or settings.model.cin_checkpoint
+    if path is None:
+        raise ValueError("no CIN checkpoint: pass --checkpoint or set model.cin_checkpoint (vidstyle train-style)")
+    return Path(path)
+
+
+def render(model: CinModel, content: Path, like: Path, settings: Settings, size: int = 256,
+           compare: bool = False) -> np.ndarray:
+    """The stylised middle frame of `content` (size x size RGB); with `compare`, [content | like | result]."""
+    frames = load_frames(content, size, settings, "content")
+    frame = frames[len(frames) // 2]
+    refs = load_frames(like, model.config.style_size, settings, "style")
+    out = model.stylize(frame, refs)
+    if not compare:
+        return out
+    ref = np.asarray(Image.fromarray(refs[len(refs) // 2]).resize((size, size), Image.BILINEAR))
+    return np.concatenate([frame, ref, out], axis=1)
+
+
+def stylize_file(content: Path, like: Path, out: Path, settings: Settings, checkpoint: Path | None = None,
+                 size: int = 256, compare: bool = False, device: str | None = None) -> Path:
+    """Write the stylised frame as a PNG (atomically) and return its path."""
+    model = load_cin(checkpoint_from(settings, checkpoint),
+                     weights_path=settings.model.weights_path, device=pick_device(device or settings.model.device))
+    image = render(model, content, like, settings, size, compare)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    atomic_write_bytes(Path(out), buf.getvalue())
+    return Path(out)

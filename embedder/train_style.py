@@ -1,0 +1,209 @@
+"""`vidstyle train-style`: train the CIN transformer and the style-prediction head (see `embedder.cin`).
+
+Perceptual loss through the frozen backbone (Johnson et al.; Ghiasi et al.): each step draws a batch of
+content images and a batch of style images, P predicts γ, β from each style image, the transformer renders
+the content image with them, and the rendering is scored against the content image on the content taps
+(feature MSE) and against the style image on the style taps (Gram matrices, Gatys et al.), plus a
+total-variation term against high-frequency noise. Only the transformer and P's head are trained (Adam).
+
+Reproducible from the seed: weights are initialised from it and batches are drawn by a NumPy generator whose
+state goes into every checkpoint, so a run resumed from a checkpoint continues exactly as if uninterrupted.
+Checkpoints are written atomically every `save_every` steps and at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from embedder.backbones import load_backbone
+from embedder.cin import CinConfig, CinModel, read_checkpoint, save_checkpoint
+from embedder.config import Settings
+from embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from embedder.decode_pool import DecodeJob, DecodePool
+from embedder.features import pick_device
+from embedder.pipeline import VideoSource, list_sources
+
+
+def list_media(source: Path) -> list[VideoSource]:
+    """Images and videos under a folder (recursive), or one image/video file."""
+    source = Path(source)
+    if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+        return [VideoSource(source.stem, source)]
+    if not source.is_dir():
+        raise ValueError(f"{source} is neither a folder nor an image/video file")
+    return list_sources(source, include_images=True)
+
+
+def load_frames(source: Path, size: int, settings: Settings, what: str) -> np.ndarray:
+    """All frames (images; keyframes of videos) of `source` as (n, size, size, 3) uint8, in a stable order.
+
+    Decoding runs in the isolated decode workers `vidstyle embed` uses (timeouts, memory cap); files that fail
+    are skipped with a warning rather than stopping a training run.
+    """
+    items = list_media(source)
+    if not items:
+        raise ValueError(f"no images or videos found in {what} source {source}")
+    d = settings.decode
+    pool = DecodePool(workers=min(d.workers, len(items)), timeout_s=d.timeout_s, memory_mb=d.memory_mb, size=size,
+                      max_frames=d.max_frames, min_gap_s=d.min_gap_s, thumbnail_px=16, max_file_mb=d.max_file_mb)
+    got: dict[str, np.ndarray] = {}
+    failed: list[str] = []
+    with pool:
+        for job, res in pool.imap_unordered(DecodeJob(str(i), it.path) for i, it in enumerate(items)):
+            if isinstance(res, str):
+                failed.append(f"{items[int(job.key)].path}: {res}")
+            else:
+                got[job.key] = res.frames
+    for reason in failed[:5]:
+        tqdm.write(f"warning: skipped {reason}")
+    if not got:
+        raise ValueError(f"none of the {len(items)} files of {what} source {source} could be decoded")
+    return np.concatenate([got[str(i)] for i in range(len(items)) if str(i) in got])
+
+
+# ---------------------------------------------------------------- losses
+def gram(f: torch.Tensor) -> torch.Tensor:
+    """(n, C, H, W) → (n, C, C), normalised by C·H·W (Johnson et al.) so layers of any size are comparable."""
+    n, c, h, w = f.shape
+    flat = f.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    return (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
+
+
+@dataclass
+class Losses:
+    total: torch.Tensor
+    content: float
+    style: float
+    tv: float
+
+    def row(self, step: int, seconds: float) -> dict[str, float]:
+        return {"step": step, "total": float(self.total), "content": self.content, "style": self.style,
+                "tv": self.tv, "seconds": seconds}
+
+
+def to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float().div_(255)
+
+
+def _relative(err: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared error over squared target norm, per image, averaged over the batch.
+
+    Raw feature and Gram magnitudes differ by orders of magnitude between taps and between backbones (ReLU6
+    EfficientNet vs VGG); relative errors make every tap count alike and let one set of weights serve both.
+    """
+    dims = tuple(range(1, err.dim()))
+    return (err.pow(2).sum(dims) / target.pow(2).sum(dims).clamp_min(1e-8)).mean()
+
+
+def perceptual_losses(model: CinModel, content: torch.Tensor, style: torch.Tensor) -> Losses:
+    """One forward pass: P(style) → γβ → transformer(content), scored through the frozen backbone."""
+    cfg = model.config
+    s_in = model._style_input(style)
+    with torch.no_grad():
+        s_taps = model.style_trunk(s_in)
+        g_taps = s_taps if s_in.shape == style.shape else model.style_trunk(style)
+        targets = {t: gram(g_taps[t]) for t in cfg.style_taps}
+        c_taps = model.loss_trunk(content)
+    gb = model.head.params(model.head.bottleneck(s_taps))
+    out = model.transformer(content, gb)
+    o_taps = model.loss_trunk(out)
+    content_loss = sum(_relative(o_taps[t] - c_taps[t], c_taps[t]) for t in cfg.content_taps) / len(cfg.content_taps)
+    style_loss = sum(_relative(gram(o_taps[t]) - targets[t], targets[t]) for t in cfg.style_taps) / len(cfg.style_taps)
+    tv = total_variation(out)
+    total = cfg.content_weight * content_loss + cfg.style_weight * style_loss + cfg.tv_weight * tv
+    return Losses(total, float(content_loss.detach()), float(style_loss.detach()), float(tv.detach()))
+
+
+# ---------------------------------------------------------------- training loop
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    steps: int
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _draw(rng: np.random.Generator, n_content: int, n_style: int, batch: int) -> tuple[np.ndarray, ...]:
+    return rng.integers(n_content, size=batch), rng.integers(n_style, size=batch), rng.random(batch) < 0.5
+
+
+def train(content_src: Path, style_src: Path, out: Path, config: CinConfig, settings: Settings,
+          device: str = "auto", resume: bool = False, progress: bool = True,
+          time_limit_s: float | None = None) -> TrainResult:
+    """Train (or, with `resume`, continue) and checkpoint to `out`. `config.steps` is the total step count.
+
+    `time_limit_s` bounds this invocation's training time (a CPU budget): the run stops after the step that
+    crosses it and checkpoints, so `--resume` can take it further later.
+    """
+    out = Path(out)
+    payload: dict[str, Any] | None = None
+    if out.exists():
+        if not resume:
+            raise ValueError(f"{out} exists; pass --resume to continue that run, or choose another --out")
+        payload = read_checkpoint(out)
+        saved = CinConfig.from_dict(payload["config"])
+        # The run's definition comes from the checkpoint; only its length and checkpoint interval may change.
+        saved.steps, saved.save_every = config.steps, config.save_every
+        config = saved
+    dev = pick_device(device)
+    torch.manual_seed(config.seed)
+    backbone = load_backbone(config.backbone, settings.model.weights_path if
+                             settings.model.backbone == config.backbone else None)
+    model = CinModel(config, backbone).to(dev)
+    params = list(model.transformer.parameters()) + list(model.head.parameters())
+    opt = torch.optim.Adam(params, lr=config.lr)
+    rng = np.random.default_rng(config.seed)
+    step, history, seconds = 0, [], 0.0
+    if payload is not None:
+        model.load_trained_state(payload["state"])
+        opt.load_state_dict(payload["optimizer"])
+        rng.bit_generator.state = payload["rng"]
+        step, history, seconds = payload["step"], payload["history"], payload.get("seconds", 0.0)
+
+    contents = load_frames(content_src, config.image_size, settings, "content")
+    styles = load_frames(style_src, config.image_size, settings, "style")
+
+    def checkpoint(at: int) -> None:
+        save_checkpoint(out, model, {"optimizer": opt.state_dict(), "rng": rng.bit_generator.state, "step": at,
+                                     "history": history, "seconds": seconds,
+                                     "data": {"contents": len(contents), "styles": len(styles)}})
+
+    model.train()
+    bar = tqdm(total=config.steps, initial=step, unit="step", disable=not progress, desc="train-style",
+               dynamic_ncols=True)
+    t0 = time.monotonic() - seconds
+    deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+    try:
+        while step < config.steps:
+            ci, si, flip = _draw(rng, len(contents), len(styles), config.batch)
+            c = contents[ci]
+            c[flip] = c[flip, :, ::-1]
+            losses = perceptual_losses(model, to_tensor(c, dev), to_tensor(styles[si], dev))
+            opt.zero_grad(set_to_none=True)
+            losses.total.backward()
+            opt.step()
+            step += 1
+            seconds = time.monotonic() - t0
+            history.append(losses.row(step, seconds))
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(losses.total):.3g}", content=f"{losses.content:.3g}",
+                            style=f"{losses.style:.3g}", tv=f"{losses.tv:.3g}")
+            out_of_time = deadline is not None and time.monotonic() > deadline
+            if step % config.save_every == 0 or step == config.steps or out_of_time:
+                checkpoint(step)
+            if out_of_time:
+                break
+    finally:
+        bar.close()
+    return TrainResult(out, step, seconds, history)
