@@ -16,7 +16,15 @@ import faiss
 import numpy as np
 
 from embedder.config import IndexSettings
-from indexing.factory import IndexPlan, create_index, plan_index, search_params, train_index
+from indexing.factory import (
+    SINGLE_THREAD_BELOW,
+    IndexPlan,
+    create_index,
+    plan_index,
+    search_params,
+    single_threaded,
+    train_index,
+)
 from indexing.gpu import GpuMirror, gpu_allowed
 
 log = logging.getLogger(__name__)
@@ -75,12 +83,13 @@ class SpaceIndex:
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Append unit vectors under new ids (the caller removes an id before re-adding it)."""
-        for start in range(0, len(ids), ADD_CHUNK):
-            stop = start + ADD_CHUNK
-            self.index.add_with_ids(
-                np.ascontiguousarray(vectors[start:stop], dtype=np.float32),
-                np.ascontiguousarray(ids[start:stop], dtype=np.int64),
-            )
+        with single_threaded(len(ids) < SINGLE_THREAD_BELOW):  # the service adds one video at a time
+            for start in range(0, len(ids), ADD_CHUNK):
+                stop = start + ADD_CHUNK
+                self.index.add_with_ids(
+                    np.ascontiguousarray(vectors[start:stop], dtype=np.float32),
+                    np.ascontiguousarray(ids[start:stop], dtype=np.int64),
+                )
 
     def remove(self, ids: np.ndarray) -> None:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -143,7 +152,8 @@ class SpaceIndex:
         if self._selector is not None:
             params = params or faiss.SearchParameters()
             params.sel = self._selector
-        return self.index.search(queries, k, params=params)
+        with single_threaded(len(queries) < SINGLE_THREAD_BELOW):
+            return self.index.search(queries, k, params=params)
 
     def refresh_gpu(self) -> None:
         """Rebuild the GPU mirror from the CPU index (after an update), when GPUs are in use."""
