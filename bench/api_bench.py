@@ -3,8 +3,9 @@
     python bench/api_bench.py                      # 100k and 1M, 5000 requests each, 8 connections
     python bench/api_bench.py --sizes 100000 --requests 2000 --json out.json
 
-For each size a child process builds an `IndexSet` from synthetic unit vectors (the offline model's real
-dimensions: content 1392, style 352; clustered like real embeddings, see `indexing.synthetic`) and serves the
+For each size a child process builds an `IndexSet` from synthetic unit vectors (the real dimensions of the
+configured model, configs/offline.yaml unless --config; clustered like real embeddings, see `indexing.synthetic`)
+and serves the
 real app under uvicorn, plus one extra route, `GET /bench/echo`, that goes through the same middleware and
 returns a small JSON body: the cost of the HTTP stack alone. This process then sends a fixed number of requests
 over a fixed number of keep-alive connections (a small asyncio HTTP/1.1 client, cheap enough not to be the
@@ -32,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-CONTENT_DIM, STYLE_DIM = 1392, 352  # EfficientNet-Lite0 (configs/offline.yaml); VGG19's content is 1536
 
 
 # -- the server side (child process) -------------------------------------------------------------------------
@@ -81,6 +81,10 @@ def child(args: argparse.Namespace) -> None:
 
     from service.api import AppState, create_app
 
+    if args.omp_threads:
+        import faiss
+
+        faiss.omp_set_num_threads(args.omp_threads)
     settings, index, timings = build_index(args.n, args.content_dim, args.style_dim)
     settings.serve.access_log = False
     info = {
@@ -166,8 +170,11 @@ def free_port() -> int:
 
 def run_size(n: int, args: argparse.Namespace) -> dict:
     port = free_port()
-    cmd = [sys.executable, __file__, "--child", "--n", str(n), "--port", str(port), "--space", args.space,
-           "--k", str(args.k), "--content-dim", str(args.content_dim), "--style-dim", str(args.style_dim)]
+    cmd = [
+        sys.executable, __file__, "--child", "--n", str(n), "--port", str(port), "--space", args.space,
+        "--k", str(args.k), "--omp-threads", str(args.omp_threads),
+        "--content-dim", str(args.content_dim), "--style-dim", str(args.style_dim),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
@@ -224,8 +231,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--space", choices=["content", "style"], default="content")
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--content-dim", type=int, default=CONTENT_DIM)
-    parser.add_argument("--style-dim", type=int, default=STYLE_DIM)
+    parser.add_argument("--content-dim", type=int, help="default: the configured model's")
+    parser.add_argument("--style-dim", type=int, help="default: the configured model's")
+    parser.add_argument("--omp-threads", type=int, default=0, help="faiss OpenMP threads in the server (0: default)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -234,9 +242,22 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    print(f"machine: {machine()}", flush=True)
-    report = {"machine": machine(), "requests": args.requests, "concurrency": args.concurrency,
-              "space": args.space, "k": args.k, "sizes": [run_size(n, args) for n in args.sizes]}
+    if args.content_dim is None or args.style_dim is None:
+        from embedder.config import load_settings
+        from embedder.pipeline import Embedder
+
+        embedder = Embedder(load_settings(REPO / "configs" / "offline.yaml"))
+        args.content_dim = args.content_dim or embedder.dims["content"]
+        args.style_dim = args.style_dim or embedder.dims["style"]
+        embedder.close()
+        del embedder
+    print(f"machine: {machine()}; dims: content {args.content_dim}, style {args.style_dim}", flush=True)
+    report = {
+        "machine": machine(), "load_average_before": os.getloadavg(),
+        "dims": {"content": args.content_dim, "style": args.style_dim},
+        "requests": args.requests, "concurrency": args.concurrency, "space": args.space, "k": args.k,
+    }
+    report["sizes"] = [run_size(n, args) for n in args.sizes]
     for size in report["sizes"]:
         by_route = {}
         for r in size["results"]:

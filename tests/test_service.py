@@ -15,7 +15,6 @@ from PIL import Image
 from test_service_support import API_KEY, MAX_UPLOAD_MB, Server, copy_catalogue
 
 from service.api.uploads import check_api_key, sniff_suffix
-from service.demo import exact_neighbours
 
 pytestmark = pytest.mark.slow
 # The fixtures (served_index, server_dirs, server, client) live beside the helpers they use.
@@ -23,6 +22,18 @@ pytest_plugins = ["test_service_support"]
 
 QUERY = "cat__sepia"
 N_VIDEOS = 16  # conftest: 4 contents x 4 looks
+
+
+def exact_neighbours(emb_dir: Path, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
+    """Brute force over the dataset's ok rows (unit vectors, cosine), the query left out."""
+    table = pq.read_table(emb_dir, columns=["video_id", "status", space])
+    ok = [i for i, status in enumerate(table.column("status").to_pylist()) if status == "ok"]
+    ids = [table.column("video_id")[i].as_py() for i in ok]
+    vecs = np.stack([np.asarray(table.column(space)[i].as_py(), np.float32) for i in ok])
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    scores = vecs @ vecs[ids.index(video_id)]
+    order = [i for i in np.argsort(-scores) if ids[i] != video_id][:k]
+    return [(ids[i], float(scores[i])) for i in order]
 
 
 def auth(key: str = API_KEY) -> dict[str, str]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("vidstyle.serve")
 
 SPACES = ("style", "content")
+T = TypeVar("T")
 
 
 class ServiceError(Exception):
@@ -174,6 +176,11 @@ class AppState:
         self.catalog = catalog
         self.metrics = Metrics(lambda: {space: len(self.index) for space in SPACES})
         self.model = ModelRunner(settings, index.fingerprint, self.metrics, embedder_factory)
+        # Index queries run on their own small pool, as many threads as cores: FAISS releases the GIL, so
+        # they use every core, and no more threads than cores keeps them from thrashing each other's caches.
+        self._query_pool = ThreadPoolExecutor(
+            max_workers=settings.serve.query_threads or os.cpu_count() or 1, thread_name_prefix="vidstyle-query"
+        )
         # One writer at a time: a write touches the dataset, the index and its files, in that order.
         self.write_lock = threading.Lock()
         self._version = 0
@@ -236,6 +243,10 @@ class AppState:
             self._version += 1
 
     # -- queries (thread-safe; the index swaps state atomically on writes) -----------------------------------
+
+    async def run_query(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking index query on the query pool, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._query_pool, fn, *args)
 
     def _require(self, video_id: str) -> None:
         if video_id not in self.index:
@@ -333,6 +344,7 @@ class AppState:
 
     def close(self) -> None:
         self.model.close()
+        self._query_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, UploadFile
-from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import DEFAULT_SPACE, K, SpaceParam, State
 from service.api.routers.upload import embed_upload
@@ -28,7 +27,7 @@ async def search(
 ) -> SearchResponse:
     """Embed the upload with the index's own model and return its nearest videos in `space`."""
     embedded = await embed_upload(state, file)
-    hits = await run_in_threadpool(state.search_embedded, embedded, space.value, k)
+    hits = await state.run_query(state.search_embedded, embedded, space.value, k)
     return SearchResponse(
         space=space,
         results=[Neighbour(video_id=v, score=s) for v, s in hits],

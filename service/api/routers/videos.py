@@ -58,14 +58,14 @@ def list_videos(
 
 
 @router.get("/{video_id:path}/similar", response_model=SimilarResponse, responses=NOT_FOUND)
-def similar(state: State, video_id: str, k: K, space: SpaceParam = DEFAULT_SPACE) -> SimilarResponse:
+async def similar(state: State, video_id: str, k: K, space: SpaceParam = DEFAULT_SPACE) -> SimilarResponse:
     """Nearest videos in style or in content, best first, the video itself left out."""
-    hits = state.similar(video_id, space.value, k)
+    hits = await state.run_query(state.similar, video_id, space.value, k)
     return SimilarResponse(video_id=video_id, space=space, results=[Neighbour(video_id=v, score=s) for v, s in hits])
 
 
 @router.get("/{video_id:path}/recommend", response_model=RecommendResponse, responses=NOT_FOUND)
-def recommend(
+async def recommend(
     state: State,
     video_id: str,
     k: K,
@@ -90,8 +90,9 @@ def recommend(
         near_duplicate_content=cfg.near_duplicate_content if near_duplicate is None else near_duplicate,
         candidates=min(cfg.recommend_candidates if candidates is None else candidates, cfg.max_k),
     )
-    ranked = state.recommend(
-        video_id, k, ranking.style_weight, ranking.content_weight, ranking.near_duplicate_content, ranking.candidates
+    ranked = await state.run_query(
+        state.recommend,
+        video_id, k, ranking.style_weight, ranking.content_weight, ranking.near_duplicate_content, ranking.candidates,
     )
     return RecommendResponse(
         video_id=video_id,
