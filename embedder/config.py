@@ -89,6 +89,7 @@ class ServeSettings(BaseModel):
     max_pending_embeds: int = Field(8, ge=1, description="uploads waiting for the model beyond this get a 503")
     cached_parts: int = Field(64, ge=1, description="dataset parts whose thumbnails are kept in memory")
     access_log: bool = Field(True, description="uvicorn's per-request log lines")
+    query_threads: int | None = Field(None, ge=1, description="threads running index queries; None = CPU cores")
 
 
 class Settings(BaseSettings):
