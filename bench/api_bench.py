@@ -1,15 +1,16 @@
 """Loopback load on `GET /v1/videos/{id}/similar` at 100k and 1M vectors, next to a bare echo route.
 
-    python bench/api_bench.py                      # 100k and 1M, 5000 requests each, 8 connections
-    python bench/api_bench.py --sizes 100000 --requests 2000 --json out.json
+    python bench/api_bench.py                      # 100k and 1M, 5000 requests per pass, 1 then 8 connections
+    python bench/api_bench.py --sizes 100000 --requests 2000 --concurrency 4 --json out.json
 
-For each size a child process builds an `IndexSet` from synthetic unit vectors (the real dimensions of the
-configured model, configs/offline.yaml unless --config; clustered like real embeddings, see `indexing.synthetic`)
-and serves the
+For each size a child process builds an `IndexSet` from synthetic unit vectors (clustered like real
+embeddings, see `indexing.synthetic`; the real dimensions of the model of configs/offline.yaml) and serves the
 real app under uvicorn, plus one extra route, `GET /bench/echo`, that goes through the same middleware and
-returns a small JSON body: the cost of the HTTP stack alone. This process then sends a fixed number of requests
-over a fixed number of keep-alive connections (a small asyncio HTTP/1.1 client, cheap enough not to be the
-bottleneck) to the echo route and to `similar` with random ids, and reports p50/p99 latency and requests/s.
+returns a small JSON body: the cost of the HTTP stack alone. This process then sends a fixed number of
+requests over a fixed number of keep-alive connections, with a small asyncio HTTP/1.1 client cheap enough
+not to be the bottleneck, to the echo route and to `similar` with random ids, and reports p50/p99 latency and
+requests/s. One connection gives the latency without queueing; eight give the throughput, where latency is
+mostly queueing (Little's law: about connections / throughput).
 
 Both processes share the machine's cores, as they would behind a local proxy; the numbers are for the whole
 loop (client + server), measured the same way for both routes.
@@ -198,14 +199,15 @@ def run_size(n: int, args: argparse.Namespace) -> dict:
         similar = [f"/v1/videos/{video_id(rng.randrange(n))}/similar?space={args.space}&k={args.k}"
                    for _ in range(args.requests)]
         echo = [f"/bench/echo?x={video_id(rng.randrange(n))}" for _ in range(args.requests)]
-        load(port, "warm-up", similar[: args.requests // 10] + echo[: args.requests // 10], args.concurrency)
+        load(port, "warm-up", similar[: args.requests // 10] + echo[: args.requests // 10], max(args.concurrency))
         results = []
-        # Echo before and after, so a drift of the machine during the run shows.
-        for route, paths in (("echo", echo), ("similar", similar), ("echo", echo)):
-            r = load(port, route, paths, args.concurrency)
-            print(f"  {route:8s} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.3f} ms  p99 {r.p99_ms:7.3f} ms  "
-                  f"max {r.max_ms:7.1f} ms  errors {r.errors}", flush=True)
-            results.append(asdict(r))
+        for concurrency in args.concurrency:
+            # Echo before and after, so a drift of the machine during the run shows.
+            for route, paths in (("echo", echo), ("similar", similar), ("echo", echo)):
+                r = load(port, route, paths, concurrency)
+                print(f"  c={concurrency:<3d} {route:8s} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.3f} ms  "
+                      f"p99 {r.p99_ms:7.3f} ms  max {r.max_ms:7.1f} ms  errors {r.errors}", flush=True)
+                results.append(asdict(r))
         return {"n": n, "server": info, "results": results}
     finally:
         proc.terminate()
@@ -228,7 +230,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8],
+                        help="connections; 1 gives the unloaded latency, more the throughput under load")
     parser.add_argument("--space", choices=["content", "style"], default="content")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--content-dim", type=int, help="default: the configured model's")
@@ -259,14 +262,17 @@ def main() -> None:
     }
     report["sizes"] = [run_size(n, args) for n in args.sizes]
     for size in report["sizes"]:
-        by_route = {}
-        for r in size["results"]:
-            by_route.setdefault(r["route"], []).append(r)
-        echo_rps = float(np.mean([r["rps"] for r in by_route["echo"]]))
-        sim = by_route["similar"][0]
-        size["similar_vs_echo_rps"] = round(sim["rps"] / echo_rps, 3)
-        print(f"n={size['n']}: similar p99 {sim['p99_ms']} ms, {sim['rps']} req/s = "
-              f"{100 * size['similar_vs_echo_rps']:.0f}% of echo's {echo_rps:.0f} req/s")
+        size["summary"] = []
+        for concurrency in args.concurrency:
+            runs = [r for r in size["results"] if r["concurrency"] == concurrency]
+            echo_rps = float(np.mean([r["rps"] for r in runs if r["route"] == "echo"]))
+            sim = next(r for r in runs if r["route"] == "similar")
+            ratio = sim["rps"] / echo_rps
+            size["summary"].append({"concurrency": concurrency, "similar_p50_ms": sim["p50_ms"],
+                                    "similar_p99_ms": sim["p99_ms"], "similar_rps": sim["rps"],
+                                    "echo_rps": round(echo_rps, 1), "similar_vs_echo_rps": round(ratio, 3)})
+            print(f"n={size['n']} c={concurrency}: similar p50 {sim['p50_ms']} ms, p99 {sim['p99_ms']} ms, "
+                  f"{sim['rps']} req/s = {100 * ratio:.0f}% of echo's {echo_rps:.0f} req/s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

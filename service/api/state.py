@@ -248,10 +248,6 @@ class AppState:
         """Run a blocking index query on the query pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._query_pool, fn, *args)
 
-    def _require(self, video_id: str) -> None:
-        if video_id not in self.index:
-            raise NotFound(f"unknown video_id {video_id!r}")
-
     def similar(self, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
         from indexing import UnknownVideoError
 
