@@ -285,7 +285,7 @@ class CinModel(nn.Module):
         device = next(self.head.parameters()).device
         out = []
         for i in range(0, len(frames), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(frames[i : i + batch_size])).to(device)
+            x = torch.from_numpy(np.array(frames[i : i + batch_size], copy=True)).to(device)
             z = self.bottleneck(x.permute(0, 3, 1, 2).float().div_(255))
             out.append(F.normalize(z, dim=1, eps=1e-12).cpu().numpy().astype(np.float32))
         return np.concatenate(out) if out else np.zeros((0, self.config.bottleneck), np.float32)
@@ -298,10 +298,10 @@ class CinModel(nn.Module):
         """
         self.eval()
         device = next(self.head.parameters()).device
-        s = torch.from_numpy(np.ascontiguousarray(style_frames)).to(device).permute(0, 3, 1, 2).float().div_(255)
+        s = torch.from_numpy(np.array(style_frames, copy=True)).to(device).permute(0, 3, 1, 2).float().div_(255)
         z = self.bottleneck(s).mean(0, keepdim=True)
         h, w = content.shape[:2]
-        c = torch.from_numpy(np.ascontiguousarray(content)).to(device).permute(2, 0, 1)[None].float().div_(255)
+        c = torch.from_numpy(np.array(content, copy=True)).to(device).permute(2, 0, 1)[None].float().div_(255)
         ph, pw = (-h) % 4, (-w) % 4
         if ph or pw:
             c = F.pad(c, (0, pw, 0, ph), mode="reflect")

@@ -31,6 +31,8 @@ def train_style_command(
     resume: Annotated[bool, typer.Option("--resume", help="continue the run saved in --out")] = False,
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="stop (and checkpoint) after this many "
                                                      "seconds of this invocation; --resume goes on")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="torch CPU threads (1 is fastest on a "
+                                                "busy shared CPU)")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     config: ConfigOpt = None,
 ) -> None:
@@ -48,7 +50,7 @@ def train_style_command(
                         tv_weight=tv_weight, save_every=save_every)
         try:
             result = train(content, styles, out, cfg, settings, device=device, resume=resume, progress=progress,
-                           time_limit_s=time_limit)
+                           time_limit_s=time_limit, threads=threads)
         except KeyboardInterrupt:
             fail(f"interrupted; the last checkpoint in {out} is kept, rerun with --resume to continue", code=130)
     tail = ""

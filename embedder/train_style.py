@@ -88,7 +88,7 @@ class Losses:
     tv: float
 
     def row(self, step: int, seconds: float) -> dict[str, float]:
-        return {"step": step, "total": float(self.total), "content": self.content, "style": self.style,
+        return {"step": step, "total": float(self.total.detach()), "content": self.content, "style": self.style,
                 "tv": self.tv, "seconds": seconds}
 
 
@@ -138,15 +138,36 @@ def _draw(rng: np.random.Generator, n_content: int, n_style: int, batch: int) ->
     return rng.integers(n_content, size=batch), rng.integers(n_style, size=batch), rng.random(batch) < 0.5
 
 
-def train(content_src: Path, style_src: Path, out: Path, config: CinConfig, settings: Settings,
-          device: str = "auto", resume: bool = False, progress: bool = True,
-          time_limit_s: float | None = None) -> TrainResult:
+def train(content_src: Path | np.ndarray, style_src: Path | np.ndarray, out: Path, config: CinConfig,
+          settings: Settings, device: str = "auto", resume: bool = False, progress: bool = True,
+          time_limit_s: float | None = None, threads: int | None = None) -> TrainResult:
     """Train (or, with `resume`, continue) and checkpoint to `out`. `config.steps` is the total step count.
 
+    Sources are folders/files, or frames already decoded ((n, S, S, 3) uint8, S = `config.image_size`).
     `time_limit_s` bounds this invocation's training time (a CPU budget): the run stops after the step that
-    crosses it and checkpoints, so `--resume` can take it further later.
+    crosses it and checkpoints, so `--resume` can take it further later. `threads` sets torch's intra-op
+    threads for the run: on a CPU shared with other jobs, one thread avoids OpenMP oversubscription, which we
+    measured to make small convolutions 5-10x slower.
     """
-    out = Path(out)
+    previous_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _train(content_src, style_src, Path(out), config, settings, device, resume, progress, time_limit_s)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _frames(src: Path | np.ndarray, size: int, settings: Settings, what: str) -> np.ndarray:
+    if isinstance(src, np.ndarray):
+        if src.ndim != 4 or src.shape[1:] != (size, size, 3) or src.dtype != np.uint8:
+            raise ValueError(f"{what} frames must be (n, {size}, {size}, 3) uint8, got {src.shape} {src.dtype}")
+        return src
+    return load_frames(src, size, settings, what)
+
+
+def _train(content_src: Path | np.ndarray, style_src: Path | np.ndarray, out: Path, config: CinConfig,
+           settings: Settings, device: str, resume: bool, progress: bool, time_limit_s: float | None) -> TrainResult:
     payload: dict[str, Any] | None = None
     if out.exists():
         if not resume:
@@ -171,8 +192,8 @@ def train(content_src: Path, style_src: Path, out: Path, config: CinConfig, sett
         rng.bit_generator.state = payload["rng"]
         step, history, seconds = payload["step"], payload["history"], payload.get("seconds", 0.0)
 
-    contents = load_frames(content_src, config.image_size, settings, "content")
-    styles = load_frames(style_src, config.image_size, settings, "style")
+    contents = _frames(content_src, config.image_size, settings, "content")
+    styles = _frames(style_src, config.image_size, settings, "style")
 
     def checkpoint(at: int) -> None:
         save_checkpoint(out, model, {"optimizer": opt.state_dict(), "rng": rng.bit_generator.state, "step": at,
@@ -197,7 +218,7 @@ def train(content_src: Path, style_src: Path, out: Path, config: CinConfig, sett
             seconds = time.monotonic() - t0
             history.append(losses.row(step, seconds))
             bar.update(1)
-            bar.set_postfix(loss=f"{float(losses.total):.3g}", content=f"{losses.content:.3g}",
+            bar.set_postfix(loss=f"{float(losses.total.detach()):.3g}", content=f"{losses.content:.3g}",
                             style=f"{losses.style:.3g}", tv=f"{losses.tv:.3g}")
             out_of_time = deadline is not None and time.monotonic() > deadline
             if step % config.save_every == 0 or step == config.steps or out_of_time:

@@ -1,0 +1,212 @@
+"""Learned style (CIN): training lowers the loss, resume is exact, checkpoints round-trip to identical embeddings,
+`vidstyle embed` writes `style_cin` under a fingerprint carrying the checkpoint, and a briefly trained model moves
+colours towards the style image."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from embedder.backbones import load_backbone
+from embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
+from embedder.config import load_settings
+from embedder.io import sha256_file
+from embedder.train_style import perceptual_losses, to_tensor, train
+from evaluation.synthetic import CONTENTS, LOOKS
+from tests.conftest import OFFLINE_CONFIG
+
+TINY = 32
+
+
+def photo(name: str, size: int, look: str = "natural") -> np.ndarray:
+    img = LOOKS[look](CONTENTS[name](np.random.default_rng(0)))
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    return load_backbone("efficientnet_lite0")
+
+
+@pytest.fixture(scope="module")
+def tiny_frames() -> tuple[np.ndarray, np.ndarray]:
+    contents = np.stack([photo(n, TINY) for n in ("cat", "coffee", "astronaut", "rocket")])
+    styles = np.stack([photo("china", TINY, look) for look in ("thermal", "duotone")])
+    return contents, styles
+
+
+def tiny_config(**kw) -> CinConfig:
+    base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 12, "lr": 5e-3, "save_every": 1000,
+            "channels": (8, 16, 16), "n_residual": 1}
+    return CinConfig(**(base | kw))
+
+
+def fixed_loss(model: CinModel, contents: np.ndarray, styles: np.ndarray) -> float:
+    """The loss on every (content, style) pair: the same yardstick before and after training."""
+    ci, si = np.meshgrid(np.arange(len(contents)), np.arange(len(styles)))
+    with torch.no_grad():
+        return float(perceptual_losses(model, to_tensor(contents[ci.ravel()], "cpu"),
+                                       to_tensor(styles[si.ravel()], "cpu")).total)
+
+
+@pytest.fixture(scope="module")
+def trained_tiny(tmp_path_factory, tiny_frames, offline_settings) -> Path:
+    contents, styles = tiny_frames
+    out = tmp_path_factory.mktemp("cin") / "tiny.pt"
+    train(contents, styles, out, tiny_config(), offline_settings, device="cpu", progress=False, threads=1)
+    return out
+
+
+def test_training_lowers_the_loss(trained_tiny, tiny_frames, backbone) -> None:
+    contents, styles = tiny_frames
+    torch.manual_seed(tiny_config().seed)
+    before = fixed_loss(CinModel(tiny_config(), backbone), contents, styles)  # the run's own initialisation
+    after = fixed_loss(load_cin(trained_tiny, backbone), contents, styles)
+    assert after < 0.8 * before, (before, after)
+    history = read_checkpoint(trained_tiny)["history"]
+    assert [h["step"] for h in history] == list(range(1, 13))
+
+
+def test_resume_continues_exactly(tmp_path, trained_tiny, tiny_frames, offline_settings) -> None:
+    """12 steps in one go == 5 steps, stop, resume to 12: same weights to the bit (seeded init, saved RNG)."""
+    contents, styles = tiny_frames
+    ckpt = tmp_path / "resumed.pt"
+    train(contents, styles, ckpt, tiny_config(steps=5), offline_settings, device="cpu", progress=False, threads=1)
+    with pytest.raises(ValueError, match="--resume"):
+        train(contents, styles, ckpt, tiny_config(), offline_settings, device="cpu", progress=False, threads=1)
+    train(contents, styles, ckpt, tiny_config(steps=12), offline_settings, device="cpu", resume=True,
+          progress=False, threads=1)
+    a, b = read_checkpoint(trained_tiny), read_checkpoint(ckpt)
+    assert b["step"] == 12
+    for part in ("transformer", "head"):
+        for name, tensor in a["state"][part].items():
+            assert torch.equal(tensor, b["state"][part][name]), f"{part}.{name} differs after resume"
+    assert [h["total"] for h in a["history"]] == [h["total"] for h in b["history"]]
+
+
+def test_checkpoint_round_trip_gives_identical_embeddings(tmp_path, backbone, tiny_frames) -> None:
+    torch.manual_seed(3)
+    model = CinModel(tiny_config(), backbone)
+    with torch.no_grad():  # move away from the initialisation so a silently skipped load would show
+        for p in model.head.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    frames = np.concatenate(tiny_frames)
+    ckpt = tmp_path / "rt.pt"
+    save_checkpoint(ckpt, model)
+    loaded = load_cin(ckpt, backbone)
+    np.testing.assert_array_equal(model.embed(frames), loaded.embed(frames))
+    np.testing.assert_array_equal(model.stylize(frames[0], frames[4:]), loaded.stylize(frames[0], frames[4:]))
+    vec = loaded.embed(frames)
+    assert vec.shape == (len(frames), 100) and np.allclose(np.linalg.norm(vec, axis=1), 1.0, atol=1e-5)
+
+
+def test_checkpoint_refuses_other_backbone_weights(trained_tiny, backbone) -> None:
+    other = dataclasses.replace(backbone, weights_sha256="0" * 64)
+    with pytest.raises(CheckpointError, match="weights"):
+        load_cin(trained_tiny, other)
+
+
+def test_embed_writes_style_cin_with_checkpoint_in_fingerprint(tmp_path, trained_tiny, sample_catalogue,
+                                                               embedder) -> None:
+    from embedder.pipeline import Embedder, embed
+
+    settings = load_settings(OFFLINE_CONFIG, {"model": {"cin_checkpoint": str(trained_tiny),
+                                                        "style_representation": "cin"}})
+    cin_embedder = Embedder(settings)
+    try:
+        sha = sha256_file(trained_tiny)
+        assert sha[:16] in cin_embedder.fingerprint and cin_embedder.fingerprint != embedder.fingerprint
+        assert cin_embedder.dims["style_cin"] == cin_embedder.dims["style"] == 100
+        videos = sorted(sample_catalogue.glob("*.mp4"))[:3]
+        src = tmp_path / "src"
+        src.mkdir()
+        for v in videos:
+            (src / v.name).symlink_to(v)
+        out = tmp_path / "emb"
+        embed(src, out, settings, progress=False, embedder=cin_embedder)
+        rows = pq.read_table(out).to_pylist()
+        assert len(rows) == 3 and all(r["status"] == "ok" and r["model"] == cin_embedder.fingerprint for r in rows)
+        for r in rows:
+            cin = np.asarray(r["style_cin"], np.float32)
+            assert cin.shape == (100,) and abs(np.linalg.norm(cin) - 1) < 1e-5
+            np.testing.assert_array_equal(cin, np.asarray(r["style"], np.float32))
+        # A rerun with the same checkpoint resumes; with another checkpoint it refuses to mix models.
+        other = tmp_path / "other.pt"
+        model = load_cin(trained_tiny)
+        with torch.no_grad():
+            next(model.head.parameters()).add_(0.1)
+        save_checkpoint(other, model)
+        other_settings = load_settings(OFFLINE_CONFIG, {"model": {"cin_checkpoint": str(other)}})
+        from embedder.dataset import DatasetError
+
+        with pytest.raises(DatasetError):
+            embed(src, out, other_settings, progress=False)
+    finally:
+        cin_embedder.close()
+
+
+def test_cin_representation_needs_a_checkpoint() -> None:
+    from embedder.config import ConfigError
+
+    with pytest.raises(ConfigError, match="cin_checkpoint"):
+        load_settings(OFFLINE_CONFIG, {"model": {"style_representation": "cin"}})
+
+
+def test_cli_train_resume_and_stylize(tmp_path, tiny_frames) -> None:
+    from service.cli import app
+
+    contents, styles = tiny_frames
+    for folder, frames in (("c", contents), ("s", styles)):
+        (tmp_path / folder).mkdir()
+        for i, f in enumerate(frames):
+            Image.fromarray(f).save(tmp_path / folder / f"{i}.png")
+    ckpt = tmp_path / "cli.pt"
+    base = ["train-style", "--content", str(tmp_path / "c"), "--styles", str(tmp_path / "s"), "--out", str(ckpt),
+            "--size", str(TINY), "--batch", "2", "--device", "cpu", "--threads", "1", "--no-progress",
+            "--config", str(OFFLINE_CONFIG)]
+    runner = CliRunner()
+    res = runner.invoke(app, [*base, "--steps", "2"])
+    assert res.exit_code == 0, res.output
+    assert "trained 2 steps" in res.output and ckpt.is_file()
+    res = runner.invoke(app, [*base, "--steps", "3"])
+    assert res.exit_code != 0 and "--resume" in res.output
+    res = runner.invoke(app, [*base, "--steps", "3", "--resume"])
+    assert res.exit_code == 0 and "trained 3 steps" in res.output, res.output
+    png = tmp_path / "out.png"
+    res = runner.invoke(app, ["stylize", str(tmp_path / "c" / "0.png"), "--like", str(tmp_path / "s" / "1.png"),
+                              "--out", str(png), "--checkpoint", str(ckpt), "--size", "48", "--compare",
+                              "--config", str(OFFLINE_CONFIG)])
+    assert res.exit_code == 0, res.output
+    assert Image.open(png).size == (3 * 48, 48)
+    res = runner.invoke(app, ["stylize", str(tmp_path / "c" / "0.png"), "--like", str(tmp_path / "s" / "1.png"),
+                              "--out", str(png), "--config", str(OFFLINE_CONFIG)])
+    assert res.exit_code != 0 and "checkpoint" in res.output and "Traceback" not in res.output
+
+
+def colour_stats(img: np.ndarray) -> np.ndarray:
+    px = img.reshape(-1, 3).astype(np.float64)
+    return np.concatenate([px.mean(0), px.std(0)])
+
+
+@pytest.mark.slow
+def test_stylised_colours_move_towards_the_style(tmp_path, offline_settings, backbone) -> None:
+    """Train briefly on one strongly coloured style (duotone: navy → teal → lime), render an unseen photo."""
+    size = 64
+    contents = np.stack([photo(n, size) for n in ("cat", "coffee", "astronaut", "rocket")])
+    style = photo("china", size, "duotone")
+    ckpt = tmp_path / "colour.pt"
+    cfg = CinConfig(image_size=size, style_size=size, batch=2, steps=40, lr=1e-2, save_every=1000)
+    train(contents, style[None], ckpt, cfg, offline_settings, device="cpu", progress=False, threads=1)
+    held_out = photo("flower", size)
+    out = load_cin(ckpt, backbone).stylize(held_out, style[None])
+    to_style = np.linalg.norm(colour_stats(out) - colour_stats(style))
+    to_content = np.linalg.norm(colour_stats(out) - colour_stats(held_out))
+    assert to_style < to_content, (to_style, to_content)
