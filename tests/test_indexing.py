@@ -76,6 +76,14 @@ def test_plan_goes_ivf_pq_when_raw_vectors_exceed_memory() -> None:
     ), "the largest code that fits the budget is chosen"
 
 
+def test_plan_pq_code_size_also_respects_latency() -> None:
+    """1M x 1920: one byte per dimension fits 4 GB but would scan 1920 bytes per code (~60 ms a query)."""
+    plan = plan_index(1_000_000, 1920, IndexSettings(), s_per_vector=1.8e-6)
+    assert plan.kind == "ivf_pq"
+    assert plan.pq_bytes < 1920 and 1920 % plan.pq_bytes == 0
+    assert plan.est_latency_ms <= 5.0
+
+
 def test_plan_forced_type_and_too_few_vectors_to_train() -> None:
     assert plan_index(50_000, 64, IndexSettings(index_type="hnsw"), 1e-9).kind == "hnsw"
     small = plan_index(MIN_VECTORS_TO_TRAIN["ivf_pq"] - 1, 64, IndexSettings(index_type="ivf_pq"), 1e-9)

@@ -66,6 +66,8 @@ def test_round_trip(tmp_path: Path, kind: str) -> None:
     loaded.add(["after-load"], {s: v[5:6] for s, v in vectors.items()})
     assert loaded.search(vectors["style"][5], "style", 2)[0][1] > 0.999
     assert {v for v, _ in loaded.search(vectors["style"][5], "style", 2)} == {"vid-5", "after-load"}
+    loaded.remove(["vid-5", "late"])  # removal works on a loaded index too (IVF: the persisted direct map)
+    assert "vid-5" not in {v for v, _ in loaded.search(vectors["style"][5], "style", 5)}
 
 
 def test_manifest_contents(saved) -> None:
