@@ -186,7 +186,7 @@ def estimate_latency_s(
 def _choose_pq_bytes(
     dim: int, settings: IndexSettings, fits: Callable[[int], bool], fast: Callable[[int], bool]
 ) -> int:
-    """The configured code size, else the largest that fits both budgets, else the largest in memory.
+    """The configured code size, else the largest that fits both budgets, else the fastest that fits memory.
 
     Larger codes give better recall but cost memory, search time (one lookup per byte) and build time
     (one k-means per byte); 1920 one-byte codes would take ~60 ms per query at 1M vectors.
