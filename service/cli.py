@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from embedder.config import Settings, load_settings
+from indexing.cli import index_app, query_command
 from service.server import serve_command
 
 app = typer.Typer(
@@ -87,6 +88,8 @@ def demo(
         run_demo(workdir, settings, serve=serve)
 
 
+app.add_typer(index_app, name="index", help="build the style and content FAISS indexes")
+app.command("query")(query_command)
 app.command("serve")(serve_command)
 
 
