@@ -27,9 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from embedder.backbones import load_backbone  # noqa: E402
-from embedder.cin import CinConfig, CinModel, load_cin, save_checkpoint  # noqa: E402
+from embedder.cin import CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint  # noqa: E402
 from embedder.config import load_settings  # noqa: E402
-from embedder.train_style import load_frames, train  # noqa: E402
+from embedder.train_style import train  # noqa: E402
 from evaluation.benchmark import make_benchmark  # noqa: E402
 from evaluation.synthetic import LOOKS  # noqa: E402
 from evaluation.triplets import evaluate_retrieval, evaluate_triplets  # noqa: E402
@@ -87,29 +87,29 @@ def plot_curve(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def stylize_grid(ckpt: Path, eval_dir: Path, path: Path, settings, size: int = 128) -> None:
+def stylize_grid(ckpt: Path, eval_dir: Path, path: Path, size: int = 128) -> None:
     """Rows: a style reference (seen and held-out looks), then that style applied to three contents."""
     import cv2
     from PIL import Image
 
+    def load(p: Path) -> np.ndarray:  # as embedder.decode loads an image: RGB, bilinear to a square
+        return np.asarray(Image.open(p).convert("RGB").resize((size, size), Image.BILINEAR))
+
     model = load_cin(ckpt)
     images = eval_dir / "image"
-    contents = [p for p in sorted(images.glob("*__natural.png"))][:3]
-    looks = ["sepia", "pixel", "blueprint", *HELD_OUT_LOOKS[1:]]
-    rows = []
-    for look in looks:
-        refs = [p for p in sorted(images.glob(f"*__{look}.png")) if p not in contents]
-        if not refs or not contents:
+    contents = [load(p) for p in sorted(images.glob("*__natural.png"))[:3]]
+    rows = [np.concatenate([np.full((size, size, 3), 255, np.uint8), *contents], axis=1)]
+    for look in ["sepia", "pixel", "blueprint", *HELD_OUT_LOOKS[1:]]:
+        refs = sorted(images.glob(f"*__{look}.png"))
+        if not refs:
             continue
-        ref = load_frames(refs[0], size, settings, "style")
-        tile = ref[0].copy()
+        ref = load(refs[0])
+        tile = ref.copy()
         label = look + (" (unseen)" if look in HELD_OUT_LOOKS else "")
         cv2.putText(tile, label, (3, size - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(tile, label, (3, size - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-        row = [tile] + [model.stylize(load_frames(c, size, settings, "content")[0], ref) for c in contents]
-        rows.append(np.concatenate(row, axis=1))
-    head = [np.full((size, size, 3), 255, np.uint8)] + [load_frames(c, size, settings, "content")[0] for c in contents]
-    Image.fromarray(np.concatenate([np.concatenate(head, axis=1), *rows], axis=0)).save(path)
+        rows.append(np.concatenate([tile] + [model.stylize(c, ref[None]) for c in contents], axis=1))
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
 
 
 def main() -> None:
@@ -144,11 +144,11 @@ def main() -> None:
                        time_limit_s=args.minutes * 60, threads=args.threads)
         history = result.history
     else:
-        history = torch.load(ckpt, map_location="cpu", weights_only=False)["history"]
+        history = read_checkpoint(ckpt)["history"]
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     plot_curve(history, args.out_dir / "cin_training_curve.png")
-    stylize_grid(ckpt, eval_dir, args.out_dir / "cin_stylize_samples.png", settings)
+    stylize_grid(ckpt, eval_dir, args.out_dir / "cin_stylize_samples.png")
 
     t0 = time.monotonic()
     cache = work / "cache"

@@ -72,6 +72,8 @@ class CinConfig:
     steps: int = 1000
     seed: int = 0
     save_every: int = 100
+    clip_grad: float = 20.0  # global gradient-norm clip (typical norms 7-13 at the start): spikes only
+    loss_scales: dict[str, float] = field(default_factory=dict)  # set from the data at the start of training
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -266,7 +268,7 @@ class CinModel(nn.Module):
         self.transformer.load_state_dict(state["transformer"])
         self.head.load_state_dict(state["head"])
 
-    def _style_input(self, x: torch.Tensor) -> torch.Tensor:
+    def style_input(self, x: torch.Tensor) -> torch.Tensor:
         s = self.config.style_size
         if x.shape[-2:] != (s, s):
             x = F.interpolate(x, size=(s, s), mode="bilinear", antialias=True, align_corners=False)
@@ -275,7 +277,7 @@ class CinModel(nn.Module):
     def bottleneck(self, style: torch.Tensor) -> torch.Tensor:
         """Raw (unnormalised) bottleneck for style images (n, 3, H, W) in [0, 1]."""
         with torch.no_grad():
-            taps = self.style_trunk(self._style_input(style))
+            taps = self.style_trunk(self.style_input(style))
         return self.head.bottleneck(taps)
 
     @torch.inference_mode()
@@ -328,7 +330,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"CIN checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = torch.load(path, map_location="cpu", weights_only=True)  # no pickled code
     except Exception as exc:  # noqa: BLE001 - any unpickling error means the same: not a checkpoint
         raise CheckpointError(f"cannot read CIN checkpoint {path}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:

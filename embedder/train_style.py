@@ -96,20 +96,42 @@ def to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float().div_(255)
 
 
-def _relative(err: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared error over squared target norm, per image, averaged over the batch.
+def _scaled(err: torch.Tensor, scale: float) -> torch.Tensor:
+    """Squared error per image over the tap's data-wide scale, averaged over the batch."""
+    return err.pow(2).flatten(1).sum(1).mean() / scale
+
+
+@torch.no_grad()
+def loss_scales(model: CinModel, contents: np.ndarray, styles: np.ndarray, device: torch.device,
+                sample: int = 64) -> dict[str, float]:
+    """Per tap, the mean squared norm of the content features / style Grams over (a spread sample of) the data.
 
     Raw feature and Gram magnitudes differ by orders of magnitude between taps and between backbones (ReLU6
-    EfficientNet vs VGG); relative errors make every tap count alike and let one set of weights serve both.
+    EfficientNet vs VGG); dividing each tap's error by its typical size makes every tap count alike and lets one
+    set of weights serve both. The scale is data-wide, not per image: normalising by each image's own target
+    made near-black styles (neon) explode the loss and diverge to NaN within ~100 steps.
     """
-    dims = tuple(range(1, err.dim()))
-    return (err.pow(2).sum(dims) / target.pow(2).sum(dims).clamp_min(1e-8)).mean()
+    cfg = model.config
+    pick = lambda n: np.unique(np.linspace(0, n - 1, min(sample, n)).round().astype(int))  # noqa: E731
+    scales: dict[str, list[float]] = {}
+    for i in range(0, len(pick(len(styles))), 16):
+        idx = pick(len(styles))[i : i + 16]
+        taps = model.style_trunk(to_tensor(styles[idx], device))
+        for t in cfg.style_taps:
+            scales.setdefault(f"style:{t}", []).append(float(gram(taps[t]).pow(2).flatten(1).sum(1).sum()))
+    for i in range(0, len(pick(len(contents))), 16):
+        idx = pick(len(contents))[i : i + 16]
+        taps = model.loss_trunk(to_tensor(contents[idx], device))
+        for t in cfg.content_taps:
+            scales.setdefault(f"content:{t}", []).append(float(taps[t].pow(2).flatten(1).sum(1).sum()))
+    counts = {"style": len(pick(len(styles))), "content": len(pick(len(contents)))}
+    return {k: max(sum(v) / counts[k.split(":")[0]], 1e-12) for k, v in scales.items()}
 
 
 def perceptual_losses(model: CinModel, content: torch.Tensor, style: torch.Tensor) -> Losses:
     """One forward pass: P(style) → γβ → transformer(content), scored through the frozen backbone."""
     cfg = model.config
-    s_in = model._style_input(style)
+    s_in = model.style_input(style)
     with torch.no_grad():
         s_taps = model.style_trunk(s_in)
         g_taps = s_taps if s_in.shape == style.shape else model.style_trunk(style)
@@ -118,14 +140,20 @@ def perceptual_losses(model: CinModel, content: torch.Tensor, style: torch.Tenso
     gb = model.head.params(model.head.bottleneck(s_taps))
     out = model.transformer(content, gb)
     o_taps = model.loss_trunk(out)
-    content_loss = sum(_relative(o_taps[t] - c_taps[t], c_taps[t]) for t in cfg.content_taps) / len(cfg.content_taps)
-    style_loss = sum(_relative(gram(o_taps[t]) - targets[t], targets[t]) for t in cfg.style_taps) / len(cfg.style_taps)
+    sc = cfg.loss_scales
+    content_loss = sum(_scaled(o_taps[t] - c_taps[t], sc[f"content:{t}"]) for t in cfg.content_taps)
+    style_loss = sum(_scaled(gram(o_taps[t]) - targets[t], sc[f"style:{t}"]) for t in cfg.style_taps)
+    content_loss, style_loss = content_loss / len(cfg.content_taps), style_loss / len(cfg.style_taps)
     tv = total_variation(out)
     total = cfg.content_weight * content_loss + cfg.style_weight * style_loss + cfg.tv_weight * tv
     return Losses(total, float(content_loss.detach()), float(style_loss.detach()), float(tv.detach()))
 
 
 # ---------------------------------------------------------------- training loop
+class TrainingDiverged(ValueError):
+    """The loss became NaN/inf; the last checkpoint (never a diverged one) is kept."""
+
+
 @dataclass
 class TrainResult:
     checkpoint: Path
@@ -194,8 +222,13 @@ def _train(content_src: Path | np.ndarray, style_src: Path | np.ndarray, out: Pa
 
     contents = _frames(content_src, config.image_size, settings, "content")
     styles = _frames(style_src, config.image_size, settings, "style")
+    if not config.loss_scales:  # a resumed run keeps the scales it started with
+        config.loss_scales = loss_scales(model, contents, styles, dev)
+    saved_at = step
 
     def checkpoint(at: int) -> None:
+        nonlocal saved_at
+        saved_at = at
         save_checkpoint(out, model, {"optimizer": opt.state_dict(), "rng": rng.bit_generator.state, "step": at,
                                      "history": history, "seconds": seconds,
                                      "data": {"contents": len(contents), "styles": len(styles)}})
@@ -211,8 +244,12 @@ def _train(content_src: Path | np.ndarray, style_src: Path | np.ndarray, out: Pa
             c = contents[ci]
             c[flip] = c[flip, :, ::-1]
             losses = perceptual_losses(model, to_tensor(c, dev), to_tensor(styles[si], dev))
+            if not torch.isfinite(losses.total):
+                raise TrainingDiverged(f"the loss is not finite at step {step + 1}; {out} keeps step {saved_at} "
+                                       f"(a lower --lr may help)")
             opt.zero_grad(set_to_none=True)
             losses.total.backward()
+            torch.nn.utils.clip_grad_norm_(params, config.clip_grad)
             opt.step()
             step += 1
             seconds = time.monotonic() - t0

@@ -44,7 +44,7 @@ def tiny_frames() -> tuple[np.ndarray, np.ndarray]:
 
 
 def tiny_config(**kw) -> CinConfig:
-    base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 12, "lr": 5e-3, "save_every": 1000,
+    base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 30, "lr": 5e-3, "save_every": 1000,
             "channels": (8, 16, 16), "n_residual": 1}
     return CinConfig(**(base | kw))
 
@@ -67,29 +67,56 @@ def trained_tiny(tmp_path_factory, tiny_frames, offline_settings) -> Path:
 
 def test_training_lowers_the_loss(trained_tiny, tiny_frames, backbone) -> None:
     contents, styles = tiny_frames
-    torch.manual_seed(tiny_config().seed)
-    before = fixed_loss(CinModel(tiny_config(), backbone), contents, styles)  # the run's own initialisation
+    config = CinConfig.from_dict(read_checkpoint(trained_tiny)["config"])  # with the run's loss scales
+    assert set(config.loss_scales) == {"content:block10", "style:stem", "style:block0", "style:block2",
+                                       "style:block4"}
+    torch.manual_seed(config.seed)
+    before = fixed_loss(CinModel(config, backbone), contents, styles)  # the run's own initialisation
     after = fixed_loss(load_cin(trained_tiny, backbone), contents, styles)
     assert after < 0.8 * before, (before, after)
     history = read_checkpoint(trained_tiny)["history"]
-    assert [h["step"] for h in history] == list(range(1, 13))
+    assert [h["step"] for h in history] == list(range(1, 31))
 
 
 def test_resume_continues_exactly(tmp_path, trained_tiny, tiny_frames, offline_settings) -> None:
-    """12 steps in one go == 5 steps, stop, resume to 12: same weights to the bit (seeded init, saved RNG)."""
+    """30 steps in one go == 5 steps, stop, resume to 30: same weights to the bit (seeded init, saved RNG)."""
     contents, styles = tiny_frames
     ckpt = tmp_path / "resumed.pt"
     train(contents, styles, ckpt, tiny_config(steps=5), offline_settings, device="cpu", progress=False, threads=1)
     with pytest.raises(ValueError, match="--resume"):
         train(contents, styles, ckpt, tiny_config(), offline_settings, device="cpu", progress=False, threads=1)
-    train(contents, styles, ckpt, tiny_config(steps=12), offline_settings, device="cpu", resume=True,
+    train(contents, styles, ckpt, tiny_config(steps=30), offline_settings, device="cpu", resume=True,
           progress=False, threads=1)
     a, b = read_checkpoint(trained_tiny), read_checkpoint(ckpt)
-    assert b["step"] == 12
+    assert b["step"] == 30
     for part in ("transformer", "head"):
         for name, tensor in a["state"][part].items():
             assert torch.equal(tensor, b["state"][part][name]), f"{part}.{name} differs after resume"
     assert [h["total"] for h in a["history"]] == [h["total"] for h in b["history"]]
+
+
+def test_divergence_stops_without_overwriting_the_last_good_checkpoint(tmp_path, tiny_frames, offline_settings,
+                                                                       monkeypatch) -> None:
+    import embedder.train_style as ts
+
+    real, calls = ts.perceptual_losses, []
+
+    def nan_at_third(*args):
+        losses = real(*args)
+        calls.append(1)
+        if len(calls) == 3:
+            losses.total = losses.total * float("nan")
+        return losses
+
+    monkeypatch.setattr(ts, "perceptual_losses", nan_at_third)
+    contents, styles = tiny_frames
+    ckpt = tmp_path / "nan.pt"
+    with pytest.raises(ts.TrainingDiverged, match="step 3.*keeps step 2"):
+        train(contents, styles, ckpt, tiny_config(save_every=1), offline_settings, device="cpu", progress=False,
+              threads=1)
+    saved = read_checkpoint(ckpt)
+    assert saved["step"] == 2
+    assert all(torch.isfinite(t).all() for part in saved["state"].values() for t in part.values())
 
 
 def test_checkpoint_round_trip_gives_identical_embeddings(tmp_path, backbone, tiny_frames) -> None:
