@@ -9,7 +9,7 @@
 2. `train` with a time limit (the CPU is shared; one torch thread, see `embedder.train_style.train`).
 3. The same network at its random initialisation is scored too: P's head on frozen backbone statistics is
    already a (random) projection of AdaIN-like statistics, so "untrained" is the bar training must clear.
-4. Writes the training-curve and stylisation PNGs and a JSON of every number under --out-dir (bench/).
+4. Writes the training curve (PNG), stylisation samples (JPEG) and a JSON of every number under --out-dir.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def stylize_grid(ckpt: Path, eval_dir: Path, path: Path, size: int = 128) -> Non
         cv2.putText(tile, label, (3, size - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(tile, label, (3, size - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
         rows.append(np.concatenate([tile] + [model.stylize(c, ref[None]) for c in contents], axis=1))
-    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path, quality=85)
 
 
 def main() -> None:
@@ -148,7 +148,7 @@ def main() -> None:
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     plot_curve(history, args.out_dir / "cin_training_curve.png")
-    stylize_grid(ckpt, eval_dir, args.out_dir / "cin_stylize_samples.png")
+    stylize_grid(ckpt, eval_dir, args.out_dir / "cin_stylize_samples.jpg")
 
     t0 = time.monotonic()
     cache = work / "cache"
