@@ -185,7 +185,7 @@ class EmbedSummary:
                 f"({fps:.1f} frames/s) -> {out}")
 
 
-def _batches(results: Iterator[tuple[DecodeJob, Decoded | str]], min_frames: int):
+def gather_batches(results: Iterator[tuple[DecodeJob, Decoded | str]], min_frames: int):
     """Group decode results so the model sees ≥ min_frames frames per call (failures pass straight through)."""
     batch: list[tuple[DecodeJob, Decoded | str]] = []
     frames = 0
@@ -221,7 +221,7 @@ def embed(source: Path, out_dir: Path, settings: Settings, workers: int | None =
     try:
         with embedder.make_pool(workers) as pool:
             jobs = (DecodeJob(s.video_id, s.path) for s in todo)
-            for batch in _batches(pool.imap_unordered(jobs), settings.model.batch_size):
+            for batch in gather_batches(pool.imap_unordered(jobs), settings.model.batch_size):
                 good = [(job, res) for job, res in batch if not isinstance(res, str)]
                 vectors = embedder.vectors([res for _, res in good])
                 for (job, res), vec in zip(good, vectors):

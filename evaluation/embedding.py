@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 from embedder.config import Settings
 from embedder.decode import Decoded
 from embedder.decode_pool import DecodeJob
-from embedder.pipeline import Embedder
+from embedder.io import atomic_write
+from embedder.pipeline import Embedder, gather_batches
 
 CACHE_DIRNAME = ".vidstyle-cache"
 
@@ -83,26 +84,10 @@ class EmbeddingCache:
             columns[n] = pa.array([r[n] for r in rows], pa.list_(pa.float32()))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            pq.write_table(pa.table(columns), tmp)
-            os.replace(tmp, self.path)
+            atomic_write(self.path, lambda tmp: pq.write_table(pa.table(columns), tmp))
             self._dirty = False
         except OSError as exc:
             print(f"warning: cannot write embedding cache {self.path}: {exc.strerror}", file=sys.stderr)
-
-
-def _gather(results: Iterator[tuple[DecodeJob, Decoded | str]], min_frames: int):
-    """Group decode results so the model sees at least `min_frames` frames per forward pass."""
-    batch: list[tuple[DecodeJob, Decoded | str]] = []
-    frames = 0
-    for job, res in results:
-        batch.append((job, res))
-        frames += 0 if isinstance(res, str) else len(res.frames)
-        if frames >= min_frames:
-            yield batch
-            batch, frames = [], 0
-    if batch:
-        yield batch
 
 
 def _middle_thumbnail(decoded: Decoded) -> bytes | None:
@@ -147,7 +132,7 @@ def _embed_uncached(todo: Sequence[Path], embedder: Embedder, settings: Settings
     done = 0
     with embedder.make_pool() as pool:
         jobs = (DecodeJob(k, p) for k, p in by_key.items())
-        for batch in _gather(pool.imap_unordered(jobs), settings.model.batch_size):
+        for batch in gather_batches(pool.imap_unordered(jobs), settings.model.batch_size):
             good = [(job, res) for job, res in batch if not isinstance(res, str)]
             for (job, res), vec in zip(good, embedder.vectors([res for _, res in good])):
                 p = by_key[job.key]
