@@ -28,7 +28,8 @@ def train_style_command(
     style_weight: Annotated[float, typer.Option("--style-weight")] = 5.0,
     tv_weight: Annotated[float, typer.Option("--tv-weight")] = 10.0,
     save_every: Annotated[int, typer.Option("--save-every", min=1, help="checkpoint interval in steps")] = 100,
-    resume: Annotated[bool, typer.Option("--resume", help="continue the run saved in --out")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run saved in --out with its own settings "
+                                         "(only --steps and --save-every change)")] = False,
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="stop (and checkpoint) after this many "
                                                      "seconds of this invocation; --resume goes on")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="torch CPU threads (1 is fastest on a "
