@@ -37,7 +37,7 @@ def free_port() -> int:
 class Server:
     """`vidstyle serve` in a subprocess on a free loopback port; `start()` waits for /healthz."""
 
-    def __init__(self, index_dir: Path, emb_dir: Path, log: Path, api_key: str | None = API_KEY,
+    def __init__(self, index_dir: Path, emb_dir: Path | None, log: Path, api_key: str | None = API_KEY,
                  env: dict[str, str] | None = None) -> None:
         self.index_dir, self.emb_dir, self.log = index_dir, emb_dir, log
         self.api_key = api_key
@@ -60,9 +60,11 @@ class Server:
         if self.api_key is not None:
             env["VIDSTYLE_SERVE__API_KEY"] = self.api_key
         cmd = [
-            sys.executable, "-m", "service.cli", "serve", str(self.index_dir), "--emb-dir", str(self.emb_dir),
+            sys.executable, "-m", "service.cli", "serve", str(self.index_dir),
             "--host", "127.0.0.1", "--port", str(self.port), "--config", str(OFFLINE_CONFIG), "--log-level", "warning",
         ]
+        if self.emb_dir is not None:  # else the dataset the index manifest names
+            cmd += ["--emb-dir", str(self.emb_dir)]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -105,10 +107,13 @@ def copy_catalogue(src_emb: Path, src_index: Path, dest: Path) -> tuple[Path, Pa
 @pytest.fixture(scope="session")
 def served_index(embedded_catalogue: Path, offline_settings: Settings, tmp_path_factory: pytest.TempPathFactory
                  ) -> tuple[Path, Path]:
-    """(EMB_DIR, INDEX_DIR) built once; copy before serving (servers write to them)."""
-    index_dir = tmp_path_factory.mktemp("service-index") / "index"
-    build_index(embedded_catalogue, index_dir, offline_settings)
-    return embedded_catalogue, index_dir
+    """(EMB_DIR, INDEX_DIR) built once, side by side (the manifest records the dataset relative to the index,
+    so a copy of both folders stays a pair); copy before serving, since servers write to them."""
+    base = tmp_path_factory.mktemp("service-base")
+    emb_dir, index_dir = base / "emb", base / "index"
+    shutil.copytree(embedded_catalogue, emb_dir)
+    build_index(emb_dir, index_dir, offline_settings)
+    return emb_dir, index_dir
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +123,9 @@ def server_dirs(served_index: tuple[Path, Path], tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="module")
 def server(server_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    emb, index = server_dirs
-    srv = Server(index, emb, tmp_path_factory.mktemp("logs") / "server.log").start()
+    _, index = server_dirs
+    # No --emb-dir: the server finds the dataset from the index manifest, as `vidstyle serve INDEX_DIR` does.
+    srv = Server(index, None, tmp_path_factory.mktemp("logs") / "server.log").start()
     yield srv
     srv.stop()
 

@@ -200,7 +200,11 @@ class AppState:
             index = IndexSet.load(index_dir, settings.index)
         except IndexLoadError as exc:
             raise StartupError(str(exc)) from exc
-        emb_dir = emb_dir or settings.serve.emb_dir or _manifest_emb_dir(index.manifest, index_dir)
+        # The dataset: given explicitly, else the one the index was built from (its manifest records it).
+        emb_dir = (
+            emb_dir or settings.serve.emb_dir or getattr(index, "emb_dir", None)
+            or _manifest_emb_dir(index.manifest, index_dir)
+        )
         catalog = None
         if emb_dir is None:
             log.warning("no embeddings dataset known for %s: no thumbnails, writes disabled", index_dir)
@@ -209,6 +213,8 @@ class AppState:
         else:
             catalog = Catalog(Path(emb_dir), settings.serve.cached_parts)
             catalog.load()
+            if hasattr(index, "emb_dir"):
+                index.emb_dir = Path(emb_dir).resolve()  # index saves record the dataset the service writes to
             others = catalog.models - {index.fingerprint}
             if others:
                 raise StartupError(
