@@ -26,7 +26,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 from embedder.backbones import LoadedBackbone
 from embedder.config import ModelSettings
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 VECTOR_COLUMNS = ("content", "style_stats", "style_gram")
 
 
@@ -42,23 +42,57 @@ def l2n(x: np.ndarray | torch.Tensor, axis: int = -1):
     return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)
 
 
-def moving_region_weights(frames: np.ndarray, grid: int = 28, threshold: float = 6.0) -> np.ndarray | None:
-    """Weight map (grid x grid) that is ~0 on regions constant across the video's frames, 1 elsewhere.
+def _small_gray(frames: np.ndarray, grid: int) -> np.ndarray:
+    """(n, grid, grid) float32 luminance; area averaging also averages away grain and compression noise."""
+    return np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (grid, grid), interpolation=cv2.INTER_AREA)
+                     for f in frames]).astype(np.float32)
 
-    Static templates (three-panel layouts, banners, letterboxes, burnt-in overlays) otherwise dominate a
-    whole-frame content vector and make unrelated videos look like near-duplicates. Returns None when
-    masking would not help: a single frame, a still video, or one where nearly everything moves.
+
+def moving_region_weights(frames: np.ndarray, grid: int = 28, threshold: float = 2.0, min_static: float = 0.2,
+                          min_band: float = 0.08, min_part: float = 0.02) -> np.ndarray | None:
+    """Weight map (grid x grid): 1 on the rectangle holding what moves across the video's frames, 0 outside.
+
+    Static templates (three-panel layouts, letterbox and pillarbox bars, frames, banners around the picture)
+    otherwise dominate a whole-frame content vector and make unrelated videos in the same template look like
+    near-duplicates. A cell moves when its luminance varies over time by more than `threshold` (std on the
+    0-255 scale, after area-averaging, which also averages grain and compression noise away). Moving cells are
+    closed into regions; regions under `min_part` of the frame (a blinking icon) are ignored, and the mask is
+    the bounding box of the rest: a content panel has flat parts (sky, walls) that barely change under a slow
+    pan, and the box keeps them.
+
+    The box counts as a template only if static bands lie on two opposite sides of it (above and below, or left
+    and right, each at least `min_band` of the frame) and cover at least `min_static` of it: a picture framed
+    by a layout. A flat sky above a panning shot leaves a band on one side only and is left alone.
+    Returns None when masking does not apply: a single frame, a still video, or no framing template.
     """
     if len(frames) < 2:
         return None
-    gray = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (grid, grid), interpolation=cv2.INTER_AREA)
-                     for f in frames]).astype(np.float32)
-    moving = gray.std(axis=0) > threshold
-    moving = cv2.dilate(moving.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    fraction = moving.mean()
-    if fraction < 0.05 or fraction > 0.8:
+    moving = (_small_gray(frames, grid).std(axis=0) > threshold).astype(np.uint8)
+    moving = cv2.morphologyEx(moving, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
+    parts = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_part * grid * grid]
+    if not parts:
         return None
-    return moving.astype(np.float32)
+    keep = np.isin(labels, parts)
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    bands = np.array([top, grid - bottom, left, grid - right]) / grid
+    framed = (bands[0] >= min_band and bands[1] >= min_band) or (bands[2] >= min_band and bands[3] >= min_band)
+    box = np.zeros((grid, grid), np.float32)
+    box[top:bottom, left:right] = 1.0
+    if not framed or box.mean() > 1.0 - min_static:
+        return None
+    return box
+
+
+def mask_box(weights: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) in pixels of a `size` frame: the bounding box of weights > 0.5; None = whole."""
+    on = weights > 0.5
+    if on.all() or not on.any():
+        return None
+    g_h, g_w = weights.shape
+    rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
+    return (rows[0] * size // g_h, (rows[-1] + 1) * size // g_h, cols[0] * size // g_w, (cols[-1] + 1) * size // g_w)
 
 
 @dataclass(frozen=True)
@@ -69,8 +103,41 @@ class FeatureLayout:
     dims: dict[str, int]
 
 
+def content_frames(frames: np.ndarray, region_weights: np.ndarray | None, settings: ModelSettings) -> np.ndarray:
+    """The content pass input: each frame cropped to its moving box, resized, optionally grey and blurred.
+
+    A look (filter, grade, stylisation) lives mostly in colour and fine texture: halftone dots, grain, pencil
+    strokes, pixel blocks. Luminance at low resolution, lightly blurred, keeps what the picture shows and drops
+    most of how it was rendered, so the deep taps see the subject rather than the filter (measured in
+    bench/RESULTS.md). Returns (n, s, s, 3) uint8 with s = settings.content_input_size.
+    """
+    size = settings.content_input_size
+    out = np.empty((len(frames), size, size, 3), np.uint8)
+    for i, frame in enumerate(frames):
+        box = None if region_weights is None else mask_box(region_weights[i], frame.shape[0])
+        if box is not None:
+            top, bottom, left, right = box
+            frame = frame[top:bottom, left:right]
+        small = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+        if settings.content_grayscale:
+            small = np.repeat(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        if settings.content_blur > 0:
+            small = cv2.GaussianBlur(small, (0, 0), settings.content_blur)
+        out[i] = small
+    return out
+
+
+def _signed_sqrt(x: torch.Tensor) -> torch.Tensor:
+    return x.sign() * x.abs().sqrt()
+
+
 class FeatureExtractor:
-    """Runs a backbone on batches of frames and returns per-frame vectors (see module docstring)."""
+    """Runs a backbone on batches of frames and returns per-frame vectors (see module docstring).
+
+    Two passes share the frozen backbone: the style taps on the full-resolution colour frame, the content taps
+    on the de-stylised content input (`content_frames`), cropped to the moving region when a static template
+    surrounds it.
+    """
 
     def __init__(self, backbone: LoadedBackbone, settings: ModelSettings) -> None:
         spec = backbone.spec
@@ -81,14 +148,21 @@ class FeatureExtractor:
         unknown = [t for t in self.content_taps + self.style_taps if t not in spec.taps]
         if unknown:
             raise ValueError(f"unknown taps {unknown} for {spec.name}; known: {sorted(spec.taps)}")
-        nodes = {spec.taps[t]: t for t in dict.fromkeys(self.style_taps + self.content_taps)}
-        self.model = create_feature_extractor(
-            backbone.model, return_nodes=nodes, tracer_kwargs={"leaf_modules": list(spec.leaf_modules)}
-        ).to(self.device, memory_format=torch.channels_last)
+
+        def extractor(taps: tuple[str, ...]) -> torch.nn.Module:
+            return create_feature_extractor(
+                backbone.model, return_nodes={spec.taps[t]: t for t in taps},
+                tracer_kwargs={"leaf_modules": list(spec.leaf_modules)},
+            ).to(self.device, memory_format=torch.channels_last)
+
+        self.style_model = extractor(self.style_taps)
+        self.content_model = extractor(self.content_taps)
         self.mean = torch.tensor(spec.weights.mean, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(spec.weights.std, device=self.device).view(1, 3, 1, 1)
 
-        probe = self._taps(torch.zeros(1, 3, settings.input_size, settings.input_size, device=self.device))
+        probe = self._taps(self.style_model, torch.zeros(1, 3, settings.input_size, settings.input_size))
+        probe |= self._taps(self.content_model, torch.zeros(1, 3, settings.content_input_size,
+                                                            settings.content_input_size))
         channels = {name: t.shape[1] for name, t in probe.items()}
         gen = torch.Generator().manual_seed(settings.projection_seed)
         c = settings.gram_channels
@@ -118,31 +192,42 @@ class FeatureExtractor:
             "projection_seed": s.projection_seed,
             "style": s.style_representation,
             "content_mask": s.content_mask,
+            "content_input": [s.content_input_size, s.content_grayscale, s.content_blur, s.content_pooling],
+            "feature_norm": s.feature_norm,
             "aggregate": "mean",
             "version": FEATURE_VERSION,
         }
         digest = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:12]
         return f"{backbone.spec.name}:{digest}"
 
-    def _taps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+    def _taps(self, model: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = ((x.to(self.device) - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.device.type == "cuda"):
-            return {k: v.float() for k, v in self.model(x).items()}
+            return {k: v.float() for k, v in model(x).items()}
+
+    def _block(self, x: torch.Tensor) -> torch.Tensor:
+        """One tap's block, normalised so that no tap dominates by scale alone."""
+        return l2n(_signed_sqrt(x) if self.settings.feature_norm == "ssqrt" else x)
+
+    @staticmethod
+    def _as_input(frames: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.require(frames, requirements=["C", "W"])).permute(0, 3, 1, 2).float().div_(255)
 
     def __call__(self, frames: np.ndarray, region_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """frames: (n, S, S, 3) uint8 RGB; region_weights: (n, g, g) content pooling weights or None."""
-        x = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float().div_(255)
-        taps = self._taps(x)
+        """frames: (n, S, S, 3) uint8 RGB; region_weights: (n, g, g) moving-region masks (content crop) or None."""
+        style_taps = self._taps(self.style_model, self._as_input(frames))
+        content_in = content_frames(frames, region_weights if self.settings.content_mask else None, self.settings)
+        content_taps = self._taps(self.content_model, self._as_input(content_in))
         with torch.inference_mode():
-            content = [self._pool(taps[t], region_weights) for t in self.content_taps]
+            content = [self._block(self._pool(content_taps[t])) for t in self.content_taps]
             stats, grams = [], []
             for t in self.style_taps:
-                f = taps[t].flatten(2)  # (n, C, HW)
-                stats.append(l2n(torch.cat([f.mean(2), f.std(2)], dim=1)))
+                f = style_taps[t].flatten(2)  # (n, C, HW)
+                stats.append(self._block(torch.cat([f.mean(2), f.std(2)], dim=1)))
                 sk = torch.einsum("kc,nch->nkh", self.sketch[t], f)
                 gram = sk @ sk.transpose(1, 2) / f.shape[2]
-                grams.append(l2n(gram[:, self.triu[0], self.triu[1]] * self.triu_scale))
+                grams.append(self._block(gram[:, self.triu[0], self.triu[1]] * self.triu_scale))
             out = {
                 "content": l2n(torch.cat(content, dim=1)),
                 "style_stats": l2n(torch.cat(stats, dim=1)),
@@ -150,12 +235,10 @@ class FeatureExtractor:
             }
         return {k: v.cpu().numpy().astype(np.float32) for k, v in out.items()}
 
-    def _pool(self, fmap: torch.Tensor, region_weights: np.ndarray | None) -> torch.Tensor:
-        if region_weights is None:
-            return l2n(fmap.mean((2, 3)))
-        w = torch.from_numpy(region_weights).to(fmap.device)[:, None]
-        w = F.interpolate(w, size=fmap.shape[2:], mode="area")
-        return l2n((fmap * w).sum((2, 3)) / w.sum((2, 3)).clamp_min(1e-6))
+    def _pool(self, fmap: torch.Tensor) -> torch.Tensor:
+        if self.settings.content_pooling == "gem":  # generalised mean, p = 3 (Radenović et al.)
+            return fmap.clamp_min(1e-6).pow(3).mean((2, 3)).pow(1 / 3)
+        return fmap.mean((2, 3))
 
 
 def aggregate_frames(per_frame: dict[str, np.ndarray], style_representation: str) -> dict[str, np.ndarray]:

@@ -9,8 +9,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import cv2
 import numpy as np
+
+from embedder.config import Settings
+from embedder.decode import decode_file
+from evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
+from evaluation.triplets import Labelled, Triplet
 
 HIST_BINS = 8
 THUMB_SIDE = 8
@@ -37,3 +45,34 @@ def thumbnail(frames: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
 def baseline_vectors(frames: np.ndarray) -> dict[str, np.ndarray]:
     """The two baseline vectors of one decoded file, under the names the CNN vectors use."""
     return {"style": colour_histogram(frames), "content": thumbnail(frames)}
+
+
+def baseline_file_vectors(paths: Sequence[Path], settings: Settings) -> dict[Path, dict[str, np.ndarray]]:
+    """Baseline vectors of each distinct file, decoded exactly as the embedder decodes it (same frames)."""
+    d = settings.decode
+    out = {}
+    for p in dict.fromkeys(Path(p) for p in paths):
+        frames = decode_file(p, settings.model.input_size, d.max_frames, d.min_gap_s, max_file_mb=d.max_file_mb).frames
+        out[p] = baseline_vectors(frames)
+    return out
+
+
+def baseline_triplet_summary(triplets: Sequence[Triplet], settings: Settings) -> dict:
+    """The `vidstyle eval --json` object for the baselines (no by_representation: there is one of each)."""
+    vecs = baseline_file_vectors([p for t in triplets for p in t.paths], settings)
+
+    def group(sel: Sequence[Triplet]) -> dict[str, float | int]:
+        sims = {k: TripletSims.from_vectors(*(np.stack([vecs[getattr(t, c)][k] for t in sel]) for c in "abc"))
+                for k in ("style", "content")}
+        return triplet_summary(sims["style"], sims["content"])
+
+    kinds = list(dict.fromkeys(t.kind for t in triplets))
+    return {**group(triplets), "by_kind": {k: group([t for t in triplets if t.kind == k]) for k in kinds}}
+
+
+def baseline_retrieval_summary(items: Sequence[Labelled], settings: Settings, k: int) -> dict:
+    vecs = baseline_file_vectors([i.path for i in items], settings)
+    s = retrieval_scores(np.stack([vecs[i.path]["style"] for i in items]), [i.style_id for i in items], k)
+    c = retrieval_scores(np.stack([vecs[i.path]["content"] for i in items]), [i.content_id for i in items], k)
+    return {"k": k, "style_recall_at_k": s["recall_at_k"], "content_recall_at_k": c["recall_at_k"],
+            "style_map": s["map"], "content_map": c["map"]}

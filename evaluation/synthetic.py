@@ -169,6 +169,15 @@ def _grade(img: Image, matrix: Sequence[Sequence[float]], offset: Sequence[float
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+VIEW_SIDE = 192
+"""Looks are applied to the full scene (long side 480) and seen in ~192 px videos: every look's own scale (dot
+pitch, block size, grain, brush radius) is set relative to that viewing size so that it stays visible there."""
+
+
+def _view_scale(img: Image) -> float:
+    return max(img.shape[:2]) / VIEW_SIDE
+
+
 def look_natural(img: Image) -> Image:
     return img
 
@@ -178,16 +187,31 @@ def look_sepia(img: Image) -> Image:
 
 
 def look_pencil(img: Image) -> Image:
+    """OpenCV's pencil sketch (shading strokes) with graphite outlines, so flat drawings keep their contours."""
     gray, _ = cv2.pencilSketch(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), sigma_s=40, sigma_r=0.08, shade_factor=0.05)
+    edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (5, 5), 0), 30, 90)
+    width = max(int(round(_view_scale(img) * 0.7)), 1)
+    edges = cv2.dilate(edges, np.ones((width, width), np.uint8))
+    gray = np.minimum(gray, np.where(edges > 0, 80, 255).astype(np.uint8))
     return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
 
 
 def look_cartoon(img: Image) -> Image:
-    out = cv2.stylization(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), sigma_s=60, sigma_r=0.45)
-    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+    """Flat colour regions (OpenCV stylization) with bold black ink outlines."""
+    k = _view_scale(img)
+    flat = cv2.cvtColor(cv2.stylization(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), sigma_s=60, sigma_r=0.45),
+                        cv2.COLOR_BGR2RGB)
+    gray = cv2.medianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), 7)
+    edges = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 9, 4)
+    width = max(int(round(k * 0.8)), 1)
+    edges = cv2.dilate(edges, np.ones((width, width), np.uint8))
+    flat[edges > 0] = (15, 15, 15)
+    return flat
 
 
-def look_halftone(img: Image, cell: int = 6) -> Image:
+def look_halftone(img: Image, cell: int | None = None) -> Image:
+    """Single-ink newspaper halftone: one dot per cell, its radius set by the cell's darkness."""
+    cell = cell or max(int(round(3.5 * _view_scale(img))), 4)
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     h, w = gray.shape
     out = np.full((h, w, 3), 250, np.uint8)
@@ -202,7 +226,8 @@ def look_halftone(img: Image, cell: int = 6) -> Image:
 
 def look_neon(img: Image) -> Image:
     edges = cv2.Canny(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), 60, 150)
-    edges = cv2.dilate(edges, np.ones((2, 2), np.uint8))
+    width = max(int(round(_view_scale(img))), 2)
+    edges = cv2.dilate(edges, np.ones((width, width), np.uint8))
     out = np.zeros_like(img)
     out[..., 0], out[..., 2] = edges, (edges * 0.8).astype(np.uint8)
     out[..., 1] = (edges * 0.2).astype(np.uint8)
@@ -217,8 +242,10 @@ def look_posterize_cool(img: Image) -> Image:
 def look_grain(img: Image) -> Image:
     rng = np.random.default_rng(int(img.sum()) % 2**32)
     warm = _grade(img, [[1.05, 0.05, 0], [0.02, 0.95, 0], [0, 0, 0.8]], (10, 0, -10))
-    noisy = warm.astype(np.float32) + rng.normal(0, 28, img.shape[:2])[..., None]
     h, w = img.shape[:2]
+    k = _view_scale(img)  # grain about one viewing pixel across
+    grain = rng.normal(0, 28, (max(int(h / k), 1), max(int(w / k), 1))).astype(np.float32)
+    noisy = warm.astype(np.float32) + cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
     yy, xx = np.mgrid[0:h, 0:w]
     vignette = 1 - 0.6 * (((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2) / 2
     return np.clip(noisy * vignette[..., None], 0, 255).astype(np.uint8)
@@ -228,8 +255,11 @@ def _box_mean(x: np.ndarray, r: int) -> np.ndarray:
     return cv2.blur(x, (r, r), borderType=cv2.BORDER_REFLECT)
 
 
-def look_oil(img: Image, radius: int = 5) -> Image:
-    """Kuwahara filter: each pixel takes the mean of the least-varied of its four quadrants (oil-paint dabs)."""
+def look_oil(img: Image, radius: int | None = None) -> Image:
+    """Kuwahara filter (each pixel takes the mean of the least-varied of its four quadrants: flat paint dabs),
+    richer saturation, and the relief of a fixed canvas weave lit from the top left."""
+    k = _view_scale(img)
+    radius = radius or max(int(round(3 * k)), 5)
     f = img.astype(np.float32)
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
     mean, mean_sq = _box_mean(f, radius), _box_mean(gray, radius)
@@ -246,7 +276,18 @@ def look_oil(img: Image, radius: int = 5) -> Image:
         best_var[better], out[better] = v[better], m[better]
     hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
     hsv[..., 1] = np.clip(hsv[..., 1] * 1.35, 0, 255)
-    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+    painted = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+    return np.clip(painted * _canvas(h, w, k)[..., None], 0, 255).astype(np.uint8)
+
+
+def _canvas(h: int, w: int, k: float, seed: int = 11) -> np.ndarray:
+    """Shading in [0.85, 1.15] of a fixed canvas weave (criss-cross threads ~1 viewing pixel wide)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    weave = np.sin(xx * np.pi / k) * np.sin(yy * np.pi / k)
+    weave += 0.5 * cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), k)
+    relief = cv2.Sobel(weave, cv2.CV_32F, 1, 0) + cv2.Sobel(weave, cv2.CV_32F, 0, 1)
+    return 1.0 + 0.15 * relief / (np.abs(relief).max() + 1e-6)
 
 
 _PIXEL_PALETTE = np.array([[20, 12, 28], [68, 36, 52], [48, 52, 109], [78, 74, 78], [133, 76, 48], [52, 101, 36],
@@ -256,8 +297,9 @@ _PIXEL_PALETTE = np.array([[20, 12, 28], [68, 36, 52], [48, 52, 109], [78, 74, 7
 """DawnBringer's 16-colour palette (a classic pixel-art palette)."""
 
 
-def look_pixel(img: Image, block: int = 8) -> Image:
+def look_pixel(img: Image, block: int | None = None) -> Image:
     """Pixel art: 1/block resolution, snapped to a 16-colour palette, blown up with hard nearest-neighbour edges."""
+    block = block or max(int(round(4 * _view_scale(img))), 8)
     h, w = img.shape[:2]
     small = cv2.resize(img, (max(w // block, 1), max(h // block, 1)), interpolation=cv2.INTER_AREA).astype(np.float32)
     d = ((small[:, :, None, :] - _PIXEL_PALETTE[None, None]) ** 2).sum(-1)
@@ -265,10 +307,10 @@ def look_pixel(img: Image, block: int = 8) -> Image:
     return cv2.resize(snapped, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
-def _paper(h: int, w: int, seed: int = 7) -> np.ndarray:
+def _paper(h: int, w: int, k: float = 1.0, seed: int = 7) -> np.ndarray:
     """A fixed paper-fibre texture in [0.8, 1]: the same sheet under every watercolour."""
     rng = np.random.default_rng(seed)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 0.8 * k)
     noise += 0.5 * cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 6)
     noise = (noise - noise.min()) / (np.ptp(noise) + 1e-6)
     return 0.8 + 0.2 * noise
@@ -284,7 +326,7 @@ def look_watercolour(img: Image) -> Image:
     edges = cv2.GaussianBlur(edges, (0, 0), 1.5)[..., None]
     pooled = washed * (1 - 0.35 * edges)
     h, w = img.shape[:2]
-    return np.clip(pooled * _paper(h, w)[..., None], 0, 255).astype(np.uint8)
+    return np.clip(pooled * _paper(h, w, _view_scale(img))[..., None], 0, 255).astype(np.uint8)
 
 
 def _gradient_map(img: Image, stops: Sequence[Sequence[float]]) -> Image:
