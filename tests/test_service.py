@@ -224,6 +224,21 @@ def test_search_rejects_bad_uploads(client: httpx.Client, name: str, data: bytes
     assert words in r.json()["detail"].lower()
 
 
+def test_search_stops_reading_a_chunked_upload_at_the_cap(client: httpx.Client) -> None:
+    """No Content-Length to refuse up front: the guard counts the bytes as they arrive."""
+    def body():  # noqa: ANN202
+        yield (b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+               b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n")
+        for _ in range(8 * MAX_UPLOAD_MB * 16):  # 8x the cap, in 64 KiB chunks
+            yield b"\0" * 65536
+        yield b"\r\n--xyz--\r\n"
+
+    r = client.post("/v1/search", content=body(), headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert r.request.headers.get("transfer-encoding") == "chunked"
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+    assert client.get("/healthz").status_code == 200
+
+
 def test_search_bad_parameters(client: httpx.Client) -> None:
     files = {"file": ("noise.png", png_bytes())}
     assert client.post("/v1/search", params={"space": "plot"}, files=files).status_code == 422
