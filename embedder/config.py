@@ -42,9 +42,11 @@ class ModelSettings(BaseModel):
     # Content pass (embedder/features.py): a separate, de-stylised input, chosen by bench/quality_sweep.py.
     content_input_size: int = Field(112, ge=32, description="side of the content pass input (the crop, resized)")
     content_grayscale: bool = Field(True, description="content pass sees luminance only (palette is style)")
-    content_blur: float = Field(1.0, ge=0, description="Gaussian sigma (content-input pixels): drops fine texture")
+    content_blur: float = Field(2.0, ge=0, description="Gaussian sigma (content-input pixels): drops fine texture")
     content_pooling: Literal["avg", "gem"] = Field("avg", description="spatial pooling of the content taps")
-    feature_norm: Literal["l2", "ssqrt"] = Field("l2", description="per-tap block: L2, or signed sqrt then L2")
+    content_norm: Literal["l2", "ssqrt"] = Field("l2", description="per-tap block: L2, or signed sqrt then L2")
+    style_norm: Literal["l2", "ssqrt"] = Field("ssqrt", description="per-tap block: L2, or signed sqrt then L2")
+    style_colour: float = Field(1.0, ge=0, description="weight (in taps) of an RGB histogram in style_stats; 0 = none")
     # Learned style (CIN, embedder/cin.py): with a checkpoint, embeddings also get a `style_cin` column.
     cin_checkpoint: Path | None = Field(None, description="`vidstyle train-style` checkpoint; adds style_cin")
 

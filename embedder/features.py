@@ -1,14 +1,20 @@
-"""Frames → content and style vectors, from taps of a frozen ImageNet backbone.
+"""Frames → content and style vectors, from taps of a frozen ImageNet backbone, in two passes.
 
-- content: high taps, spatially average-pooled (optionally over the moving region only, see
-  `moving_region_weights`), L2-normalised per tap, concatenated, L2-normalised (Gatys; Johnson et al.).
-- style_stats: per style tap, the instance-norm statistics — channel mean and std (AdaIN, Huang & Belongie).
-- style_gram: per style tap, the Gram matrix (Gatys) of a fixed random sketch of the channels:
-  G' = R F Fᵀ Rᵀ / HW with R ∈ ℝ^{c×C} Gaussian, seeded by `projection_seed`. G' is a linear projection
-  of the full Gram matrix, so distances between sketches approximate distances between Grams (a JL
-  sketch), at c(c+1)/2 dims per tap instead of C(C+1)/2 (131k for relu4_1). Off-diagonal entries are
-  scaled by √2 so the vector's Euclidean norm equals the matrix's Frobenius norm.
-Every per-tap block is L2-normalised before concatenation so that no tap dominates by scale alone.
+- style pass: the full-resolution colour frame through the low taps (palette, texture, brushwork).
+  - style_stats: per style tap, the instance-norm statistics — channel mean and std (AdaIN, Huang & Belongie),
+    plus, when `style_colour` > 0, a square-rooted joint RGB histogram (the palette itself).
+  - style_gram: per style tap, the Gram matrix (Gatys) of a fixed random sketch of the channels:
+    G' = R F Fᵀ Rᵀ / HW with R ∈ ℝ^{c×C} Gaussian, seeded by `projection_seed`. G' is a linear projection
+    of the full Gram matrix, so distances between sketches approximate distances between Grams (a JL
+    sketch), at c(c+1)/2 dims per tap instead of C(C+1)/2 (131k for relu4_1). Off-diagonal entries are
+    scaled by √2 so the vector's Euclidean norm equals the matrix's Frobenius norm.
+- content pass: the frame cropped to its moving region when a static template frames it
+  (`moving_region_weights`), then de-stylised — grey, small (`content_input_size`), lightly blurred — through
+  the high taps, spatially pooled. A look lives in colour and fine texture; what is shown survives at low
+  resolution in luminance, so the deep taps describe the subject rather than the filter (Geirhos et al.
+  showed ImageNet CNNs lean on texture; this takes the texture away from them). Measured in bench/RESULTS.md.
+Every per-tap block is normalised (L2, or signed square root then L2) before concatenation so that no tap
+dominates by scale alone, and the concatenation is L2-normalised.
 """
 
 from __future__ import annotations
@@ -127,6 +133,21 @@ def content_frames(frames: np.ndarray, region_weights: np.ndarray | None, settin
     return out
 
 
+COLOUR_BINS = 8
+
+
+def colour_histogram(frames: np.ndarray, bins: int = COLOUR_BINS) -> torch.Tensor:
+    """(n, bins³) square-rooted joint RGB histograms (Hellinger): the palette, which CNN statistics blur.
+
+    The low taps' channel statistics mix colour with texture and with the subject's own colours; a plain
+    palette histogram separates grades (sepia, duotone, thermal, teal-orange) that differ in colour alone.
+    """
+    q = torch.from_numpy(np.require(frames, requirements=["C"])).long() * bins // 256
+    codes = ((q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]).flatten(1)
+    hist = torch.zeros(len(frames), bins**3).scatter_add_(1, codes, torch.ones_like(codes, dtype=torch.float32))
+    return (hist / codes.shape[1]).sqrt()
+
+
 def _signed_sqrt(x: torch.Tensor) -> torch.Tensor:
     return x.sign() * x.abs().sqrt()
 
@@ -172,9 +193,10 @@ class FeatureExtractor:
         self.triu = torch.triu_indices(c, c, device=self.device)
         off_diag = (self.triu[0] != self.triu[1]).float()
         self.triu_scale = 1.0 + (2**0.5 - 1.0) * off_diag
+        colour = COLOUR_BINS**3 if settings.style_colour > 0 else 0
         self.dims = {
             "content": sum(channels[t] for t in self.content_taps),
-            "style_stats": 2 * sum(channels[t] for t in self.style_taps),
+            "style_stats": 2 * sum(channels[t] for t in self.style_taps) + colour,
             "style_gram": len(self.style_taps) * c * (c + 1) // 2,
         }
         self.dims["style"] = self.dims[f"style_{settings.style_representation}"]
@@ -193,7 +215,8 @@ class FeatureExtractor:
             "style": s.style_representation,
             "content_mask": s.content_mask,
             "content_input": [s.content_input_size, s.content_grayscale, s.content_blur, s.content_pooling],
-            "feature_norm": s.feature_norm,
+            "norm": [s.content_norm, s.style_norm],
+            "style_colour": [s.style_colour, COLOUR_BINS],
             "aggregate": "mean",
             "version": FEATURE_VERSION,
         }
@@ -206,9 +229,11 @@ class FeatureExtractor:
                                                     enabled=self.device.type == "cuda"):
             return {k: v.float() for k, v in model(x).items()}
 
-    def _block(self, x: torch.Tensor) -> torch.Tensor:
-        """One tap's block, normalised so that no tap dominates by scale alone."""
-        return l2n(_signed_sqrt(x) if self.settings.feature_norm == "ssqrt" else x)
+    @staticmethod
+    def _block(x: torch.Tensor, norm: str) -> torch.Tensor:
+        """One tap's block, normalised so that no tap dominates by scale alone (ssqrt also damps the few
+        channels that fire hardest, which otherwise decide the cosine on their own)."""
+        return l2n(_signed_sqrt(x) if norm == "ssqrt" else x)
 
     @staticmethod
     def _as_input(frames: np.ndarray) -> torch.Tensor:
@@ -220,14 +245,18 @@ class FeatureExtractor:
         content_in = content_frames(frames, region_weights if self.settings.content_mask else None, self.settings)
         content_taps = self._taps(self.content_model, self._as_input(content_in))
         with torch.inference_mode():
-            content = [self._block(self._pool(content_taps[t])) for t in self.content_taps]
+            s = self.settings
+            content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]
             stats, grams = [], []
             for t in self.style_taps:
                 f = style_taps[t].flatten(2)  # (n, C, HW)
-                stats.append(self._block(torch.cat([f.mean(2), f.std(2)], dim=1)))
+                stats.append(self._block(torch.cat([f.mean(2), f.std(2)], dim=1), s.style_norm))
                 sk = torch.einsum("kc,nch->nkh", self.sketch[t], f)
                 gram = sk @ sk.transpose(1, 2) / f.shape[2]
-                grams.append(self._block(gram[:, self.triu[0], self.triu[1]] * self.triu_scale))
+                grams.append(self._block(gram[:, self.triu[0], self.triu[1]] * self.triu_scale, s.style_norm))
+            if s.style_colour > 0:  # the AdaIN statistics only: style_gram stays Gatys' Gram alone
+                colour = colour_histogram(frames).to(self.device)
+                stats.append(self._block(colour, s.style_norm) * s.style_colour**0.5)
             out = {
                 "content": l2n(torch.cat(content, dim=1)),
                 "style_stats": l2n(torch.cat(stats, dim=1)),

