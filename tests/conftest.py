@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embedder.config import Settings, load_settings
@@ -45,4 +46,46 @@ def embedded_catalogue(sample_catalogue: Path, offline_settings: Settings, embed
 
     out = tmp_path_factory.mktemp("emb")
     embed(sample_catalogue, out, offline_settings, progress=False, embedder=embedder)
+    return out
+
+
+# -- learned style (CIN): a briefly trained tiny checkpoint ---------------------------------------------------
+
+TINY = 32
+
+
+def photo(name: str, size: int, look: str = "natural") -> np.ndarray:
+    """A generated test photo (evaluation.synthetic) in one of its looks, size x size."""
+    import cv2
+
+    from evaluation.synthetic import CONTENTS as PHOTOS
+    from evaluation.synthetic import LOOKS as FILTERS
+
+    img = FILTERS[look](PHOTOS[name](np.random.default_rng(0)))
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def tiny_config(**kw):  # noqa: ANN003, ANN201 - CinConfig, imported lazily
+    from embedder.cin import CinConfig
+
+    base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 30, "lr": 5e-3, "save_every": 1000,
+            "channels": (8, 16, 16), "n_residual": 1}
+    return CinConfig(**(base | kw))
+
+
+@pytest.fixture(scope="session")
+def tiny_frames() -> tuple[np.ndarray, np.ndarray]:
+    contents = np.stack([photo(n, TINY) for n in ("cat", "coffee", "astronaut", "rocket")])
+    styles = np.stack([photo("china", TINY, look) for look in ("thermal", "duotone")])
+    return contents, styles
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_frames, offline_settings: Settings) -> Path:
+    """A CIN checkpoint after 30 steps on 32-px images (seconds on a CPU)."""
+    from embedder.train_style import train
+
+    contents, styles = tiny_frames
+    out = tmp_path_factory.mktemp("cin") / "tiny.pt"
+    train(contents, styles, out, tiny_config(), offline_settings, device="cpu", progress=False, threads=1)
     return out

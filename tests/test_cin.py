@@ -5,9 +5,7 @@ colours towards the style image."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -20,33 +18,12 @@ from embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_ch
 from embedder.config import load_settings
 from embedder.io import sha256_file
 from embedder.train_style import perceptual_losses, to_tensor, train
-from evaluation.synthetic import CONTENTS, LOOKS
-from tests.conftest import OFFLINE_CONFIG
-
-TINY = 32
-
-
-def photo(name: str, size: int, look: str = "natural") -> np.ndarray:
-    img = LOOKS[look](CONTENTS[name](np.random.default_rng(0)))
-    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+from tests.conftest import OFFLINE_CONFIG, TINY, photo, tiny_config
 
 
 @pytest.fixture(scope="module")
 def backbone():
     return load_backbone("efficientnet_lite0")
-
-
-@pytest.fixture(scope="module")
-def tiny_frames() -> tuple[np.ndarray, np.ndarray]:
-    contents = np.stack([photo(n, TINY) for n in ("cat", "coffee", "astronaut", "rocket")])
-    styles = np.stack([photo("china", TINY, look) for look in ("thermal", "duotone")])
-    return contents, styles
-
-
-def tiny_config(**kw) -> CinConfig:
-    base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 30, "lr": 5e-3, "save_every": 1000,
-            "channels": (8, 16, 16), "n_residual": 1}
-    return CinConfig(**(base | kw))
 
 
 def fixed_loss(model: CinModel, contents: np.ndarray, styles: np.ndarray) -> float:
@@ -55,14 +32,6 @@ def fixed_loss(model: CinModel, contents: np.ndarray, styles: np.ndarray) -> flo
     with torch.no_grad():
         return float(perceptual_losses(model, to_tensor(contents[ci.ravel()], "cpu"),
                                        to_tensor(styles[si.ravel()], "cpu")).total)
-
-
-@pytest.fixture(scope="module")
-def trained_tiny(tmp_path_factory, tiny_frames, offline_settings) -> Path:
-    contents, styles = tiny_frames
-    out = tmp_path_factory.mktemp("cin") / "tiny.pt"
-    train(contents, styles, out, tiny_config(), offline_settings, device="cpu", progress=False, threads=1)
-    return out
 
 
 def test_training_lowers_the_loss(trained_tiny, tiny_frames, backbone) -> None:

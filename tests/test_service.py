@@ -123,6 +123,9 @@ def test_similar_default_k_and_style_neighbours_share_the_look(client: httpx.Cli
         (f"/v1/videos/{QUERY}/thumbnail", {"i": -1}, 422),
         ("/v1/videos", {"limit": 0}, 422),
         ("/v1/videos", {"offset": -1}, 422),
+        # No CIN checkpoint in this server's config: stylisation is not there (the page hides it).
+        ("/v1/stylize/render", {"content": QUERY, "like": QUERY}, 404),
+        ("/v1/stylize/render", {"content": QUERY}, 422),
     ],
 )
 def test_bad_queries(client: httpx.Client, path: str, params: dict, status: int) -> None:

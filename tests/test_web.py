@@ -7,9 +7,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from test_service_support import Server
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["test_service_support"]
@@ -75,6 +77,7 @@ def test_choosing_a_video_shows_both_neighbour_lists(page, tmp_path: Path) -> No
     assert loaded_images(page, "#keyframes img") >= 2  # the chosen video's keyframes
     assert page.locator("#recommend-results .card").count() >= 1
     assert "#video=" in page.url
+    assert page.is_hidden("#stylized")  # no CIN checkpoint loaded in this server
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
 
     # Clicking a neighbour makes it the chosen video.
@@ -106,3 +109,44 @@ def test_filter_and_upload_search(page, tmp_path: Path) -> None:  # noqa: ANN001
     top = page.locator("#content-results .card").first.get_attribute("data-video-id")
     assert top.startswith("cat__")
     assert page.is_hidden("#recommend")
+
+
+@pytest.fixture(scope="module")
+def cin_server(server_dirs, trained_tiny: Path, tmp_path_factory):  # noqa: ANN001, ANN201
+    """The same catalogue served with a (briefly trained) CIN checkpoint configured."""
+    _, index = server_dirs
+    srv = Server(index, None, tmp_path_factory.mktemp("cin-logs") / "server.log",
+                 env={"VIDSTYLE_MODEL__CIN_CHECKPOINT": str(trained_tiny)}).start()
+    yield srv
+    srv.stop()
+
+
+def test_stylized_frame_with_a_cin_checkpoint(browser, cin_server) -> None:  # noqa: ANN001
+    with httpx.Client(base_url=cin_server.url, timeout=60) as client:
+        assert client.get("/v1/stylize").json() == {"available": True, "checkpoint": "tiny.pt"}
+        renders = {}
+        for like in ("cat__pencil", "coffee__poster"):
+            r = client.get("/v1/stylize/render", params={"content": QUERY, "like": like, "size": 64})
+            assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+            img = Image.open(io.BytesIO(r.content))
+            assert img.size == (64, 64) and img.mode == "RGB"
+            renders[like] = np.asarray(img, np.float32)
+        # Same content frame, two style references: the predicted style changes the picture.
+        assert np.abs(renders["cat__pencil"] - renders["coffee__poster"]).mean() > 1.0
+        r = client.get("/v1/stylize/render", params={"content": QUERY, "like": "no-such-video"})
+        assert r.status_code == 404 and "no-such-video" in r.json()["detail"]
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=cin_server.url)
+    try:
+        pg = context.new_page()
+        pg.goto(f"/#video={QUERY}")
+        pg.wait_for_function(
+            "() => { const i = document.querySelector('#stylized img.stylized');"
+            " return i && i.complete && i.naturalWidth === 256; }", timeout=60_000,
+        )
+        assert pg.is_visible("#stylized")
+        captions = pg.locator("#stylized figcaption").all_inner_texts()
+        assert captions[1] == f"style: {QUERY}" and captions[0].startswith("content: ")
+        assert loaded_images(pg, "#stylized img") == 3
+    finally:
+        context.close()

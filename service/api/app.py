@@ -10,9 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from service.api.errors import ServiceError
 from service.api.metrics import MetricsMiddleware
-from service.api.routers import health, search, videos, web
-from service.api.state import AppState, ServiceError
+from service.api.routers import health, search, stylize, videos, web
+from service.api.state import AppState
 from service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
 
 log = logging.getLogger("vidstyle.serve")
@@ -44,7 +45,7 @@ def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
-    for module in (health, videos, search, web):
+    for module in (health, videos, search, stylize, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
 

@@ -84,5 +84,10 @@ class DeleteResponse(BaseModel):
     deleted: Literal[True] = True
 
 
+class StylizeInfo(BaseModel):
+    available: bool = Field(description="a CIN checkpoint is configured and loadable; /v1/stylize/render works")
+    checkpoint: str | None = Field(None, description="file name of the configured checkpoint")
+
+
 class ErrorResponse(BaseModel):
     detail: str

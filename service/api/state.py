@@ -21,7 +21,9 @@ import numpy as np
 
 from embedder.config import Settings
 from service.api.catalog import Catalog
+from service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled
 from service.api.metrics import Metrics
+from service.api.stylizer import Stylizer
 
 if TYPE_CHECKING:
     from embedder.pipeline import EmbeddedVideo, Embedder
@@ -31,36 +33,6 @@ log = logging.getLogger("vidstyle.serve")
 
 SPACES = ("style", "content")
 T = TypeVar("T")
-
-
-class ServiceError(Exception):
-    """An expected failure with the HTTP status to answer and a one-line reason."""
-
-    status_code = 500
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class NotFound(ServiceError):
-    status_code = 404
-
-
-class Unprocessable(ServiceError):
-    status_code = 422
-
-
-class Unavailable(ServiceError):
-    status_code = 503
-
-
-class WritesDisabled(ServiceError):
-    status_code = 403
-
-
-class StartupError(ValueError):
-    """The service cannot start on these inputs (the CLI prints the message as its one-line reason)."""
 
 
 @dataclass(frozen=True)
@@ -146,11 +118,15 @@ class ModelRunner:
 
     async def embed(self, path: Path) -> EmbeddedVideo:
         """Embed one file off the event loop; 503 when too many uploads already wait for the model."""
+        return await self.run(self._embed, path)
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Model work (an upload's embedding, a stylisation) on the model thread; 503 when too much waits."""
         if self._pending >= self.settings.serve.max_pending_embeds:
-            raise Unavailable("too many uploads are waiting for the model; retry shortly")
+            raise Unavailable("too many requests are waiting for the model; retry shortly")
         self._pending += 1  # only touched on the event loop thread, so no lock
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, self._embed, path)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
         finally:
             self._pending -= 1
 
@@ -176,6 +152,7 @@ class AppState:
         self.catalog = catalog
         self.metrics = Metrics(lambda: {space: len(self.index) for space in SPACES})
         self.model = ModelRunner(settings, index.fingerprint, self.metrics, embedder_factory)
+        self.stylizer = Stylizer(settings)
         # Index queries run on their own small pool, as many threads as cores: FAISS releases the GIL, so
         # they use every core, and no more threads than cores keeps them from thrashing each other's caches.
         self._query_pool = ThreadPoolExecutor(

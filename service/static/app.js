@@ -6,7 +6,7 @@ const K = 8;
 const PAGE = 50;
 const $ = (id) => document.getElementById(id);
 
-const state = { query: "", offset: 0, total: 0, selected: null, uploadUrl: null };
+const state = { query: "", offset: 0, total: 0, selected: null, uploadUrl: null, stylize: false };
 
 function videoPath(id) {
   return "/v1/videos/" + encodeURIComponent(id);
@@ -152,10 +152,38 @@ async function select(id, pushHistory = true) {
     fill("style-results", style.results);
     fill("content-results", content.results);
     fill("recommend-results", rec.results, (r) => `style ${r.style_score.toFixed(2)} · content ${r.content_score.toFixed(2)}`);
+    showStylized(id, content.results);
     setStatus("");
   } catch (err) {
     setStatus(`Could not load ${id}: ${err.message}`, true);
   }
+}
+
+// With a CIN checkpoint loaded: the nearest same-subject video rendered in this video's learned style, next to
+// both inputs, so one sees what the style vector captured (and what it did not).
+function showStylized(id, contentResults) {
+  const section = $("stylized");
+  const other = contentResults.length ? contentResults[0].video_id : null;
+  section.hidden = !(state.stylize && other);
+  if (section.hidden) return;
+  const figure = (img, text) => {
+    const f = document.createElement("figure");
+    f.appendChild(img);
+    const caption = document.createElement("figcaption");
+    caption.textContent = text;
+    f.appendChild(caption);
+    return f;
+  };
+  const rendered = document.createElement("img");
+  rendered.className = "stylized";
+  rendered.alt = `${other} in the style of ${id}`;
+  rendered.src = `/v1/stylize/render?${new URLSearchParams({ content: other, like: id, size: 256 })}`;
+  rendered.addEventListener("error", () => rendered.classList.add("missing"), { once: true });
+  $("stylized-strip").replaceChildren(
+    figure(thumb(other), `content: ${other}`),
+    figure(thumb(id), `style: ${id}`),
+    figure(rendered, "rendered"),
+  );
 }
 
 // -- search by upload ---------------------------------------------------------------------------------------
@@ -176,6 +204,7 @@ async function searchUpload(file) {
   $("keyframes").replaceChildren(preview);
   $("neighbours").hidden = false;
   $("recommend").hidden = true;
+  $("stylized").hidden = true;
   setStatus("embedding the upload…");
   const query = async (space) => {
     const form = new FormData();
@@ -226,6 +255,11 @@ document.addEventListener("DOMContentLoaded", async () => {
     e.target.value = "";
   });
   window.addEventListener("popstate", fromHash);
+  try {
+    state.stylize = (await api("/v1/stylize")).available;
+  } catch (_) {
+    state.stylize = false; // an older server: no stylisation, the rest of the page works
+  }
   try {
     await loadList();
   } catch (err) {

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
+from service.api.errors import NotFound
 from service.api.routers.search import UPLOAD_ERRORS
 from service.api.routers.upload import embed_upload
 from service.api.schemas import (
@@ -27,7 +28,6 @@ from service.api.schemas import (
     VideoPage,
     VideoSummary,
 )
-from service.api.state import NotFound
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
