@@ -43,23 +43,31 @@ def video_id(i: int) -> str:
     return f"v{i:07d}"
 
 
+def synthetic_vectors(space: str, n: int, dim: int):  # noqa: ANN201 - np.ndarray
+    """The bench's vectors of one space: the same for a given (space, n, dim) on every run."""
+    from indexing.synthetic import ClusteredGenerator
+
+    seed = {"content": 1, "style": 3}[space]
+    return ClusteredGenerator(dim, seed=seed).sample(n, seed=seed + 1)
+
+
 def build_index(n: int, content_dim: int, style_dim: int, cache: Path | None = None):  # noqa: ANN201
     from embedder.config import load_settings
     from indexing import IndexSet
-    from indexing.synthetic import ClusteredGenerator
 
-    settings = load_settings(REPO / "configs" / "offline.yaml")
-    saved = cache / f"n{n}-content{content_dim}-style{style_dim}" if cache else None
+    settings = load_settings(REPO / "configs" / "offline.yaml")  # VIDSTYLE_INDEX__* env vars apply
+    ix = settings.index
+    budgets = f"{ix.index_type}-{ix.latency_budget_ms:g}ms-{ix.memory_budget_mb}mb"
+    key = f"n{n}-content{content_dim}-style{style_dim}-{budgets}"
+    saved = cache / key if cache else None
     if saved is not None and (saved / "manifest.json").exists():
         # A 1M IVF-PQ build takes the better part of an hour on 2 loaded cores; reruns reuse it.
         t0 = time.perf_counter()
         index = IndexSet.load(saved, settings.index)
         return settings, index, {"loaded_from_cache_s": round(time.perf_counter() - t0, 1)}
     t0 = time.perf_counter()
-    vectors = {
-        "content": ClusteredGenerator(content_dim, seed=1).sample(n, seed=2),
-        "style": ClusteredGenerator(style_dim, seed=3).sample(n, seed=4),
-    }
+    dims = {"content": content_dim, "style": style_dim}
+    vectors = {space: synthetic_vectors(space, n, dim) for space, dim in dims.items()}
     t1 = time.perf_counter()
     index = IndexSet.from_vectors("synthetic:bench", [video_id(i) for i in range(n)], vectors, settings.index)
     del vectors
@@ -84,6 +92,21 @@ def direct_search_ms(index, space: str, n: int, k: int, queries: int = 500) -> d
     return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
 
 
+def recall_at_k(index, space: str, n: int, dim: int, k: int, queries: int = 200) -> float:  # noqa: ANN001
+    """recall@k of `search_id` against exact inner-product search over the same vectors (the query left out)."""
+    vectors = synthetic_vectors(space, n, dim)
+    rng = np.random.default_rng(11)
+    ids = rng.choice(n, size=queries, replace=False)
+    scores = vectors[ids] @ vectors.T
+    scores[np.arange(queries), ids] = -np.inf
+    exact = np.argpartition(-scores, k, axis=1)[:, :k]
+    found = 0
+    for row, i in enumerate(ids):
+        got = {int(v[1:]) for v, _ in index.search_id(video_id(int(i)), space, k)}
+        found += len(got & set(exact[row].tolist()))
+    return round(found / (queries * k), 4)
+
+
 def child(args: argparse.Namespace) -> None:
     import uvicorn
     from fastapi import FastAPI
@@ -102,6 +125,9 @@ def child(args: argparse.Namespace) -> None:
         "direct_search": direct_search_ms(index, args.space, args.n, args.k),
         **timings,
     }
+    if args.recall:
+        dim = args.content_dim if args.space == "content" else args.style_dim
+        info["recall_at_k"] = recall_at_k(index, args.space, args.n, dim, args.k)
     state = AppState(settings, index)  # no dataset: read-only, like a query replica
     app: FastAPI = create_app(state, preload_model=False)
 
@@ -186,6 +212,8 @@ def run_size(n: int, args: argparse.Namespace) -> dict:
     ]
     if args.index_cache:
         cmd += ["--index-cache", str(args.index_cache.resolve())]
+    if args.recall:
+        cmd.append("--recall")
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
@@ -248,6 +276,8 @@ def main() -> None:
     parser.add_argument("--style-dim", type=int, help="default: the configured model's")
     parser.add_argument("--omp-threads", type=int, default=0, help="faiss OpenMP threads in the server (0: default)")
     parser.add_argument("--index-cache", type=Path, help="save built indexes here and reuse them on reruns")
+    parser.add_argument("--recall", action="store_true",
+                        help="also measure recall@k of the queried space against exact search (regenerates vectors)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
