@@ -25,12 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.models.feature_extraction import create_feature_extractor
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from embedder.backbones import load_backbone  # noqa: E402
+from embedder.backbones import frames_to_tensor, load_backbone  # noqa: E402
 from embedder.config import ModelSettings, load_settings  # noqa: E402
 from embedder.decode import decode_file  # noqa: E402
 from embedder.features import FeatureExtractor, content_frames, moving_region_weights  # noqa: E402
@@ -80,13 +79,10 @@ class TapRunner:
         self.size = m.input_size
         self.backbone = load_backbone(m.backbone)
         self.fx = FeatureExtractor(self.backbone, m)
-        spec = self.backbone.spec
-        self.all_taps = create_feature_extractor(
-            self.backbone.model, return_nodes={spec.taps[t]: t for t in TAPS},
-            tracer_kwargs={"leaf_modules": list(spec.leaf_modules)})
+        self.all_taps = self.backbone.tap_model(TAPS)
 
     def taps(self, frames: np.ndarray, model: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
-        return self.fx._taps(model or self.all_taps, self.fx._as_input(frames))
+        return self.fx._taps(model or self.all_taps, frames_to_tensor(frames))
 
     def gram(self, tap: str, f: torch.Tensor) -> torch.Tensor:
         sk = torch.einsum("kc,nch->nkh", self.fx.sketch[tap], f.flatten(2))

@@ -23,9 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.feature_extraction import create_feature_extractor
 
-from embedder.backbones import LoadedBackbone, load_backbone
+from embedder.backbones import LoadedBackbone, frames_to_tensor, load_backbone
 from embedder.io import atomic_path, sha256_file
 
 CHECKPOINT_FORMAT = 1
@@ -181,14 +180,8 @@ class BackboneTaps(nn.Module):
     def __init__(self, backbone: LoadedBackbone, taps: tuple[str, ...]) -> None:
         super().__init__()
         spec = backbone.spec
-        unknown = [t for t in taps if t not in spec.taps]
-        if unknown:
-            raise ValueError(f"unknown taps {unknown} for {spec.name}; known: {sorted(spec.taps)}")
         self.taps = taps
-        self.model = create_feature_extractor(
-            backbone.model, return_nodes={spec.taps[t]: t for t in taps},
-            tracer_kwargs={"leaf_modules": list(spec.leaf_modules)},
-        ).eval().requires_grad_(False)
+        self.model = backbone.tap_model(taps).eval().requires_grad_(False)
         self.register_buffer("mean", torch.tensor(spec.weights.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.weights.std).view(1, 3, 1, 1), persistent=False)
 
@@ -287,8 +280,7 @@ class CinModel(nn.Module):
         device = next(self.head.parameters()).device
         out = []
         for i in range(0, len(frames), batch_size):
-            x = torch.from_numpy(np.array(frames[i : i + batch_size], copy=True)).to(device)
-            z = self.bottleneck(x.permute(0, 3, 1, 2).float().div_(255))
+            z = self.bottleneck(frames_to_tensor(frames[i : i + batch_size], device))
             out.append(F.normalize(z, dim=1, eps=1e-12).cpu().numpy().astype(np.float32))
         return np.concatenate(out) if out else np.zeros((0, self.config.bottleneck), np.float32)
 
@@ -300,10 +292,9 @@ class CinModel(nn.Module):
         """
         self.eval()
         device = next(self.head.parameters()).device
-        s = torch.from_numpy(np.array(style_frames, copy=True)).to(device).permute(0, 3, 1, 2).float().div_(255)
-        z = self.bottleneck(s).mean(0, keepdim=True)
+        z = self.bottleneck(frames_to_tensor(style_frames, device)).mean(0, keepdim=True)
         h, w = content.shape[:2]
-        c = torch.from_numpy(np.array(content, copy=True)).to(device).permute(2, 0, 1)[None].float().div_(255)
+        c = frames_to_tensor(content[None], device)
         ph, pw = (-h) % 4, (-w) % 4
         if ph or pw:
             c = F.pad(c, (0, pw, 0, ph), mode="reflect")
@@ -362,10 +353,6 @@ def load_cin(path: Path, backbone: LoadedBackbone | None = None, weights_path: P
     return model.to(device).eval()
 
 
-def checkpoint_sha256(path: Path) -> str:
-    return sha256_file(Path(path))
-
-
 class CinEmbedding:
     """What `Embedder` needs from a checkpoint: per-frame `style_cin` vectors, their dims, a fingerprint tag.
 
@@ -375,7 +362,7 @@ class CinEmbedding:
 
     def __init__(self, checkpoint: Path, backbone: LoadedBackbone, device: torch.device | str,
                  style_representation: str, batch_size: int = 32) -> None:
-        self.sha256 = checkpoint_sha256(checkpoint)
+        self.sha256 = sha256_file(Path(checkpoint))
         self.model = load_cin(checkpoint, backbone, device=device)
         self.batch_size = batch_size
         d = self.model.config.bottleneck

@@ -27,9 +27,8 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.models.feature_extraction import create_feature_extractor
 
-from embedder.backbones import LoadedBackbone
+from embedder.backbones import LoadedBackbone, frames_to_tensor
 from embedder.config import ModelSettings
 
 FEATURE_VERSION = 2
@@ -166,18 +165,10 @@ class FeatureExtractor:
         self.device = pick_device(settings.device)
         self.content_taps = tuple(settings.content_taps or spec.content_taps)
         self.style_taps = tuple(settings.style_taps or spec.style_taps)
-        unknown = [t for t in self.content_taps + self.style_taps if t not in spec.taps]
-        if unknown:
-            raise ValueError(f"unknown taps {unknown} for {spec.name}; known: {sorted(spec.taps)}")
-
-        def extractor(taps: tuple[str, ...]) -> torch.nn.Module:
-            return create_feature_extractor(
-                backbone.model, return_nodes={spec.taps[t]: t for t in taps},
-                tracer_kwargs={"leaf_modules": list(spec.leaf_modules)},
-            ).to(self.device, memory_format=torch.channels_last)
-
-        self.style_model = extractor(self.style_taps)
-        self.content_model = extractor(self.content_taps)
+        self.style_model, self.content_model = (
+            backbone.tap_model(taps).to(self.device, memory_format=torch.channels_last)
+            for taps in (self.style_taps, self.content_taps)
+        )
         self.mean = torch.tensor(spec.weights.mean, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(spec.weights.std, device=self.device).view(1, 3, 1, 1)
 
@@ -235,15 +226,11 @@ class FeatureExtractor:
         channels that fire hardest, which otherwise decide the cosine on their own)."""
         return l2n(_signed_sqrt(x) if norm == "ssqrt" else x)
 
-    @staticmethod
-    def _as_input(frames: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.require(frames, requirements=["C", "W"])).permute(0, 3, 1, 2).float().div_(255)
-
     def __call__(self, frames: np.ndarray, region_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """frames: (n, S, S, 3) uint8 RGB; region_weights: (n, g, g) moving-region masks (content crop) or None."""
-        style_taps = self._taps(self.style_model, self._as_input(frames))
+        style_taps = self._taps(self.style_model, frames_to_tensor(frames))
         content_in = content_frames(frames, region_weights if self.settings.content_mask else None, self.settings)
-        content_taps = self._taps(self.content_model, self._as_input(content_in))
+        content_taps = self._taps(self.content_model, frames_to_tensor(content_in))
         with torch.inference_mode():
             s = self.settings
             content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from embedder.backbones import load_backbone
+from embedder.backbones import frames_to_tensor, load_backbone
 from embedder.cin import CinConfig, CinModel, read_checkpoint, save_checkpoint
 from embedder.config import Settings
 from embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES
@@ -92,10 +92,6 @@ class Losses:
                 "tv": self.tv, "seconds": seconds}
 
 
-def to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float().div_(255)
-
-
 def _scaled(err: torch.Tensor, scale: float) -> torch.Tensor:
     """Squared error per image over the tap's data-wide scale, averaged over the batch."""
     return err.pow(2).flatten(1).sum(1).mean() / scale
@@ -116,12 +112,12 @@ def loss_scales(model: CinModel, contents: np.ndarray, styles: np.ndarray, devic
     scales: dict[str, list[float]] = {}
     for i in range(0, len(pick(len(styles))), 16):
         idx = pick(len(styles))[i : i + 16]
-        taps = model.style_trunk(to_tensor(styles[idx], device))
+        taps = model.style_trunk(frames_to_tensor(styles[idx], device))
         for t in cfg.style_taps:
             scales.setdefault(f"style:{t}", []).append(float(gram(taps[t]).pow(2).flatten(1).sum(1).sum()))
     for i in range(0, len(pick(len(contents))), 16):
         idx = pick(len(contents))[i : i + 16]
-        taps = model.loss_trunk(to_tensor(contents[idx], device))
+        taps = model.loss_trunk(frames_to_tensor(contents[idx], device))
         for t in cfg.content_taps:
             scales.setdefault(f"content:{t}", []).append(float(taps[t].pow(2).flatten(1).sum(1).sum()))
     counts = {"style": len(pick(len(styles))), "content": len(pick(len(contents)))}
@@ -243,7 +239,7 @@ def _train(content_src: Path | np.ndarray, style_src: Path | np.ndarray, out: Pa
             ci, si, flip = _draw(rng, len(contents), len(styles), config.batch)
             c = contents[ci]
             c[flip] = c[flip, :, ::-1]
-            losses = perceptual_losses(model, to_tensor(c, dev), to_tensor(styles[si], dev))
+            losses = perceptual_losses(model, frames_to_tensor(c, dev), frames_to_tensor(styles[si], dev))
             if not torch.isfinite(losses.total):
                 raise TrainingDiverged(f"the loss is not finite at step {step + 1}; {out} keeps step {saved_at} "
                                        f"(a lower --lr may help)")

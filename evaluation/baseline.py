@@ -17,6 +17,7 @@ import numpy as np
 
 from embedder.config import Settings
 from embedder.decode import decode_file
+from embedder.features import colour_histogram as per_frame_histogram
 from evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
 from evaluation.triplets import Labelled, Triplet
 
@@ -25,12 +26,9 @@ THUMB_SIDE = 8
 
 
 def colour_histogram(frames: np.ndarray, bins: int = HIST_BINS) -> np.ndarray:
-    """(n, S, S, 3) uint8 → (bins³,) mean over frames of the square-rooted, normalised joint histogram."""
-    q = (frames.astype(np.int32) * bins) // 256
-    codes = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
-    hists = np.stack([np.bincount(c.ravel(), minlength=bins**3) for c in codes]).astype(np.float64)
-    hists /= hists.sum(axis=1, keepdims=True)
-    return np.sqrt(hists).mean(axis=0)
+    """(n, S, S, 3) uint8 → (bins³,) mean over frames of the square-rooted, normalised joint histogram (the
+    per-frame histogram the embedder adds to `style_stats`, here on its own)."""
+    return per_frame_histogram(frames, bins).numpy().astype(np.float64).mean(axis=0)
 
 
 def thumbnail(frames: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:

@@ -13,11 +13,11 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from embedder.backbones import load_backbone
+from embedder.backbones import frames_to_tensor, load_backbone
 from embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
 from embedder.config import load_settings
 from embedder.io import sha256_file
-from embedder.train_style import perceptual_losses, to_tensor, train
+from embedder.train_style import perceptual_losses, train
 from tests.conftest import OFFLINE_CONFIG, TINY, photo, tiny_config
 
 
@@ -30,8 +30,8 @@ def fixed_loss(model: CinModel, contents: np.ndarray, styles: np.ndarray) -> flo
     """The loss on every (content, style) pair: the same yardstick before and after training."""
     ci, si = np.meshgrid(np.arange(len(contents)), np.arange(len(styles)))
     with torch.no_grad():
-        return float(perceptual_losses(model, to_tensor(contents[ci.ravel()], "cpu"),
-                                       to_tensor(styles[si.ravel()], "cpu")).total)
+        return float(perceptual_losses(model, frames_to_tensor(contents[ci.ravel()], "cpu"),
+                                       frames_to_tensor(styles[si.ravel()], "cpu")).total)
 
 
 def test_training_lowers_the_loss(trained_tiny, tiny_frames, backbone) -> None:

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
+from torchvision.models.feature_extraction import create_feature_extractor
 
 from embedder.io import sha256_file
 
@@ -138,6 +140,22 @@ class LoadedBackbone:
     spec: BackboneSpec
     model: nn.Module
     weights_sha256: str
+
+    def tap_model(self, taps: tuple[str, ...]) -> nn.Module:
+        """The backbone cut at `taps` (names of `spec.taps`): a module returning {tap: feature map}."""
+        unknown = [t for t in taps if t not in self.spec.taps]
+        if unknown:
+            raise ValueError(f"unknown taps {unknown} for {self.spec.name}; known: {sorted(self.spec.taps)}")
+        return create_feature_extractor(
+            self.model, return_nodes={self.spec.taps[t]: t for t in taps},
+            tracer_kwargs={"leaf_modules": list(self.spec.leaf_modules)},
+        )
+
+
+def frames_to_tensor(frames: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(n, H, W, 3) uint8 RGB frames → (n, 3, H, W) float32 in [0, 1] on `device` (copies only if needed)."""
+    x = torch.from_numpy(np.require(frames, requirements=["C", "W"])).to(device)
+    return x.permute(0, 3, 1, 2).float().div_(255)
 
 
 def load_backbone(name: str, weights_path: Path | None = None, pretrained: bool = True) -> LoadedBackbone:

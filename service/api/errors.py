@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception as a one-line reason: the first line of its message, or its type when it has none."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 class ServiceError(Exception):
     """An expected failure with the HTTP status to answer and a one-line reason."""
 

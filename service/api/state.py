@@ -21,7 +21,7 @@ import numpy as np
 
 from embedder.config import Settings
 from service.api.catalog import Catalog
-from service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled
+from service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled, first_line
 from service.api.metrics import Metrics
 from service.api.stylizer import Stylizer
 
@@ -88,7 +88,7 @@ class ModelRunner:
                 torch.set_num_threads(threads)
             embedder = self._factory(self.settings)
         except Exception as exc:  # noqa: BLE001 - any load failure makes uploads unavailable, with the reason
-            self._error = f"model unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            self._error = f"model unavailable: {first_line(exc)}"
             log.error(self._error)
             raise Unavailable(self._error) from exc
         if embedder.fingerprint != self.expected_fingerprint:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from service.api.errors import NotFound, Unavailable
+from service.api.errors import NotFound, Unavailable, first_line
 
 if TYPE_CHECKING:
     from embedder.cin import CinModel
@@ -60,7 +60,7 @@ class Stylizer:
                 self._model = load_cin(self.checkpoint, weights_path=self.settings.model.weights_path,
                                        device=pick_device(self.settings.model.device))
             except Exception as exc:  # noqa: BLE001 - the service keeps answering queries; renders say why not
-                self._error = f"CIN model unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                self._error = f"CIN model unavailable: {first_line(exc)}"
                 log.error(self._error)
                 raise Unavailable(self._error) from exc
         return self._model
