@@ -45,15 +45,15 @@ def video_id(i: int) -> str:
 
 def synthetic_vectors(space: str, n: int, dim: int):  # noqa: ANN201 - np.ndarray
     """The bench's vectors of one space: the same for a given (space, n, dim) on every run."""
-    from indexing.synthetic import ClusteredGenerator
+    from vidstyle.indexing.synthetic import ClusteredGenerator
 
     seed = {"content": 1, "style": 3}[space]
     return ClusteredGenerator(dim, seed=seed).sample(n, seed=seed + 1)
 
 
 def build_index(n: int, content_dim: int, style_dim: int, cache: Path | None = None):  # noqa: ANN201
-    from embedder.config import load_settings
-    from indexing import IndexSet
+    from vidstyle.embedder.config import load_settings
+    from vidstyle.indexing import IndexSet
 
     settings = load_settings(REPO / "configs" / "offline.yaml")  # VIDSTYLE_INDEX__* env vars apply
     ix = settings.index
@@ -110,8 +110,7 @@ def recall_at_k(index, space: str, n: int, dim: int, k: int, queries: int = 200)
 def child(args: argparse.Namespace) -> None:
     import uvicorn
     from fastapi import FastAPI
-
-    from service.api import AppState, create_app
+    from vidstyle.service.api import AppState, create_app
 
     if args.omp_threads:
         import faiss
@@ -287,8 +286,8 @@ def main() -> None:
         child(args)
         return
     if args.content_dim is None or args.style_dim is None:
-        from embedder.config import load_settings
-        from embedder.pipeline import Embedder
+        from vidstyle.embedder.config import load_settings
+        from vidstyle.embedder.pipeline import Embedder
 
         embedder = Embedder(load_settings(REPO / "configs" / "offline.yaml"))
         args.content_dim = args.content_dim or embedder.dims["content"]
@@ -319,5 +318,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
-    main()
+        main()

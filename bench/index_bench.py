@@ -28,11 +28,10 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-
-from embedder.config import IndexSettings
-from indexing.factory import flat_seconds_per_vector, plan_index
-from indexing.space import SpaceIndex
-from indexing.synthetic import ClusteredGenerator
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.indexing.factory import flat_seconds_per_vector, plan_index
+from vidstyle.indexing.space import SpaceIndex
+from vidstyle.indexing.synthetic import ClusteredGenerator
 
 K = 10
 

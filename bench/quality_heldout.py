@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from vidstyle.embedder.config import load_settings
+from vidstyle.evaluation.baseline import baseline_retrieval_summary, baseline_triplet_summary
+from vidstyle.evaluation.benchmark import KINDS, make_benchmark
+from vidstyle.evaluation.triplets import evaluate_retrieval, evaluate_triplets, read_labels, read_triplets
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from embedder.config import load_settings  # noqa: E402
-from evaluation.baseline import baseline_retrieval_summary, baseline_triplet_summary  # noqa: E402
-from evaluation.benchmark import KINDS, make_benchmark  # noqa: E402
-from evaluation.triplets import evaluate_retrieval, evaluate_triplets, read_labels, read_triplets  # noqa: E402
 
 
 def run_seed(bench: Path, config: Path, k: int) -> dict:

@@ -16,7 +16,6 @@ import argparse
 import csv
 import itertools
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,17 +24,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
+from vidstyle.embedder.config import ModelSettings, load_settings
+from vidstyle.embedder.decode import decode_file
+from vidstyle.embedder.features import FeatureExtractor, content_frames, moving_region_weights
+from vidstyle.evaluation.baseline import baseline_vectors
+from vidstyle.evaluation.benchmark import make_benchmark
+from vidstyle.evaluation.metrics import TripletSims, accuracy, retrieval_scores
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from embedder.backbones import frames_to_tensor, load_backbone  # noqa: E402
-from embedder.config import ModelSettings, load_settings  # noqa: E402
-from embedder.decode import decode_file  # noqa: E402
-from embedder.features import FeatureExtractor, content_frames, moving_region_weights  # noqa: E402
-from evaluation.baseline import baseline_vectors  # noqa: E402
-from evaluation.benchmark import make_benchmark  # noqa: E402
-from evaluation.metrics import TripletSims, accuracy, retrieval_scores  # noqa: E402
 
 TAPS = ("stem", *(f"block{i}" for i in range(16)), "head")
 GRAM_TAPS = ("stem", "block0", "block1", "block2", "block3", "block4")

@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from vidstyle.embedder.backbones import load_backbone
+from vidstyle.embedder.cin import CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
+from vidstyle.embedder.config import load_settings
+from vidstyle.embedder.train_style import train
+from vidstyle.evaluation.benchmark import make_benchmark
+from vidstyle.evaluation.synthetic import LOOKS
+from vidstyle.evaluation.triplets import evaluate_retrieval, evaluate_triplets
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from embedder.backbones import load_backbone  # noqa: E402
-from embedder.cin import CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint  # noqa: E402
-from embedder.config import load_settings  # noqa: E402
-from embedder.train_style import train  # noqa: E402
-from evaluation.benchmark import make_benchmark  # noqa: E402
-from evaluation.synthetic import LOOKS  # noqa: E402
-from evaluation.triplets import evaluate_retrieval, evaluate_triplets  # noqa: E402
 
 # 4 of the 16 looks P never sees: a colour map, a dot screen, a painterly filter and a colour grade.
 HELD_OUT_LOOKS = ["halftone", "oil", "thermal", "vintage"]

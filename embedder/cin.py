@@ -23,9 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from embedder.backbones import LoadedBackbone, frames_to_tensor, load_backbone
-from embedder.io import atomic_path, sha256_file
+from vidstyle.embedder.backbones import LoadedBackbone, frames_to_tensor, load_backbone
+from vidstyle.embedder.io import atomic_path, sha256_file
 
 CHECKPOINT_FORMAT = 1
 

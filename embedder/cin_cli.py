@@ -38,9 +38,9 @@ def train_style_command(
     config: ConfigOpt = None,
 ) -> None:
     """Train the CIN style transformer and style-prediction network (the `style_cin` embedding)."""
-    from embedder.cin import CinConfig
-    from embedder.train_style import train
-    from service.cli import fail, settings_from, user_errors
+    from vidstyle.embedder.cin import CinConfig
+    from vidstyle.embedder.train_style import train
+    from vidstyle.service.cli import fail, settings_from, user_errors
 
     settings = settings_from(config)
     if size % 4:
@@ -71,8 +71,8 @@ def stylize_command(
     config: ConfigOpt = None,
 ) -> None:
     """Render CONTENT in the style the CIN model predicts from --like."""
-    from embedder.stylize import stylize_file
-    from service.cli import settings_from, user_errors
+    from vidstyle.embedder.stylize import stylize_file
+    from vidstyle.service.cli import settings_from, user_errors
 
     settings = settings_from(config)
     with user_errors():

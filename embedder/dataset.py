@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from embedder.io import atomic_write, remove_stale_temps
+from vidstyle.embedder.io import atomic_write, remove_stale_temps
 
 PART_GLOB = "part-*.parquet"
 

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from embedder.decode import Decoded, DecodeError, decode_file
+from vidstyle.embedder.decode import Decoded, DecodeError, decode_file
 
 STARTUP_LIMIT_S = 120.0
 

@@ -18,13 +18,12 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm import tqdm
-
-from embedder import dataset
-from embedder.backbones import load_backbone
-from embedder.config import Settings
-from embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Decoded
-from embedder.decode_pool import DecodeJob, DecodePool
-from embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights, pick_device
+from vidstyle.embedder import dataset
+from vidstyle.embedder.backbones import load_backbone
+from vidstyle.embedder.config import Settings
+from vidstyle.embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Decoded
+from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
+from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights, pick_device
 
 
 class SourceError(ValueError):
@@ -83,7 +82,7 @@ class Embedder:
         # Learned style (CIN, embedder/cin.py): a checkpoint adds `style_cin`; the extractor knows stats/gram only.
         self.cin = None
         if m.cin_checkpoint is not None:
-            from embedder.cin import CinEmbedding
+            from vidstyle.embedder.cin import CinEmbedding
 
             self.cin = CinEmbedding(m.cin_checkpoint, backbone, pick_device(m.device), m.style_representation,
                                     m.batch_size)

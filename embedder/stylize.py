@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-from embedder.cin import CinModel, load_cin
-from embedder.config import Settings
-from embedder.features import pick_device
-from embedder.io import atomic_write_bytes
-from embedder.train_style import load_frames
+from vidstyle.embedder.cin import CinModel, load_cin
+from vidstyle.embedder.config import Settings
+from vidstyle.embedder.features import pick_device
+from vidstyle.embedder.io import atomic_write_bytes
+from vidstyle.embedder.train_style import load_frames
 
 
 def checkpoint_from(settings: Settings, explicit: Path | None) -> Path:

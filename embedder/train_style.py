@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 from tqdm import tqdm
-
-from embedder.backbones import frames_to_tensor, load_backbone
-from embedder.cin import CinConfig, CinModel, read_checkpoint, save_checkpoint
-from embedder.config import Settings
-from embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from embedder.decode_pool import DecodeJob, DecodePool
-from embedder.features import pick_device
-from embedder.pipeline import VideoSource, list_sources
+from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
+from vidstyle.embedder.cin import CinConfig, CinModel, read_checkpoint, save_checkpoint
+from vidstyle.embedder.config import Settings
+from vidstyle.embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
+from vidstyle.embedder.features import pick_device
+from vidstyle.embedder.pipeline import VideoSource, list_sources
 
 
 def list_media(source: Path) -> list[VideoSource]:

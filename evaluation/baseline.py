@@ -14,12 +14,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from embedder.config import Settings
-from embedder.decode import decode_file
-from embedder.features import colour_histogram as per_frame_histogram
-from evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
-from evaluation.triplets import Labelled, Triplet
+from vidstyle.embedder.config import Settings
+from vidstyle.embedder.decode import decode_file
+from vidstyle.embedder.features import colour_histogram as per_frame_histogram
+from vidstyle.evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
+from vidstyle.evaluation.triplets import Labelled, Triplet
 
 HIST_BINS = 8
 THUMB_SIDE = 8

@@ -21,7 +21,7 @@ NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="embed everything a
 
 
 def _cache(csv_path: Path, cache_dir: Path | None, no_cache: bool) -> Path | None:
-    from evaluation.triplets import default_cache_dir
+    from vidstyle.evaluation.triplets import default_cache_dir
 
     return None if no_cache else (cache_dir or default_cache_dir(csv_path))
 
@@ -39,15 +39,15 @@ def eval_command(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """A/B/C triplets: is sim_style(A,C) > sim_style(B,C), and sim_content(B,C) > sim_content(A,C)?"""
-    from evaluation.triplets import evaluate_triplets
-    from service.cli import settings_from, user_errors
+    from vidstyle.evaluation.triplets import evaluate_triplets
+    from vidstyle.service.cli import settings_from, user_errors
 
     settings = settings_from(config)
     with user_errors():
         result = evaluate_triplets(triplets, settings, _cache(triplets, cache_dir, no_cache), progress=not as_json)
         summary = result.summary()
         if report is not None:
-            from evaluation.report import write_triplet_report
+            from vidstyle.evaluation.report import write_triplet_report
 
             page = write_triplet_report(result, report, labels_csv=Path(triplets).parent / "labels.csv")
             typer.echo(f"report: {page}", err=True)
@@ -72,8 +72,8 @@ def eval_retrieval_command(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """recall@k (a relevant item in the top k) and mAP, style by style_id, content by content_id."""
-    from evaluation.triplets import evaluate_retrieval
-    from service.cli import settings_from, user_errors
+    from vidstyle.evaluation.triplets import evaluate_retrieval
+    from vidstyle.service.cli import settings_from, user_errors
 
     settings = settings_from(config)
     with user_errors():
@@ -100,8 +100,8 @@ def make_benchmark_command(
     config: ConfigOpt = None,
 ) -> None:
     """Generate a labelled benchmark: PNGs, H.264 videos and three-panel videos, triplets.csv and labels.csv."""
-    from evaluation.benchmark import make_benchmark
-    from service.cli import settings_from, user_errors
+    from vidstyle.evaluation.benchmark import make_benchmark
+    from vidstyle.service.cli import settings_from, user_errors
 
     if config is not None:
         settings_from(config)  # validated for uniformity; generation itself needs no model

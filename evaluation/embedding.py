@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from embedder.config import Settings
-from embedder.decode import Decoded
-from embedder.decode_pool import DecodeJob
-from embedder.io import atomic_write
-from embedder.pipeline import Embedder, gather_batches
+from vidstyle.embedder.config import Settings
+from vidstyle.embedder.decode import Decoded
+from vidstyle.embedder.decode_pool import DecodeJob
+from vidstyle.embedder.io import atomic_write
+from vidstyle.embedder.pipeline import Embedder, gather_batches
 
 CACHE_DIRNAME = ".vidstyle-cache"
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from embedder.config import Settings
-from evaluation.embedding import CACHE_DIRNAME, FileEmbedding, embed_files
-from evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
+from vidstyle.embedder.config import Settings
+from vidstyle.evaluation.embedding import CACHE_DIRNAME, FileEmbedding, embed_files
+from vidstyle.evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
 
 DEFAULT_KIND = "unspecified"
 

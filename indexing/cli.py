@@ -15,10 +15,9 @@ from typing import NoReturn
 
 import numpy as np
 import typer
-
-from embedder.config import ConfigError, Settings, load_settings
-from indexing.errors import EmbeddingsError, IndexLoadError, UnknownVideoError
-from indexing.store import IndexSet
+from vidstyle.embedder.config import ConfigError, Settings, load_settings
+from vidstyle.indexing.errors import EmbeddingsError, IndexLoadError, UnknownVideoError
+from vidstyle.indexing.store import IndexSet
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def build_command(
 
 def _query_vector(index_set: IndexSet, file: Path, space: str, settings: Settings) -> np.ndarray:
     """Embed `file` with the configured model, which must be the one the index was built with."""
-    from embedder.pipeline import embed_file  # heavy (torch); only file queries need it
+    from vidstyle.embedder.pipeline import embed_file  # heavy (torch); only file queries need it
 
     if not file.is_file():
         fail(f"{file}: no such file")

@@ -28,9 +28,8 @@ from typing import Any, Literal
 
 import faiss
 import numpy as np
-
-from embedder.config import IndexSettings
-from indexing.gpu import gpu_clustering_index
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.indexing.gpu import gpu_clustering_index
 
 log = logging.getLogger(__name__)
 

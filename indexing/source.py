@@ -15,8 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-
-from indexing.errors import EmbeddingsError
+from vidstyle.indexing.errors import EmbeddingsError
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 
 import faiss
 import numpy as np
-
-from embedder.config import IndexSettings
-from indexing.factory import (
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.indexing.factory import (
     SINGLE_THREAD_BELOW,
     IndexPlan,
     create_index,
@@ -25,7 +24,7 @@ from indexing.factory import (
     single_threaded,
     train_index,
 )
-from indexing.gpu import GpuMirror, gpu_allowed
+from vidstyle.indexing.gpu import GpuMirror, gpu_allowed
 
 log = logging.getLogger(__name__)
 

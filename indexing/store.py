@@ -39,14 +39,13 @@ import faiss
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from embedder.config import IndexSettings
-from embedder.io import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps, sha256_file
-from indexing.errors import IndexLoadError, UnknownVideoError
-from indexing.factory import IndexPlan
-from indexing.rwlock import RWLock
-from indexing.source import read_embeddings
-from indexing.space import SpaceIndex
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.embedder.io import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps, sha256_file
+from vidstyle.indexing.errors import IndexLoadError, UnknownVideoError
+from vidstyle.indexing.factory import IndexPlan
+from vidstyle.indexing.rwlock import RWLock
+from vidstyle.indexing.source import read_embeddings
+from vidstyle.indexing.space import SpaceIndex
 
 log = logging.getLogger(__name__)
 

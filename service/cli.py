@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from embedder.config import Settings, load_settings
-from indexing.cli import index_app, query_command
-from service.server import serve_command
+from vidstyle.embedder.config import Settings, load_settings
+from vidstyle.indexing.cli import index_app, query_command
+from vidstyle.service.server import serve_command
 
 app = typer.Typer(
     help="vidstyle: separate style and content embeddings for video recommendation.",
@@ -33,7 +32,7 @@ def fail(message: str, code: int = 2) -> None:
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the expected failures of a command into one-line messages."""
-    from embedder.backbones import WeightsUnavailable
+    from vidstyle.embedder.backbones import WeightsUnavailable
 
     try:
         yield
@@ -56,7 +55,7 @@ def embed(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Embed every video of SOURCE into EMB_DIR; a rerun resumes where an earlier run stopped."""
-    from embedder.pipeline import embed as run_embed
+    from vidstyle.embedder.pipeline import embed as run_embed
 
     if engine != "local":
         fail(f"engine {engine!r} is not available; only 'local' is")
@@ -81,7 +80,7 @@ def demo(
     ] = None,
 ) -> None:
     """Make a sample catalogue of real H.264 videos, embed it, index it, print one video's neighbours."""
-    from service.demo import run_demo
+    from vidstyle.service.demo import run_demo
 
     settings = settings_from(config or default_offline_config())
     with user_errors():
@@ -104,12 +103,12 @@ def default_offline_config() -> Path:
 
 
 # `eval`, `eval-retrieval`, `make-benchmark`: defined in evaluation/cli.py (owned by the evaluation work).
-from evaluation.cli import register as _register_evaluation  # noqa: E402
+from vidstyle.evaluation.cli import register as _register_evaluation  # noqa: E402
 
 _register_evaluation(app)
 
 # `train-style`, `stylize`: defined in embedder/cin_cli.py (owned by the learned-style work).
-from embedder.cin_cli import register as _register_cin  # noqa: E402
+from vidstyle.embedder.cin_cli import register as _register_cin  # noqa: E402
 
 _register_cin(app)
 

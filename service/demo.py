@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
-from embedder.config import Settings
-from embedder.pipeline import embed
-from evaluation.synthetic import make_catalogue
-from indexing import IndexSet
+from vidstyle.embedder.config import Settings
+from vidstyle.embedder.pipeline import embed
+from vidstyle.evaluation.synthetic import make_catalogue
+from vidstyle.indexing import IndexSet
 
 DEMO_CONTENTS = ("cat", "coffee", "astronaut", "china", "city", "shapes")
 DEMO_LOOKS = ("natural", "sepia", "pencil", "poster")
@@ -34,7 +33,7 @@ def run_demo(workdir: Path, settings: Settings, serve: bool = False, k: int = 5)
         for vid, score in index.search_id(query, space, k):
             typer.echo(f"    {score:6.3f}  {vid}")
     if serve:
-        from service.server import serve as run_server
+        from vidstyle.service.server import serve as run_server
 
         s = settings.serve
         s.index_dir, s.emb_dir = index_dir, emb_dir

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from embedder.config import Settings
+from vidstyle.embedder.config import Settings
 
 log = logging.getLogger("vidstyle.serve")
 
@@ -28,8 +27,7 @@ SETTINGS_ENV = "VIDSTYLE_SERVE_WORKER_SETTINGS"
 def serve(settings: Settings, log_level: str = "info") -> None:
     """Run the service until interrupted; `settings.serve.index_dir` names what to serve."""
     import uvicorn
-
-    from service.api import AppState, create_app
+    from vidstyle.service.api import AppState, create_app
 
     s = settings.serve
     if s.index_dir is None:
@@ -50,12 +48,12 @@ def serve(settings: Settings, log_level: str = "info") -> None:
             data["serve"][key] = str(Path(data["serve"][key]).resolve())
     os.environ[SETTINGS_ENV] = json.dumps(data)
     log.warning("%d worker processes: each holds its own copy of the index; writes are disabled", s.workers)
-    uvicorn.run("service.server:app_from_environment", factory=True, workers=s.workers, **common)
+    uvicorn.run("vidstyle.service.server:app_from_environment", factory=True, workers=s.workers, **common)
 
 
 def app_from_environment():  # noqa: ANN201 - uvicorn factory
     """The app of one uvicorn worker process (used when serve.workers > 1)."""
-    from service.api import AppState, create_app
+    from vidstyle.service.api import AppState, create_app
 
     settings = Settings.model_validate(json.loads(os.environ[SETTINGS_ENV]))
     return create_app(AppState.open(settings.serve.index_dir, settings))
@@ -74,7 +72,7 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Serve the HTTP API and the web page for INDEX_DIR."""
-    from service.cli import settings_from, user_errors
+    from vidstyle.service.cli import settings_from, user_errors
 
     given = {"index_dir": index_dir, "host": host, "port": port, "workers": workers, "emb_dir": emb_dir}
     settings = settings_from(config, {"serve": {k: v for k, v in given.items() if v is not None}})

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from embedder.config import Settings, load_settings
+from vidstyle.embedder.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 OFFLINE_CONFIG = REPO / "configs" / "offline.yaml"
@@ -24,7 +23,7 @@ def offline_settings() -> Settings:
 @pytest.fixture(scope="session")
 def sample_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """4 contents x 4 looks, 3 s each at 10 fps, one keyframe per second."""
-    from evaluation.synthetic import make_catalogue
+    from vidstyle.evaluation.synthetic import make_catalogue
 
     out = tmp_path_factory.mktemp("catalogue")
     make_catalogue(out, CONTENTS, LOOKS, seed=1)
@@ -33,7 +32,7 @@ def sample_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(offline_settings: Settings):
-    from embedder.pipeline import Embedder
+    from vidstyle.embedder.pipeline import Embedder
 
     emb = Embedder(offline_settings)
     yield emb
@@ -42,7 +41,7 @@ def embedder(offline_settings: Settings):
 
 @pytest.fixture(scope="session")
 def embedded_catalogue(sample_catalogue: Path, offline_settings: Settings, embedder, tmp_path_factory) -> Path:
-    from embedder.pipeline import embed
+    from vidstyle.embedder.pipeline import embed
 
     out = tmp_path_factory.mktemp("emb")
     embed(sample_catalogue, out, offline_settings, progress=False, embedder=embedder)
@@ -57,16 +56,15 @@ TINY = 32
 def photo(name: str, size: int, look: str = "natural") -> np.ndarray:
     """A generated test photo (evaluation.synthetic) in one of its looks, size x size."""
     import cv2
-
-    from evaluation.synthetic import CONTENTS as PHOTOS
-    from evaluation.synthetic import LOOKS as FILTERS
+    from vidstyle.evaluation.synthetic import CONTENTS as PHOTOS
+    from vidstyle.evaluation.synthetic import LOOKS as FILTERS
 
     img = FILTERS[look](PHOTOS[name](np.random.default_rng(0)))
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def tiny_config(**kw):  # noqa: ANN003, ANN201 - CinConfig, imported lazily
-    from embedder.cin import CinConfig
+    from vidstyle.embedder.cin import CinConfig
 
     base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 30, "lr": 5e-3, "save_every": 1000,
             "channels": (8, 16, 16), "n_residual": 1}
@@ -83,7 +81,7 @@ def tiny_frames() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_frames, offline_settings: Settings) -> Path:
     """A CIN checkpoint after 30 steps on 32-px images (seconds on a CPU)."""
-    from embedder.train_style import train
+    from vidstyle.embedder.train_style import train
 
     contents, styles = tiny_frames
     out = tmp_path_factory.mktemp("cin") / "tiny.pt"

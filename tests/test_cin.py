@@ -12,12 +12,12 @@ import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
+from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
+from vidstyle.embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
+from vidstyle.embedder.config import load_settings
+from vidstyle.embedder.io import sha256_file
+from vidstyle.embedder.train_style import perceptual_losses, train
 
-from embedder.backbones import frames_to_tensor, load_backbone
-from embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
-from embedder.config import load_settings
-from embedder.io import sha256_file
-from embedder.train_style import perceptual_losses, train
 from tests.conftest import OFFLINE_CONFIG, TINY, photo, tiny_config
 
 
@@ -66,7 +66,7 @@ def test_resume_continues_exactly(tmp_path, trained_tiny, tiny_frames, offline_s
 
 def test_divergence_stops_without_overwriting_the_last_good_checkpoint(tmp_path, tiny_frames, offline_settings,
                                                                        monkeypatch) -> None:
-    import embedder.train_style as ts
+    import vidstyle.embedder.train_style as ts
 
     real, calls = ts.perceptual_losses, []
 
@@ -112,7 +112,7 @@ def test_checkpoint_refuses_other_backbone_weights(trained_tiny, backbone) -> No
 
 def test_embed_writes_style_cin_with_checkpoint_in_fingerprint(tmp_path, trained_tiny, sample_catalogue,
                                                                embedder) -> None:
-    from embedder.pipeline import Embedder, embed
+    from vidstyle.embedder.pipeline import Embedder, embed
 
     settings = load_settings(OFFLINE_CONFIG, {"model": {"cin_checkpoint": str(trained_tiny),
                                                         "style_representation": "cin"}})
@@ -141,7 +141,7 @@ def test_embed_writes_style_cin_with_checkpoint_in_fingerprint(tmp_path, trained
             next(model.head.parameters()).add_(0.1)
         save_checkpoint(other, model)
         other_settings = load_settings(OFFLINE_CONFIG, {"model": {"cin_checkpoint": str(other)}})
-        from embedder.dataset import DatasetError
+        from vidstyle.embedder.dataset import DatasetError
 
         with pytest.raises(DatasetError):
             embed(src, out, other_settings, progress=False)
@@ -150,14 +150,14 @@ def test_embed_writes_style_cin_with_checkpoint_in_fingerprint(tmp_path, trained
 
 
 def test_cin_representation_needs_a_checkpoint() -> None:
-    from embedder.config import ConfigError
+    from vidstyle.embedder.config import ConfigError
 
     with pytest.raises(ConfigError, match="cin_checkpoint"):
         load_settings(OFFLINE_CONFIG, {"model": {"style_representation": "cin"}})
 
 
 def test_cli_train_resume_and_stylize(tmp_path, tiny_frames) -> None:
-    from service.cli import app
+    from vidstyle.service.cli import app
 
     contents, styles = tiny_frames
     for folder, frames in (("c", contents), ("s", styles)):

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from embedder.decode_pool import DecodeJob, DecodePool
-from evaluation.synthetic import write_video
+from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
+from vidstyle.evaluation.synthetic import write_video
 
 
 @pytest.fixture(scope="module")

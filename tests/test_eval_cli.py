@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from vidstyle.service.cli import app
 
-from service.cli import app
 from tests.conftest import OFFLINE_CONFIG
 
 runner = CliRunner()

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from evaluation.metrics import (
+from vidstyle.evaluation.metrics import (
     TripletSims,
     average_precision,
     mean_average_precision,
@@ -17,7 +16,7 @@ from evaluation.metrics import (
     retrieval_scores,
     triplet_summary,
 )
-from evaluation.triplets import read_labels, read_triplets, style_representations
+from vidstyle.evaluation.triplets import read_labels, read_triplets, style_representations
 
 
 def unit(deg: float) -> np.ndarray:

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from embedder.config import IndexSettings
-from indexing import SPACES, EmbeddingsError, IndexSet, UnknownVideoError
-from indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index
-from indexing.gpu import GPU_MAX_K, GpuMirror, gpu_allowed, gpu_count
-from indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.indexing import SPACES, EmbeddingsError, IndexSet, UnknownVideoError
+from vidstyle.indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index
+from vidstyle.indexing.gpu import GPU_MAX_K, GpuMirror, gpu_allowed, gpu_count
+from vidstyle.indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
 
 DIMS = {"style": 48, "content": 32}
 

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
-
-from indexing.cli import index_app, query_command
-from indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
+from vidstyle.indexing.cli import index_app, query_command
+from vidstyle.indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
 
 app = typer.Typer()
 app.add_typer(index_app, name="index")
@@ -107,7 +106,7 @@ def test_build_reports_a_bad_config(emb_dir: Path, tmp_path: Path) -> None:
 
 def test_vidstyle_console_entry_point(emb_dir: Path, tmp_path: Path) -> None:
     """Through the real `vidstyle` app once service/cli.py registers the commands."""
-    from service.cli import app as vidstyle
+    from vidstyle.service.cli import app as vidstyle
 
     names = {c.name for c in typer.main.get_command(vidstyle).commands.values()}  # type: ignore[attr-defined]
     if not {"index", "query"} <= names:

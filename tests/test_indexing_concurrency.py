@@ -8,10 +8,9 @@ import time
 
 import numpy as np
 import pytest
-
-from embedder.config import IndexSettings
-from indexing import SPACES, IndexSet
-from indexing.synthetic import ClusteredGenerator
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.indexing import SPACES, IndexSet
+from vidstyle.indexing.synthetic import ClusteredGenerator
 
 DIMS = {"style": 32, "content": 16}
 N0, K = 1500, 10

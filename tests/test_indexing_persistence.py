@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import indexing.store
-from embedder.config import IndexSettings
-from indexing import SPACES, IndexLoadError, IndexSet
-from indexing.synthetic import clustered_unit_vectors
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.indexing import SPACES, IndexLoadError, IndexSet
+from vidstyle.indexing import store as index_store
+from vidstyle.indexing.synthetic import clustered_unit_vectors
 
 DIMS = {"style": 40, "content": 24}
 
@@ -104,7 +103,7 @@ def test_crash_before_manifest_keeps_the_old_index(saved, tmp_path: Path, monkey
     def crash(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(indexing.store, "atomic_write_bytes", crash)
+    monkeypatch.setattr(index_store, "atomic_write_bytes", crash)
     with pytest.raises(OSError, match="simulated"):
         index_set.save(index_dir)
     monkeypatch.undo()

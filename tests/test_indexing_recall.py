@@ -9,10 +9,9 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import pytest
-
-from embedder.config import IndexSettings
-from indexing.space import SpaceIndex
-from indexing.synthetic import ClusteredGenerator
+from vidstyle.embedder.config import IndexSettings
+from vidstyle.indexing.space import SpaceIndex
+from vidstyle.indexing.synthetic import ClusteredGenerator
 
 N, DIM, QUERIES, K = 20_000, 64, 300, 10
 

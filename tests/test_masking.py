@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vidstyle.embedder.config import load_settings
+from vidstyle.embedder.decode import decode_file
+from vidstyle.embedder.features import content_frames, mask_box, moving_region_weights
+from vidstyle.evaluation.benchmark import Item, render_items
 
-from embedder.config import load_settings
-from embedder.decode import decode_file
-from embedder.features import content_frames, mask_box, moving_region_weights
-from evaluation.benchmark import Item, render_items
 from tests.conftest import OFFLINE_CONFIG
 
 SIZE = 224
@@ -80,7 +80,7 @@ def hard_triplet(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.mark.slow
 def test_masking_turns_a_failing_three_panel_triplet_into_a_passing_one(hard_triplet: list[Path], embedder) -> None:
-    from embedder.pipeline import Embedder
+    from vidstyle.embedder.pipeline import Embedder
 
     decoded = [decode_file(p, SIZE, 8, 0.5) for p in hard_triplet]
     unmasked = Embedder(load_settings(OFFLINE_CONFIG, {"model": {"content_mask": False}}))

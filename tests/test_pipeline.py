@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from vidstyle.embedder import dataset
+from vidstyle.embedder.config import load_settings
+from vidstyle.embedder.pipeline import embed, list_sources
 
-from embedder import dataset
-from embedder.config import load_settings
-from embedder.pipeline import embed, list_sources
 from tests.conftest import CONTENTS, LOOKS, OFFLINE_CONFIG
 
 
@@ -112,7 +112,7 @@ def test_duplicate_ids_in_manifest_are_refused(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from service.cli import main; main()", *args]
+    return [sys.executable, "-c", "from vidstyle.service.cli import main; main()", *args]
 
 
 @pytest.mark.slow

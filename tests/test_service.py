@@ -13,8 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 from test_service_support import API_KEY, MAX_UPLOAD_MB, Server, copy_catalogue
-
-from service.api.uploads import check_api_key, sniff_suffix
+from vidstyle.service.api.uploads import check_api_key, sniff_suffix
 
 pytestmark = pytest.mark.slow
 # The fixtures (served_index, server_dirs, server, client) live beside the helpers they use.
@@ -379,7 +378,7 @@ def test_restart_repairs_an_index_behind_its_dataset(
     served_index: tuple[Path, Path], offline_settings, tmp_path: Path
 ) -> None:
     """A crash after the dataset write but before the index save: the next start brings the index in line."""
-    from indexing import IndexSet
+    from vidstyle.indexing import IndexSet
 
     emb, index = copy_catalogue(*served_index, tmp_path)
     stale = IndexSet.load(index, offline_settings.index)
@@ -398,7 +397,7 @@ def test_serve_refuses_a_missing_index(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "service.cli", "serve", str(tmp_path / "nope")],
+    r = subprocess.run([sys.executable, "-m", "vidstyle.service.cli", "serve", str(tmp_path / "nope")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode != 0
     assert "does not exist" in r.stderr and "Traceback" not in r.stderr

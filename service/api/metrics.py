@@ -13,8 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from service.api.uploads import GUARD_ROUTE_KEY
+from vidstyle.service.api.uploads import GUARD_ROUTE_KEY
 
 # Buckets from 0.5 ms: index queries live in the low milliseconds, uploads in seconds.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

@@ -18,16 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-
-from embedder.config import Settings
-from service.api.catalog import Catalog
-from service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled, first_line
-from service.api.metrics import Metrics
-from service.api.stylizer import Stylizer
+from vidstyle.embedder.config import Settings
+from vidstyle.service.api.catalog import Catalog
+from vidstyle.service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled, first_line
+from vidstyle.service.api.metrics import Metrics
+from vidstyle.service.api.stylizer import Stylizer
 
 if TYPE_CHECKING:
-    from embedder.pipeline import EmbeddedVideo, Embedder
-    from indexing import IndexSet
+    from vidstyle.embedder.pipeline import EmbeddedVideo, Embedder
+    from vidstyle.indexing import IndexSet
 
 log = logging.getLogger("vidstyle.serve")
 
@@ -77,7 +76,7 @@ class ModelRunner:
             raise Unavailable(self._error)
         try:
             if self._factory is None:
-                from embedder.pipeline import Embedder
+                from vidstyle.embedder.pipeline import Embedder
 
                 self._factory = Embedder
             threads = self.settings.serve.model_threads
@@ -168,7 +167,7 @@ class AppState:
     @classmethod
     def open(cls, index_dir: Path, settings: Settings, emb_dir: Path | None = None) -> AppState:
         """Load INDEX_DIR, find and load its embeddings dataset, and bring the index in line with it."""
-        from indexing import IndexLoadError, IndexSet
+        from vidstyle.indexing import IndexLoadError, IndexSet
 
         index_dir = Path(index_dir)
         if not index_dir.is_dir():
@@ -232,7 +231,7 @@ class AppState:
         return await asyncio.get_running_loop().run_in_executor(self._query_pool, fn, *args)
 
     def similar(self, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
-        from indexing import UnknownVideoError
+        from vidstyle.indexing import UnknownVideoError
 
         try:
             return self.index.search_id(video_id, space, k)
@@ -290,7 +289,7 @@ class AppState:
 
     def ingest(self, video_id: str, embedded: EmbeddedVideo, source_name: str) -> bool:
         """Persist a new or replaced video: dataset row first, then the index and its files. True if replaced."""
-        from embedder.pipeline import VideoSource, ok_row
+        from vidstyle.embedder.pipeline import VideoSource, ok_row
 
         self.check_writable()
         assert self.catalog is not None and self.index_dir is not None

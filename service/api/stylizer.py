@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
-
-from service.api.errors import NotFound, Unavailable, first_line
+from vidstyle.service.api.errors import NotFound, Unavailable, first_line
 
 if TYPE_CHECKING:
-    from embedder.cin import CinModel
-    from embedder.config import Settings
-    from service.api.catalog import Catalog
+    from vidstyle.embedder.cin import CinModel
+    from vidstyle.embedder.config import Settings
+    from vidstyle.service.api.catalog import Catalog
 
 log = logging.getLogger("vidstyle.serve")
 
@@ -53,8 +52,8 @@ class Stylizer:
         if self._error is not None:
             raise Unavailable(self._error)
         if self._model is None:
-            from embedder.cin import load_cin
-            from embedder.features import pick_device
+            from vidstyle.embedder.cin import load_cin
+            from vidstyle.embedder.features import pick_device
 
             try:
                 self._model = load_cin(self.checkpoint, weights_path=self.settings.model.weights_path,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-from service.api.deps import State
-from service.api.schemas import Health
+from vidstyle.service.api.deps import State
+from vidstyle.service.api.schemas import Health
 
 router = APIRouter(tags=["service"])
 

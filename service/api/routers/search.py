@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, UploadFile
-
-from service.api.deps import DEFAULT_SPACE, K, SpaceParam, State
-from service.api.routers.upload import embed_upload
-from service.api.schemas import ErrorResponse, Neighbour, SearchResponse
+from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State
+from vidstyle.service.api.routers.upload import embed_upload
+from vidstyle.service.api.schemas import ErrorResponse, Neighbour, SearchResponse
 
 router = APIRouter(prefix="/v1", tags=["search"])
 

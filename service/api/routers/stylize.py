@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-
-from service.api.deps import State
-from service.api.schemas import ErrorResponse, StylizeInfo
+from vidstyle.service.api.deps import State
+from vidstyle.service.api.schemas import ErrorResponse, StylizeInfo
 
 router = APIRouter(prefix="/v1/stylize", tags=["stylize"])
 

@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING
 
 from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
-
-from service.api.state import AppState
-from service.api.uploads import spool_upload
+from vidstyle.service.api.state import AppState
+from vidstyle.service.api.uploads import spool_upload
 
 if TYPE_CHECKING:
-    from embedder.pipeline import EmbeddedVideo
+    from vidstyle.embedder.pipeline import EmbeddedVideo
 
 
 async def embed_upload(state: AppState, file: UploadFile) -> EmbeddedVideo:

@@ -10,12 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
-
-from service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
-from service.api.errors import NotFound
-from service.api.routers.search import UPLOAD_ERRORS
-from service.api.routers.upload import embed_upload
-from service.api.schemas import (
+from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
+from vidstyle.service.api.errors import NotFound
+from vidstyle.service.api.routers.search import UPLOAD_ERRORS
+from vidstyle.service.api.routers.upload import embed_upload
+from vidstyle.service.api.schemas import (
     DeleteResponse,
     ErrorResponse,
     IngestResponse,
