@@ -52,7 +52,7 @@ def synthetic_vectors(space: str, n: int, dim: int):  # noqa: ANN201 - np.ndarra
 
 
 def build_index(n: int, content_dim: int, style_dim: int, cache: Path | None = None):  # noqa: ANN201
-    from vidstyle.embedder.config import load_settings
+    from vidstyle.core.settings import load_settings
     from vidstyle.indexing import IndexSet
 
     settings = load_settings(REPO / "configs" / "offline.yaml")  # VIDSTYLE_INDEX__* env vars apply
@@ -286,7 +286,7 @@ def main() -> None:
         child(args)
         return
     if args.content_dim is None or args.style_dim is None:
-        from vidstyle.embedder.config import load_settings
+        from vidstyle.core.settings import load_settings
         from vidstyle.embedder.pipeline import Embedder
 
         embedder = Embedder(load_settings(REPO / "configs" / "offline.yaml"))

@@ -45,7 +45,7 @@ def make_videos(out: Path, n: int, width: int, height: int, seconds: float = 6.0
 
 def bench_backbone(name: str, videos_dir: Path, paths: list[Path], device: str) -> dict[str, float]:
     import torch
-    from vidstyle.embedder.config import load_settings
+    from vidstyle.core.settings import load_settings
     from vidstyle.embedder.decode_pool import DecodeJob
     from vidstyle.embedder.pipeline import Embedder, embed
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from vidstyle.embedder.config import IndexSettings
+from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.factory import flat_seconds_per_vector, plan_index
 from vidstyle.indexing.space import SpaceIndex
 from vidstyle.indexing.synthetic import ClusteredGenerator

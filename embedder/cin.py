@@ -23,8 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from vidstyle.core.errors import VidstyleError
+from vidstyle.core.files import atomic_path, sha256_file
+from vidstyle.core.settings import ConfigError
 from vidstyle.embedder.backbones import LoadedBackbone, frames_to_tensor, load_backbone
-from vidstyle.embedder.io import atomic_path, sha256_file
 
 CHECKPOINT_FORMAT = 1
 
@@ -44,7 +46,7 @@ LOSS_TAPS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-class CheckpointError(ValueError):
+class CheckpointError(VidstyleError, ValueError):
     """A CIN checkpoint that cannot be read or does not fit the configured backbone."""
 
 
@@ -77,7 +79,7 @@ class CinConfig:
     def __post_init__(self) -> None:
         defaults = LOSS_TAPS.get(self.backbone)
         if defaults is None:
-            raise ValueError(f"no CIN tap table for backbone {self.backbone!r}; known: {sorted(LOSS_TAPS)}")
+            raise ConfigError(f"no CIN tap table for backbone {self.backbone!r}; known: {sorted(LOSS_TAPS)}")
         self.style_taps = tuple(self.style_taps or defaults["style"])
         self.content_taps = tuple(self.content_taps or defaults["content"])
         self.predictor_taps = tuple(self.predictor_taps or defaults["predictor"])

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from vidstyle.embedder.io import atomic_write, remove_stale_temps
+from vidstyle.core.errors import VidstyleError
+from vidstyle.core.files import atomic_write, remove_stale_temps
 
 PART_GLOB = "part-*.parquet"
 
 
-class DatasetError(ValueError):
+class DatasetError(VidstyleError, ValueError):
     """EMB_DIR holds something this job must not mix with (another model) or cannot read."""
 
 

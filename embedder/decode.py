@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from vidstyle.core.errors import VidstyleError
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".flv", ".mpg", ".mpeg", ".ts", ".3gp"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 
 
-class DecodeError(RuntimeError):
+class DecodeError(VidstyleError, RuntimeError):
     """The file cannot be turned into frames; the message is the reason stored in the dataset."""
 
 

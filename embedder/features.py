@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from vidstyle.core.settings import ModelSettings
 from vidstyle.embedder.backbones import LoadedBackbone, frames_to_tensor
-from vidstyle.embedder.config import ModelSettings
 
 FEATURE_VERSION = 2
 VECTOR_COLUMNS = ("content", "style_stats", "style_gram")

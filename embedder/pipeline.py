@@ -18,15 +18,16 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm import tqdm
+from vidstyle.core.errors import VidstyleError
+from vidstyle.core.settings import Settings
 from vidstyle.embedder import dataset
 from vidstyle.embedder.backbones import load_backbone
-from vidstyle.embedder.config import Settings
-from vidstyle.embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Decoded
+from vidstyle.embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Decoded, DecodeError
 from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
 from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights, pick_device
 
 
-class SourceError(ValueError):
+class SourceError(VidstyleError, ValueError):
     """The SOURCE argument cannot be turned into a list of videos."""
 
 
@@ -132,13 +133,13 @@ class Embedder:
         return out
 
     def embed_file(self, path: Path) -> EmbeddedVideo:
-        """Embed one file (video or image) in an isolated decode worker; raises ValueError with the reason."""
+        """Embed one file (video or image) in an isolated decode worker; DecodeError gives the reason."""
         with self._lock:
             if self._single_pool is None:
                 self._single_pool = self.make_pool(workers=1)
             ((_, result),) = list(self._single_pool.imap_unordered([DecodeJob("query", Path(path))]))
         if isinstance(result, str):
-            raise ValueError(result)
+            raise DecodeError(result)
         return EmbeddedVideo(self.fingerprint, self.vectors([result])[0], result)
 
     def close(self) -> None:

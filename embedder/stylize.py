@@ -12,17 +12,17 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from vidstyle.embedder.cin import CinModel, load_cin
-from vidstyle.embedder.config import Settings
+from vidstyle.core.files import atomic_write_bytes
+from vidstyle.core.settings import Settings
+from vidstyle.embedder.cin import CheckpointError, CinModel, load_cin
 from vidstyle.embedder.features import pick_device
-from vidstyle.embedder.io import atomic_write_bytes
 from vidstyle.embedder.train_style import load_frames
 
 
 def checkpoint_from(settings: Settings, explicit: Path | None) -> Path:
     path = explicit or settings.model.cin_checkpoint
     if path is None:
-        raise ValueError("no CIN checkpoint: pass --checkpoint or set model.cin_checkpoint (vidstyle train-style)")
+        raise CheckpointError("no CIN checkpoint: pass --checkpoint or set model.cin_checkpoint (vidstyle train-style)")
     return Path(path)
 
 

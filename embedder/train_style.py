@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 from tqdm import tqdm
+from vidstyle.core.errors import VidstyleError
+from vidstyle.core.settings import Settings
 from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
-from vidstyle.embedder.cin import CinConfig, CinModel, read_checkpoint, save_checkpoint
-from vidstyle.embedder.config import Settings
+from vidstyle.embedder.cin import CheckpointError, CinConfig, CinModel, read_checkpoint, save_checkpoint
 from vidstyle.embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
 from vidstyle.embedder.features import pick_device
-from vidstyle.embedder.pipeline import VideoSource, list_sources
+from vidstyle.embedder.pipeline import SourceError, VideoSource, list_sources
 
 
 def list_media(source: Path) -> list[VideoSource]:
@@ -36,7 +37,7 @@ def list_media(source: Path) -> list[VideoSource]:
     if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
         return [VideoSource(source.stem, source)]
     if not source.is_dir():
-        raise ValueError(f"{source} is neither a folder nor an image/video file")
+        raise SourceError(f"{source} is neither a folder nor an image/video file")
     return list_sources(source, include_images=True)
 
 
@@ -48,7 +49,7 @@ def load_frames(source: Path, size: int, settings: Settings, what: str) -> np.nd
     """
     items = list_media(source)
     if not items:
-        raise ValueError(f"no images or videos found in {what} source {source}")
+        raise SourceError(f"no images or videos found in {what} source {source}")
     d = settings.decode
     pool = DecodePool(workers=min(d.workers, len(items)), timeout_s=d.timeout_s, memory_mb=d.memory_mb, size=size,
                       max_frames=d.max_frames, min_gap_s=d.min_gap_s, thumbnail_px=16, max_file_mb=d.max_file_mb)
@@ -63,7 +64,7 @@ def load_frames(source: Path, size: int, settings: Settings, what: str) -> np.nd
     for reason in failed[:5]:
         tqdm.write(f"warning: skipped {reason}")
     if not got:
-        raise ValueError(f"none of the {len(items)} files of {what} source {source} could be decoded")
+        raise SourceError(f"none of the {len(items)} files of {what} source {source} could be decoded")
     return np.concatenate([got[str(i)] for i in range(len(items)) if str(i) in got])
 
 
@@ -145,7 +146,7 @@ def perceptual_losses(model: CinModel, content: torch.Tensor, style: torch.Tenso
 
 
 # ---------------------------------------------------------------- training loop
-class TrainingDiverged(ValueError):
+class TrainingDiverged(VidstyleError, ValueError):
     """The loss became NaN/inf; the last checkpoint (never a diverged one) is kept."""
 
 
@@ -194,7 +195,7 @@ def _train(content_src: Path | np.ndarray, style_src: Path | np.ndarray, out: Pa
     payload: dict[str, Any] | None = None
     if out.exists():
         if not resume:
-            raise ValueError(f"{out} exists; pass --resume to continue that run, or choose another --out")
+            raise CheckpointError(f"{out} exists; pass --resume to continue that run, or choose another --out")
         payload = read_checkpoint(out)
         saved = CinConfig.from_dict(payload["config"])
         # The run's definition comes from the checkpoint; only its length and checkpoint interval may change.

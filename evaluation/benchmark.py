@@ -21,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from vidstyle.evaluation.errors import EvaluationError
 from vidstyle.evaluation.synthetic import CONTENTS, LOOKS, Image, camera_motion, render_scene, write_video
 
 KINDS = ("image", "video", "three_panel")
@@ -225,10 +226,10 @@ def make_benchmark(out: Path, n: int = 30, seed: int = 0, kinds: Sequence[str] =
     contents = list(contents or CONTENTS)
     looks = list(looks or BENCHMARK_LOOKS)
     if len(contents) < 2 or len(looks) < 2:
-        raise ValueError("a benchmark needs at least two contents and two looks")
+        raise EvaluationError("a benchmark needs at least two contents and two looks")
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise ValueError(f"unknown kind(s) {unknown}; choose from {list(KINDS)}")
+        raise EvaluationError(f"unknown kind(s) {unknown}; choose from {list(KINDS)}")
     bench = Benchmark(out)
     for kind in kinds:
         bench.triplets += draw_triplets(kind, n, seed, contents, looks)

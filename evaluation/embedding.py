@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from vidstyle.embedder.config import Settings
+from vidstyle.core.files import atomic_write
+from vidstyle.core.settings import Settings
 from vidstyle.embedder.decode import Decoded
 from vidstyle.embedder.decode_pool import DecodeJob
-from vidstyle.embedder.io import atomic_write
 from vidstyle.embedder.pipeline import Embedder, gather_batches
 
 CACHE_DIRNAME = ".vidstyle-cache"

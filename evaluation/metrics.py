@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from vidstyle.core.vectors import unit
 
 
 def normalise_rows(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (zero rows stay zero), as float64 for exact comparisons."""
-    x = np.asarray(x, np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    return unit(np.asarray(x, np.float64))
 
 
 def rowwise_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from vidstyle.embedder.config import Settings
+from vidstyle.core.settings import Settings
 from vidstyle.evaluation.embedding import CACHE_DIRNAME, FileEmbedding, embed_files
+from vidstyle.evaluation.errors import EvaluationError
 from vidstyle.evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
 
 DEFAULT_KIND = "unspecified"
@@ -36,24 +37,24 @@ def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
     """Rows of a CSV that must have `required` columns; a user error (ValueError) otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+        raise EvaluationError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             missing = [c for c in required if c not in (reader.fieldnames or [])]
             if missing:
-                raise ValueError(f"{path} lacks column(s) {missing}; it needs {list(required)}")
+                raise EvaluationError(f"{path} lacks column(s) {missing}; it needs {list(required)}")
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from exc
+        raise EvaluationError(f"cannot read {path}: {exc}") from exc
     if not rows:
-        raise ValueError(f"{path} has no rows")
+        raise EvaluationError(f"{path} has no rows")
     return rows
 
 
 def _resolve(base: Path, value: str | None, where: str) -> Path:
     if not value or not value.strip():
-        raise ValueError(f"empty path in {where}")
+        raise EvaluationError(f"empty path in {where}")
     p = Path(value.strip())
     return p if p.is_absolute() else base / p
 
@@ -147,7 +148,9 @@ def evaluate_triplets(path: Path, settings: Settings, cache_dir: Path | None = N
     kept = [t for t in triplets if not any(p in failed for p in t.paths)]
     skipped = [t for t in triplets if any(p in failed for p in t.paths)]
     if not kept:
-        raise ValueError(f"no triplet could be scored: none of their files could be embedded ({len(failed)} failed)")
+        raise EvaluationError(
+            f"no triplet could be scored: none of their files could be embedded ({len(failed)} failed)"
+        )
     if skipped:
         print(f"warning: skipped {len(skipped)} of {len(triplets)} triplets with a file that failed",
               file=sys.stderr)
@@ -182,12 +185,12 @@ class RetrievalEval:
 def evaluate_retrieval(path: Path, settings: Settings, k: int = 10, cache_dir: Path | None = None,
                        progress: bool = False) -> RetrievalEval:
     if k < 1:
-        raise ValueError(f"-k must be at least 1, got {k}")
+        raise EvaluationError(f"-k must be at least 1, got {k}")
     items = list({i.path: i for i in read_labels(path)}.values())
     emb = embed_files([i.path for i in items], settings, cache_dir, progress=progress)
     failed = {p: e.error for p, e in emb.items() if not e.ok}
     _warn_failed(failed)
     kept = [i for i in items if i.path not in failed]
     if len(kept) < 2:
-        raise ValueError(f"retrieval needs at least two embedded items, got {len(kept)} ({len(failed)} failed)")
+        raise EvaluationError(f"retrieval needs at least two embedded items, got {len(kept)} ({len(failed)} failed)")
     return RetrievalEval(kept, emb, k)

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import numpy as np
 import typer
-from vidstyle.embedder.config import ConfigError, Settings, load_settings
+from vidstyle.core.settings import ConfigError, Settings, load_settings
 from vidstyle.indexing.errors import EmbeddingsError, IndexLoadError, UnknownVideoError
 from vidstyle.indexing.store import IndexSet
 

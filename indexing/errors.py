@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from vidstyle.core.errors import VidstyleError
 
-class IndexLoadError(ValueError):
+
+class IndexLoadError(VidstyleError, ValueError):
     """An INDEX_DIR that must not be used: missing, corrupt, truncated, or built for another model/dims."""
 
 
-class EmbeddingsError(ValueError):
+class EmbeddingsError(VidstyleError, ValueError):
     """An EMB_DIR the indexes cannot be built from (missing, empty, mixed models, bad columns)."""
 
 
-class UnknownVideoError(KeyError):
+class UnknownVideoError(VidstyleError, KeyError):
     """A video id that is not in the index."""
 
     def __init__(self, video_ids: str | list[str]) -> None:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import faiss
 import numpy as np
-from vidstyle.embedder.config import IndexSettings
+from vidstyle.core.settings import ConfigError, IndexSettings
 from vidstyle.indexing.gpu import gpu_clustering_index
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ def _choose_pq_bytes(
     """
     if settings.pq_bytes is not None:
         if dim % settings.pq_bytes:
-            raise ValueError(f"index.pq_bytes={settings.pq_bytes} must divide the dimension {dim}")
+            raise ConfigError(f"index.pq_bytes={settings.pq_bytes} must divide the dimension {dim}")
         return settings.pq_bytes
     candidates = pq_candidates(dim)
     in_memory = [m for m in candidates if fits(m)] or candidates[-1:]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import faiss
 import numpy as np
-from vidstyle.embedder.config import IndexSettings
+from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.factory import (
     SINGLE_THREAD_BELOW,
     IndexPlan,

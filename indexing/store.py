@@ -39,8 +39,9 @@ import faiss
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from vidstyle.embedder.config import IndexSettings
-from vidstyle.embedder.io import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps, sha256_file
+from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps, sha256_file
+from vidstyle.core.settings import IndexSettings
+from vidstyle.core.spaces import SPACES
 from vidstyle.indexing.errors import IndexLoadError, UnknownVideoError
 from vidstyle.indexing.factory import IndexPlan
 from vidstyle.indexing.rwlock import RWLock
@@ -49,7 +50,6 @@ from vidstyle.indexing.space import SpaceIndex
 
 log = logging.getLogger(__name__)
 
-SPACES: tuple[str, ...] = ("style", "content")
 MANIFEST = "manifest.json"
 FORMAT = "vidstyle-index"
 FORMAT_VERSION = 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from vidstyle.embedder.io import atomic_write
+from vidstyle.core.files import atomic_write
 
 
 class ClusteredGenerator:

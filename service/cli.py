@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from vidstyle.embedder.config import Settings, load_settings
+from vidstyle.core.settings import Settings, load_settings
 from vidstyle.indexing.cli import index_app, query_command
 from vidstyle.service.server import serve_command
 

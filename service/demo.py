@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from vidstyle.embedder.config import Settings
+from vidstyle.core.settings import Settings
 from vidstyle.embedder.pipeline import embed
 from vidstyle.evaluation.synthetic import make_catalogue
 from vidstyle.indexing import IndexSet

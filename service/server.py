@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from vidstyle.embedder.config import Settings
+from vidstyle.core.settings import Settings
+from vidstyle.service.api.errors import StartupError
 
 log = logging.getLogger("vidstyle.serve")
 
@@ -31,7 +32,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
 
     s = settings.serve
     if s.index_dir is None:
-        raise ValueError("no INDEX_DIR to serve")
+        raise StartupError("no INDEX_DIR to serve")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     common = {"host": s.host, "port": s.port, "log_level": log_level, "access_log": s.access_log}
     if s.workers == 1:
@@ -40,7 +41,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         uvicorn.run(create_app(state), **common)
         return
     if not Path(s.index_dir).is_dir():
-        raise ValueError(f"INDEX_DIR {s.index_dir} does not exist; build it with `vidstyle index build`")
+        raise StartupError(f"INDEX_DIR {s.index_dir} does not exist; build it with `vidstyle index build`")
     data = settings.model_dump(mode="json")
     data["serve"]["api_key"] = s.api_key.get_secret_value() if s.api_key else None
     for key in ("index_dir", "emb_dir"):

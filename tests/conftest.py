@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vidstyle.embedder.config import Settings, load_settings
+from vidstyle.core.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 OFFLINE_CONFIG = REPO / "configs" / "offline.yaml"

@@ -12,10 +12,10 @@ import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
+from vidstyle.core.files import sha256_file
+from vidstyle.core.settings import load_settings
 from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
 from vidstyle.embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
-from vidstyle.embedder.config import load_settings
-from vidstyle.embedder.io import sha256_file
 from vidstyle.embedder.train_style import perceptual_losses, train
 
 from tests.conftest import OFFLINE_CONFIG, TINY, photo, tiny_config
@@ -150,7 +150,7 @@ def test_embed_writes_style_cin_with_checkpoint_in_fingerprint(tmp_path, trained
 
 
 def test_cin_representation_needs_a_checkpoint() -> None:
-    from vidstyle.embedder.config import ConfigError
+    from vidstyle.core.settings import ConfigError
 
     with pytest.raises(ConfigError, match="cin_checkpoint"):
         load_settings(OFFLINE_CONFIG, {"model": {"style_representation": "cin"}})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vidstyle.embedder.config import IndexSettings
+from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import SPACES, EmbeddingsError, IndexSet, UnknownVideoError
 from vidstyle.indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index
 from vidstyle.indexing.gpu import GPU_MAX_K, GpuMirror, gpu_allowed, gpu_count

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from vidstyle.embedder.config import IndexSettings
+from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import SPACES, IndexSet
 from vidstyle.indexing.synthetic import ClusteredGenerator
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vidstyle.embedder.config import IndexSettings
+from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import SPACES, IndexLoadError, IndexSet
 from vidstyle.indexing import store as index_store
 from vidstyle.indexing.synthetic import clustered_unit_vectors

@@ -9,7 +9,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import pytest
-from vidstyle.embedder.config import IndexSettings
+from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.space import SpaceIndex
 from vidstyle.indexing.synthetic import ClusteredGenerator
 

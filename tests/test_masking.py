@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vidstyle.embedder.config import load_settings
+from vidstyle.core.settings import load_settings
 from vidstyle.embedder.decode import decode_file
 from vidstyle.embedder.features import content_frames, mask_box, moving_region_weights
 from vidstyle.evaluation.benchmark import Item, render_items

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from vidstyle.core.settings import load_settings
 from vidstyle.embedder import dataset
-from vidstyle.embedder.config import load_settings
 from vidstyle.embedder.pipeline import embed, list_sources
 
 from tests.conftest import CONTENTS, LOOKS, OFFLINE_CONFIG

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from vidstyle.embedder.config import Settings
+from vidstyle.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 OFFLINE_CONFIG = REPO / "configs" / "offline.yaml"

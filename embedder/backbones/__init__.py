@@ -15,10 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
-from vidstyle.embedder.io import sha256_file
+from vidstyle.core.errors import VidstyleError
+from vidstyle.core.files import sha256_file
+from vidstyle.core.settings import ConfigError
 
 
-class WeightsUnavailable(RuntimeError):
+class WeightsUnavailable(VidstyleError, RuntimeError):
     """The weights file could not be found or downloaded."""
 
 
@@ -104,7 +106,7 @@ def get_spec(name: str) -> BackboneSpec:
     try:
         return BACKBONES[name]()
     except KeyError:
-        raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}") from None
+        raise ConfigError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}") from None
 
 
 def resolve_weights(spec: BackboneSpec, explicit: Path | None = None) -> Path:
@@ -143,7 +145,7 @@ class LoadedBackbone:
         """The backbone cut at `taps` (names of `spec.taps`): a module returning {tap: feature map}."""
         unknown = [t for t in taps if t not in self.spec.taps]
         if unknown:
-            raise ValueError(f"unknown taps {unknown} for {self.spec.name}; known: {sorted(self.spec.taps)}")
+            raise ConfigError(f"unknown taps {unknown} for {self.spec.name}; known: {sorted(self.spec.taps)}")
         return create_feature_extractor(
             self.model, return_nodes={self.spec.taps[t]: t for t in taps},
             tracer_kwargs={"leaf_modules": list(self.spec.leaf_modules)},

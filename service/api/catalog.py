@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from vidstyle.core.files import atomic_write, fsync_dir
 from vidstyle.embedder import dataset
-from vidstyle.embedder.io import atomic_write, fsync_dir
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-
-def first_line(exc: BaseException) -> str:
-    """An exception as a one-line reason: the first line of its message, or its type when it has none."""
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+from vidstyle.core.errors import VidstyleError
 
 
-class ServiceError(Exception):
+class ServiceError(VidstyleError):
     """An expected failure with the HTTP status to answer and a one-line reason."""
 
     status_code = 500
@@ -34,5 +31,5 @@ class WritesDisabled(ServiceError):
     status_code = 403
 
 
-class StartupError(ValueError):
+class StartupError(VidstyleError, ValueError):
     """The service cannot start on these inputs (the CLI prints the message as its one-line reason)."""

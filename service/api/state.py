@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from vidstyle.embedder.config import Settings
+from vidstyle.core.errors import first_line
+from vidstyle.core.settings import Settings
+from vidstyle.embedder.decode import DecodeError
 from vidstyle.service.api.catalog import Catalog
-from vidstyle.service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled, first_line
+from vidstyle.service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled
 from vidstyle.service.api.metrics import Metrics
 from vidstyle.service.api.stylizer import Stylizer
 
@@ -107,7 +109,7 @@ class ModelRunner:
         t0 = time.perf_counter()
         try:
             result = embedder.embed_file(path)
-        except ValueError as exc:
+        except DecodeError as exc:
             self.metrics.embed_seconds.labels("failed").observe(time.perf_counter() - t0)
             # The reason may quote the server's temp file name: of no use to the client, so left out.
             reason = str(exc).replace(f" '{path}'", "").replace(str(path), "the upload")

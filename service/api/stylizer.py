@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
-from vidstyle.service.api.errors import NotFound, Unavailable, first_line
+from vidstyle.core.errors import first_line
+from vidstyle.service.api.errors import NotFound, Unavailable
 
 if TYPE_CHECKING:
+    from vidstyle.core.settings import Settings
     from vidstyle.embedder.cin import CinModel
-    from vidstyle.embedder.config import Settings
     from vidstyle.service.api.catalog import Catalog
 
 log = logging.getLogger("vidstyle.serve")

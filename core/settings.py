@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from vidstyle.core.errors import VidstyleError
 
 
 class DecodeSettings(BaseModel):
@@ -110,7 +111,7 @@ class Settings(BaseSettings):
     serve: ServeSettings = ServeSettings()
 
 
-class ConfigError(ValueError):
+class ConfigError(VidstyleError, ValueError):
     """A config file that cannot be read or does not validate."""
 
 
