@@ -13,9 +13,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from vidstyle.core.settings import Settings
 from vidstyle.service.api.errors import StartupError
 
@@ -58,24 +56,3 @@ def app_from_environment():  # noqa: ANN201 - uvicorn factory
 
     settings = Settings.model_validate(json.loads(os.environ[SETTINGS_ENV]))
     return create_app(AppState.open(settings.serve.index_dir, settings))
-
-
-def serve_command(
-    index_dir: Annotated[Path, typer.Argument(help="INDEX_DIR built by `vidstyle index build`")],
-    host: Annotated[str | None, typer.Option(help="bind address (default serve.host)")] = None,
-    port: Annotated[int | None, typer.Option(help="port (default serve.port)")] = None,
-    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes (default serve.workers)")] = None,
-    emb_dir: Annotated[
-        Path | None,
-        typer.Option("--emb-dir", help="embeddings dataset (default: the one the index was built from)"),
-    ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML settings file (see configs/)")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
-) -> None:
-    """Serve the HTTP API and the web page for INDEX_DIR."""
-    from vidstyle.service.cli import settings_from, user_errors
-
-    given = {"index_dir": index_dir, "host": host, "port": port, "workers": workers, "emb_dir": emb_dir}
-    settings = settings_from(config, {"serve": {k: v for k, v in given.items() if v is not None}})
-    with user_errors():
-        serve(settings, log_level=log_level)

@@ -157,7 +157,7 @@ def test_cin_representation_needs_a_checkpoint() -> None:
 
 
 def test_cli_train_resume_and_stylize(tmp_path, tiny_frames) -> None:
-    from vidstyle.service.cli import app
+    from vidstyle.cli.app import app
 
     contents, styles = tiny_frames
     for folder, frames in (("c", contents), ("s", styles)):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from vidstyle.service.cli import app
+from vidstyle.cli.app import app
 
 from tests.conftest import OFFLINE_CONFIG
 

@@ -1,4 +1,4 @@
-"""`vidstyle index build` and `vidstyle query`, mounted the way service/cli.py mounts them."""
+"""`vidstyle index build` and `vidstyle query` through the `vidstyle` app."""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
-from vidstyle.indexing.cli import index_app, query_command
+from vidstyle.cli.app import app
 from vidstyle.indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
 
-app = typer.Typer()
-app.add_typer(index_app, name="index")
-app.command("query")(query_command)
 runner = CliRunner()
 OFFLINE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 
@@ -102,20 +98,6 @@ def test_build_reports_a_bad_config(emb_dir: Path, tmp_path: Path) -> None:
     config.write_text("index:\n  index_type: quantum\n")
     result = runner.invoke(app, ["index", "build", str(emb_dir), "--out", str(tmp_path / "i"), "--config", str(config)])
     assert result.exit_code == 1 and "invalid settings" in result.stderr
-
-
-def test_vidstyle_console_entry_point(emb_dir: Path, tmp_path: Path) -> None:
-    """Through the real `vidstyle` app once service/cli.py registers the commands."""
-    from vidstyle.service.cli import app as vidstyle
-
-    names = {c.name for c in typer.main.get_command(vidstyle).commands.values()}  # type: ignore[attr-defined]
-    if not {"index", "query"} <= names:
-        pytest.skip("service/cli.py does not register `index` and `query` yet")
-    out = tmp_path / "index"
-    assert runner.invoke(vidstyle, ["index", "build", str(emb_dir), "--out", str(out)]).exit_code == 0
-    result = runner.invoke(vidstyle, ["query", str(out), "--video-id", "clip05", "--space", "content", "--json"])
-    assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)["results"]) == 10
 
 
 @pytest.mark.slow

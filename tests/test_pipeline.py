@@ -112,7 +112,7 @@ def test_duplicate_ids_in_manifest_are_refused(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from vidstyle.service.cli import main; main()", *args]
+    return [sys.executable, "-m", "vidstyle", *args]
 
 
 @pytest.mark.slow

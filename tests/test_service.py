@@ -397,7 +397,7 @@ def test_serve_refuses_a_missing_index(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "vidstyle.service.cli", "serve", str(tmp_path / "nope")],
+    r = subprocess.run([sys.executable, "-m", "vidstyle", "serve", str(tmp_path / "nope")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode != 0
     assert "does not exist" in r.stderr and "Traceback" not in r.stderr

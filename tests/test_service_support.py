@@ -59,7 +59,7 @@ class Server:
         if self.api_key is not None:
             env["VIDSTYLE_SERVE__API_KEY"] = self.api_key
         cmd = [
-            sys.executable, "-m", "vidstyle.service.cli", "serve", str(self.index_dir),
+            sys.executable, "-m", "vidstyle", "serve", str(self.index_dir),
             "--host", "127.0.0.1", "--port", str(self.port), "--config", str(OFFLINE_CONFIG), "--log-level", "warning",
         ]
         if self.emb_dir is not None:  # else the dataset the index manifest names

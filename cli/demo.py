@@ -3,18 +3,43 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from vidstyle.cli.common import fail, settings
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.pipeline import embed
-from vidstyle.evaluation.synthetic import make_catalogue
-from vidstyle.indexing import IndexSet
 
 DEMO_CONTENTS = ("cat", "coffee", "astronaut", "china", "city", "shapes")
 DEMO_LOOKS = ("natural", "sepia", "pencil", "poster")
 
 
+def demo_command(
+    workdir: Annotated[Path, typer.Option(help="where the sample catalogue, embeddings and indexes go")] = Path(
+        "vidstyle-demo"
+    ),
+    serve: Annotated[bool, typer.Option("--serve", help="then serve the API and web page")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="settings (default: configs/offline.yaml, no network)")
+    ] = None,
+) -> None:
+    """Make a sample catalogue of real H.264 videos, embed it, index it, print one video's neighbours."""
+    run_demo(workdir, settings(config or default_offline_config()), serve=serve)
+
+
+def default_offline_config() -> Path:
+    """configs/offline.yaml of the working directory, else of the source tree this package runs from."""
+    repo_root = Path(__file__).resolve().parents[1]
+    for candidate in (Path.cwd() / "configs" / "offline.yaml", repo_root / "configs" / "offline.yaml"):
+        if candidate.is_file():
+            return candidate
+    fail("configs/offline.yaml not found; pass --config")
+
+
 def run_demo(workdir: Path, settings: Settings, serve: bool = False, k: int = 5) -> None:
+    from vidstyle.embedder.pipeline import embed
+    from vidstyle.evaluation.synthetic import make_catalogue
+    from vidstyle.indexing import IndexSet
+
     workdir = Path(workdir)
     videos_dir, emb_dir, index_dir = workdir / "videos", workdir / "embeddings", workdir / "index"
     typer.echo(f"1/4 generating {len(DEMO_CONTENTS) * len(DEMO_LOOKS)} H.264 videos in {videos_dir}")

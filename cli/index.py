@@ -1,44 +1,18 @@
-"""`vidstyle index build EMB_DIR --out INDEX_DIR` and `vidstyle query INDEX_DIR ...`.
-
-`service/cli.py` mounts them: `app.add_typer(index_app, name="index")` and
-`app.command("query")(query_command)`. User errors print one line on stderr and exit non-zero
-(1: the inputs cannot be used, 2: bad flags); no tracebacks.
-"""
+"""`vidstyle index build EMB_DIR --out INDEX_DIR` and `vidstyle query INDEX_DIR ...`."""
 
 from __future__ import annotations
 
 import json
-import logging
-from enum import Enum
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 import typer
-from vidstyle.core.settings import ConfigError, Settings, load_settings
-from vidstyle.indexing.errors import EmbeddingsError, IndexLoadError, UnknownVideoError
-from vidstyle.indexing.store import IndexSet
-
-log = logging.getLogger(__name__)
+from vidstyle.cli.common import ConfigOpt, fail, settings
+from vidstyle.core.settings import Settings
+from vidstyle.core.spaces import Space
+from vidstyle.indexing import IndexSet, UnknownVideoError
 
 index_app = typer.Typer(help="Build the style and content indexes.", no_args_is_help=True)
-
-
-class Space(str, Enum):
-    style = "style"
-    content = "content"
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        fail(str(exc))
 
 
 @index_app.callback()
@@ -50,16 +24,10 @@ def _index_group() -> None:
 def build_command(
     emb_dir: Path = typer.Argument(..., help="embeddings dataset written by `vidstyle embed`"),
     out: Path = typer.Option(..., "--out", "-o", help="INDEX_DIR to write (replaced atomically)"),
-    config: Path | None = typer.Option(None, "--config", help="YAML settings file"),
+    config: ConfigOpt = None,
 ) -> None:
     """Build the style index and the content index from the ok rows of EMB_DIR."""
-    settings = _settings(config)
-    try:
-        index_set = IndexSet.from_embeddings(emb_dir, settings.index)
-    except EmbeddingsError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # e.g. pq_bytes that does not divide the dimension
-        fail(f"cannot build the indexes: {exc}")
+    index_set = IndexSet.from_embeddings(emb_dir, settings(config).index)
     try:
         index_set.save(out)
     except OSError as exc:
@@ -70,15 +38,15 @@ def build_command(
         typer.echo(f"  {space:<8} {entry['dims']:>5}-d  {entry['description']:<24} {entry['reason']}")
 
 
-def _query_vector(index_set: IndexSet, file: Path, space: str, settings: Settings) -> np.ndarray:
+def _query_vector(index_set: IndexSet, file: Path, space: str, loaded: Settings) -> np.ndarray:
     """Embed `file` with the configured model, which must be the one the index was built with."""
     from vidstyle.embedder.pipeline import embed_file  # heavy (torch); only file queries need it
 
     if not file.is_file():
         fail(f"{file}: no such file")
     try:
-        embedded = embed_file(file, settings)
-    except (OSError, ValueError, RuntimeError) as exc:
+        embedded = embed_file(file, loaded)
+    except (OSError, RuntimeError) as exc:
         fail(f"cannot embed {file}: {exc}")
     if embedded.fingerprint != index_set.fingerprint:
         fail(
@@ -98,26 +66,21 @@ def query_command(
     space: Space = typer.Option(..., "--space", help="style or content"),
     k: int = typer.Option(10, "-k", "--k", min=1, help="number of neighbours"),
     json_output: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
-    config: Path | None = typer.Option(None, "--config", help="YAML settings file"),
+    config: ConfigOpt = None,
 ) -> None:
     """Nearest neighbours of an indexed video (--video-id) or of a new file (--file), best first."""
     if (video_id is None) == (file is None):
         fail("give exactly one of --video-id and --file", code=2)
-    settings = _settings(config)
-    try:
-        index_set = IndexSet.load(index_dir, settings.index)
-    except IndexLoadError as exc:
-        fail(str(exc))
+    loaded = settings(config)
+    index_set = IndexSet.load(index_dir, loaded.index)
     try:
         if video_id is not None:
             results = index_set.search_id(video_id, space.value, k)
         else:
             assert file is not None
-            results = index_set.search(_query_vector(index_set, file, space.value, settings), space.value, k)
+            results = index_set.search(_query_vector(index_set, file, space.value, loaded), space.value, k)
     except UnknownVideoError as exc:
         fail(f"{exc} in {index_dir}")
-    except ValueError as exc:
-        fail(str(exc))
     if json_output:
         payload = {"space": space.value, "results": [{"video_id": v, "score": s} for v, s in results]}
         typer.echo(json.dumps(payload))

@@ -1,8 +1,4 @@
-"""The evaluation subcommands (`eval`, `eval-retrieval`, `make-benchmark`), registered on the main typer app.
-
-Kept here rather than in service/cli.py so the evaluation work stays self-contained; `register(app)` is the
-only hook the main CLI calls.
-"""
+"""`vidstyle eval`, `vidstyle eval-retrieval` and `vidstyle make-benchmark`."""
 
 from __future__ import annotations
 
@@ -11,8 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from vidstyle.cli.common import ConfigOpt, settings
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML settings file (see configs/)")]
 CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache-dir", help="embedding cache (default: .vidstyle-cache next to the CSV)"),
@@ -40,21 +36,19 @@ def eval_command(
 ) -> None:
     """A/B/C triplets: is sim_style(A,C) > sim_style(B,C), and sim_content(B,C) > sim_content(A,C)?"""
     from vidstyle.evaluation.triplets import evaluate_triplets
-    from vidstyle.service.cli import settings_from, user_errors
 
-    settings = settings_from(config)
-    with user_errors():
-        result = evaluate_triplets(triplets, settings, _cache(triplets, cache_dir, no_cache), progress=not as_json)
-        summary = result.summary()
-        if report is not None:
-            from vidstyle.evaluation.report import write_triplet_report
+    loaded = settings(config)
+    result = evaluate_triplets(triplets, loaded, _cache(triplets, cache_dir, no_cache), progress=not as_json)
+    summary = result.summary()
+    if report is not None:
+        from vidstyle.evaluation.report import write_triplet_report
 
-            page = write_triplet_report(result, report, labels_csv=Path(triplets).parent / "labels.csv")
-            typer.echo(f"report: {page}", err=True)
+        page = write_triplet_report(result, report, labels_csv=Path(triplets).parent / "labels.csv")
+        typer.echo(f"report: {page}", err=True)
     if as_json:
         typer.echo(json.dumps(summary))
         return
-    typer.echo(f"{summary['n']} triplets ({settings.model.backbone}, style = {settings.model.style_representation})")
+    typer.echo(f"{summary['n']} triplets ({loaded.model.backbone}, style = {loaded.model.style_representation})")
     typer.echo(f"{'':14s}{'n':>5s}{'style':>8s}{'content':>9s}{'both':>7s}")
     for name, g in [("all", summary), *summary["by_kind"].items()]:
         typer.echo(f"{name:14s}{g['n']:5d}{_fmt(g['style_accuracy']):>8s}{_fmt(g['content_accuracy']):>9s}"
@@ -73,12 +67,10 @@ def eval_retrieval_command(
 ) -> None:
     """recall@k (a relevant item in the top k) and mAP, style by style_id, content by content_id."""
     from vidstyle.evaluation.triplets import evaluate_retrieval
-    from vidstyle.service.cli import settings_from, user_errors
 
-    settings = settings_from(config)
-    with user_errors():
-        result = evaluate_retrieval(labels, settings, k, _cache(labels, cache_dir, no_cache), progress=not as_json)
-        summary = result.summary()
+    loaded = settings(config)
+    result = evaluate_retrieval(labels, loaded, k, _cache(labels, cache_dir, no_cache), progress=not as_json)
+    summary = result.summary()
     if as_json:
         typer.echo(json.dumps(summary))
         return
@@ -101,17 +93,9 @@ def make_benchmark_command(
 ) -> None:
     """Generate a labelled benchmark: PNGs, H.264 videos and three-panel videos, triplets.csv and labels.csv."""
     from vidstyle.evaluation.benchmark import make_benchmark
-    from vidstyle.service.cli import settings_from, user_errors
 
     if config is not None:
-        settings_from(config)  # validated for uniformity; generation itself needs no model
-    with user_errors():
-        bench = make_benchmark(out, n=n, seed=seed, kinds=[k.strip() for k in kinds.split(",") if k.strip()])
+        settings(config)  # validated for uniformity; generation itself needs no model
+    bench = make_benchmark(out, n=n, seed=seed, kinds=[k.strip() for k in kinds.split(",") if k.strip()])
     typer.echo(f"{len(bench.items)} files, {len(bench.triplets)} triplets -> {bench.triplets_csv}, {bench.labels_csv}")
 
-
-def register(app: typer.Typer) -> None:
-    """Add the evaluation subcommands to the main `vidstyle` app."""
-    app.command("eval")(eval_command)
-    app.command("eval-retrieval")(eval_retrieval_command)
-    app.command("make-benchmark")(make_benchmark_command)

@@ -1,8 +1,4 @@
-"""The learned-style subcommands (`train-style`, `stylize`), registered on the main typer app.
-
-Kept beside the CIN modules so that work stays self-contained; `register(app)` is the only hook service/cli.py
-calls (as for the evaluation commands).
-"""
+"""`vidstyle train-style` and `vidstyle stylize`: the learned style-transfer models."""
 
 from __future__ import annotations
 
@@ -10,8 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML settings file (see configs/)")]
+from vidstyle.cli.common import INTERRUPTED_EXIT, ConfigOpt, fail, settings
 
 
 def train_style_command(
@@ -40,20 +35,19 @@ def train_style_command(
     """Train the CIN style transformer and style-prediction network (the `style_cin` embedding)."""
     from vidstyle.embedder.cin import CinConfig
     from vidstyle.embedder.train_style import train
-    from vidstyle.service.cli import fail, settings_from, user_errors
 
-    settings = settings_from(config)
+    loaded = settings(config)
     if size % 4:
         fail(f"--size must be a multiple of 4, got {size}")
-    with user_errors():
-        cfg = CinConfig(backbone=settings.model.backbone, image_size=size, style_size=size, batch=batch, steps=steps,
-                        seed=seed, lr=lr, content_weight=content_weight, style_weight=style_weight,
-                        tv_weight=tv_weight, save_every=save_every)
-        try:
-            result = train(content, styles, out, cfg, settings, device=device, resume=resume, progress=progress,
-                           time_limit_s=time_limit, threads=threads)
-        except KeyboardInterrupt:
-            fail(f"interrupted; the last checkpoint in {out} is kept, rerun with --resume to continue", code=130)
+    cfg = CinConfig(backbone=loaded.model.backbone, image_size=size, style_size=size, batch=batch, steps=steps,
+                    seed=seed, lr=lr, content_weight=content_weight, style_weight=style_weight,
+                    tv_weight=tv_weight, save_every=save_every)
+    try:
+        result = train(content, styles, out, cfg, loaded, device=device, resume=resume, progress=progress,
+                       time_limit_s=time_limit, threads=threads)
+    except KeyboardInterrupt:
+        fail(f"interrupted; the last checkpoint in {out} is kept, rerun with --resume to continue",
+             code=INTERRUPTED_EXIT)
     tail = ""
     if result.history:
         last = result.history[-1]
@@ -72,15 +66,8 @@ def stylize_command(
 ) -> None:
     """Render CONTENT in the style the CIN model predicts from --like."""
     from vidstyle.embedder.stylize import stylize_file
-    from vidstyle.service.cli import settings_from, user_errors
 
-    settings = settings_from(config)
-    with user_errors():
-        path = stylize_file(content, like, out, settings, checkpoint, size=size, compare=compare)
+    loaded = settings(config)
+    path = stylize_file(content, like, out, loaded, checkpoint, size=size, compare=compare)
     typer.echo(f"wrote {path}")
 
-
-def register(app: typer.Typer) -> None:
-    """Add the learned-style subcommands to the main `vidstyle` app."""
-    app.command("train-style")(train_style_command)
-    app.command("stylize")(stylize_command)

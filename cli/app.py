@@ -1,0 +1,59 @@
+"""The `vidstyle` command line: one subcommand per stage, each a thin wrapper over its stage's entry point.
+
+Exit status: 0 on success, 1 (`USER_ERROR_EXIT`) when the inputs cannot be used, with a one-line reason on stderr,
+2 for bad flags (click's), 130 when interrupted. Anything else is a bug and prints its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from vidstyle.cli import demo, embed, evaluate, index, serve, style
+from vidstyle.cli.common import INTERRUPTED_EXIT, ReportingGroup
+
+from vidstyle import __version__
+
+app = typer.Typer(
+    cls=ReportingGroup,
+    help="vidstyle: separate style and content embeddings for video recommendation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vidstyle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """vidstyle: separate style and content embeddings for video recommendation."""
+
+
+app.command("embed")(embed.embed_command)
+app.command("demo")(demo.demo_command)
+app.add_typer(index.index_app, name="index", help="build the style and content FAISS indexes")
+app.command("query")(index.query_command)
+app.command("serve")(serve.serve_command)
+app.command("eval")(evaluate.eval_command)
+app.command("eval-retrieval")(evaluate.eval_retrieval_command)
+app.command("make-benchmark")(evaluate.make_benchmark_command)
+app.command("train-style")(style.train_style_command)
+app.command("stylize")(style.stylize_command)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(INTERRUPTED_EXIT)

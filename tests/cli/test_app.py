@@ -1,0 +1,74 @@
+"""The `vidstyle` command as a whole: every subcommand listed, --version, one exit code for user errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+from vidstyle.cli.app import app
+from vidstyle.cli.common import ReportingGroup
+from vidstyle.core.errors import USER_ERROR_EXIT, VidstyleError
+
+from vidstyle import __version__
+
+runner = CliRunner()
+CONTRACT_COMMANDS = {"demo", "embed", "index", "query", "serve", "eval", "eval-retrieval", "make-benchmark",
+                     "train-style", "stylize"}
+
+
+def _vidstyle(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vidstyle", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_every_subcommand_and_each_has_help() -> None:
+    listed = runner.invoke(app, ["--help"])
+    assert listed.exit_code == 0
+    for name in CONTRACT_COMMANDS:
+        assert name in listed.stdout
+        sub = runner.invoke(app, [*name.split(), "--help"])
+        assert sub.exit_code == 0 and "Usage" in sub.stdout, name
+
+
+def test_version_answers() -> None:
+    result = _vidstyle("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"vidstyle {__version__}"
+    assert __version__ != "0+unknown"  # the installed distribution's version
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["embed", "/nonexistent", "--out", "x"], "SOURCE /nonexistent does not exist"),
+        (["index", "build", "/nonexistent", "--out", "y"], "no such embeddings directory"),
+        (["query", "/nonexistent", "--video-id", "x", "--space", "style"], "not an index directory"),
+    ],
+)
+def test_user_errors_exit_with_one_code_and_one_line(args: list[str], reason: str, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "vidstyle", *args], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    assert result.returncode == USER_ERROR_EXIT == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], result.stderr
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_only_user_errors_are_shortened() -> None:
+    """A VidstyleError becomes one line; any other exception is a bug and keeps its traceback."""
+    probe = typer.Typer(cls=ReportingGroup)
+
+    @probe.command()
+    def user() -> None:
+        raise VidstyleError("the folder is empty\nsecond line")
+
+    @probe.command()
+    def bug() -> None:
+        raise ZeroDivisionError("a real bug")
+
+    told = runner.invoke(probe, ["user"])
+    assert told.exit_code == USER_ERROR_EXIT and told.stderr == "error: the folder is empty\n"
+    crashed = runner.invoke(probe, ["bug"])
+    assert isinstance(crashed.exception, ZeroDivisionError)
