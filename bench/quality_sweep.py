@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 from vidstyle.core.settings import ModelSettings, load_settings
 from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
-from vidstyle.embedder.decode import decode_file
 from vidstyle.embedder.features import FeatureExtractor, content_frames, moving_region_weights
 from vidstyle.evaluation.baseline import baseline_vectors
 from vidstyle.evaluation.benchmark import make_benchmark
 from vidstyle.evaluation.metrics import TripletSims, accuracy, retrieval_scores
+from vidstyle.media.decode import decode_file
 
 REPO = Path(__file__).resolve().parents[1]
 

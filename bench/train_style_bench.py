@@ -26,8 +26,8 @@ from vidstyle.embedder.backbones import load_backbone
 from vidstyle.embedder.cin import CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
 from vidstyle.embedder.train_style import train
 from vidstyle.evaluation.benchmark import make_benchmark
-from vidstyle.evaluation.synthetic import LOOKS
 from vidstyle.evaluation.triplets import evaluate_retrieval, evaluate_triplets
+from vidstyle.media.samples import LOOKS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -37,8 +37,8 @@ def default_offline_config() -> Path:
 
 def run_demo(workdir: Path, settings: Settings, serve: bool = False, k: int = 5) -> None:
     from vidstyle.embedder.pipeline import embed
-    from vidstyle.evaluation.synthetic import make_catalogue
     from vidstyle.indexing import IndexSet
+    from vidstyle.media.samples import make_catalogue
 
     workdir = Path(workdir)
     videos_dir, emb_dir, index_dir = workdir / "videos", workdir / "embeddings", workdir / "index"

@@ -1,6 +1,6 @@
-"""Video → keyframes → backbone taps → content and style vectors → Parquet (EMB_DIR).
+"""Keyframes → backbone taps → content and style vectors → Parquet (EMB_DIR).
 
-Modules, in pipeline order: `decode` (keyframes, PyAV fallback), `decode_pool` (isolated worker processes),
-`backbones` (weights and tap tables), `features` (content / style vectors), `dataset` (Parquet parts),
-`pipeline` (the `vidstyle embed` job). Importing this package does not import torch.
+Modules, in pipeline order: `features` (content / style vectors from the backbone's taps), `dataset` (EMB_DIR,
+the one module that reads and writes it), `pipeline` (the `vidstyle embed` job). Decoding is `vidstyle.media`,
+the backbones `vidstyle.backbones`. Importing this package does not import torch.
 """

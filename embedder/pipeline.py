@@ -15,55 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from tqdm import tqdm
-from vidstyle.core.errors import VidstyleError
 from vidstyle.core.settings import Settings
 from vidstyle.embedder import dataset
 from vidstyle.embedder.backbones import load_backbone
-from vidstyle.embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Decoded, DecodeError
-from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
 from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights, pick_device
-
-
-class SourceError(VidstyleError, ValueError):
-    """The SOURCE argument cannot be turned into a list of videos."""
-
-
-@dataclass(frozen=True)
-class VideoSource:
-    video_id: str
-    path: Path
-
-
-def list_sources(source: Path, include_images: bool = False) -> list[VideoSource]:
-    """Videos under a folder (recursive; id = relative path without suffix) or in a manifest CSV/Parquet."""
-    source = Path(source)
-    if source.is_dir():
-        suffixes = VIDEO_SUFFIXES | (IMAGE_SUFFIXES if include_images else frozenset())
-        files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
-        rel = [p.relative_to(source).as_posix() for p in files]
-        stems = [r.rsplit(".", 1)[0] for r in rel]
-        clash = {s for s in stems if stems.count(s) > 1}
-        return [VideoSource(r if s in clash else s, p) for r, s, p in zip(rel, stems, files)]
-    if source.suffix.lower() in {".csv", ".parquet"}:
-        try:
-            table = pq.read_table(source) if source.suffix.lower() == ".parquet" else pacsv.read_csv(source)
-        except Exception as exc:  # noqa: BLE001 - any reader error is a bad manifest
-            raise SourceError(f"cannot read manifest {source}: {exc}") from exc
-        missing = {"video_id", "path"} - set(table.column_names)
-        if missing:
-            raise SourceError(f"manifest {source} lacks column(s) {sorted(missing)}")
-        ids = [str(v) for v in table.column("video_id").to_pylist()]
-        dupes = sorted({v for v in ids if ids.count(v) > 1})
-        if dupes:
-            raise SourceError(f"manifest {source} repeats video_id(s) {dupes[:5]}")
-        paths = [source.parent / str(p) for p in table.column("path").to_pylist()]
-        return [VideoSource(i, p) for i, p in zip(ids, paths)]
-    if source.exists():
-        raise SourceError(f"SOURCE {source} must be a folder of videos or a .csv/.parquet manifest")
-    raise SourceError(f"SOURCE {source} does not exist")
+from vidstyle.media.decode import Decoded, DecodeError
+from vidstyle.media.decode_pool import DecodeJob, DecodePool
+from vidstyle.media.sources import VideoSource, list_sources
 
 
 @dataclass
@@ -95,12 +54,7 @@ class Embedder:
         self._lock = threading.Lock()
 
     def make_pool(self, workers: int | None = None) -> DecodePool:
-        d = self.settings.decode
-        return DecodePool(
-            workers=workers or d.workers, timeout_s=d.timeout_s, memory_mb=d.memory_mb,
-            size=self.settings.model.input_size, max_frames=d.max_frames, min_gap_s=d.min_gap_s,
-            thumbnail_px=d.thumbnail_px, max_file_mb=d.max_file_mb,
-        )
+        return DecodePool.from_settings(self.settings.decode, self.settings.model.input_size, workers=workers)
 
     def vectors(self, videos: list[Decoded]) -> list[dict[str, np.ndarray]]:
         """Video vectors for each decoded video, running the backbone on all their frames in batches."""

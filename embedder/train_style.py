@@ -25,20 +25,9 @@ from vidstyle.core.errors import VidstyleError
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
 from vidstyle.embedder.cin import CheckpointError, CinConfig, CinModel, read_checkpoint, save_checkpoint
-from vidstyle.embedder.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
 from vidstyle.embedder.features import pick_device
-from vidstyle.embedder.pipeline import SourceError, VideoSource, list_sources
-
-
-def list_media(source: Path) -> list[VideoSource]:
-    """Images and videos under a folder (recursive), or one image/video file."""
-    source = Path(source)
-    if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
-        return [VideoSource(source.stem, source)]
-    if not source.is_dir():
-        raise SourceError(f"{source} is neither a folder nor an image/video file")
-    return list_sources(source, include_images=True)
+from vidstyle.media.decode_pool import DecodeJob, DecodePool
+from vidstyle.media.sources import SourceError, list_media
 
 
 def load_frames(source: Path, size: int, settings: Settings, what: str) -> np.ndarray:
@@ -50,9 +39,8 @@ def load_frames(source: Path, size: int, settings: Settings, what: str) -> np.nd
     items = list_media(source)
     if not items:
         raise SourceError(f"no images or videos found in {what} source {source}")
-    d = settings.decode
-    pool = DecodePool(workers=min(d.workers, len(items)), timeout_s=d.timeout_s, memory_mb=d.memory_mb, size=size,
-                      max_frames=d.max_frames, min_gap_s=d.min_gap_s, thumbnail_px=16, max_file_mb=d.max_file_mb)
+    pool = DecodePool.from_settings(settings.decode, size, workers=min(settings.decode.workers, len(items)),
+                                    thumbnail_px=16)
     got: dict[str, np.ndarray] = {}
     failed: list[str] = []
     with pool:

@@ -15,10 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.decode import decode_file
 from vidstyle.embedder.features import colour_histogram as per_frame_histogram
 from vidstyle.evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
 from vidstyle.evaluation.triplets import Labelled, Triplet
+from vidstyle.media.decode import decode_file
 
 HIST_BINS = 8
 THUMB_SIDE = 8

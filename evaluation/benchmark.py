@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from vidstyle.evaluation.errors import EvaluationError
-from vidstyle.evaluation.synthetic import CONTENTS, LOOKS, Image, camera_motion, render_scene, write_video
+from vidstyle.media.samples import CONTENTS, LOOKS, Image, camera_motion, render_scene, write_video
 
 KINDS = ("image", "video", "three_panel")
 BENCHMARK_LOOKS = tuple(look for look in LOOKS if look != "natural")

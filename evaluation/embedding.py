@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from vidstyle.core.files import atomic_write
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.decode import Decoded
-from vidstyle.embedder.decode_pool import DecodeJob
 from vidstyle.embedder.pipeline import Embedder, gather_batches
+from vidstyle.media.decode import Decoded
+from vidstyle.media.decode_pool import DecodeJob
 
 CACHE_DIRNAME = ".vidstyle-cache"
 

@@ -23,7 +23,7 @@ def offline_settings() -> Settings:
 @pytest.fixture(scope="session")
 def sample_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """4 contents x 4 looks, 3 s each at 10 fps, one keyframe per second."""
-    from vidstyle.evaluation.synthetic import make_catalogue
+    from vidstyle.media.samples import make_catalogue
 
     out = tmp_path_factory.mktemp("catalogue")
     make_catalogue(out, CONTENTS, LOOKS, seed=1)
@@ -56,8 +56,8 @@ TINY = 32
 def photo(name: str, size: int, look: str = "natural") -> np.ndarray:
     """A generated test photo (evaluation.synthetic) in one of its looks, size x size."""
     import cv2
-    from vidstyle.evaluation.synthetic import CONTENTS as PHOTOS
-    from vidstyle.evaluation.synthetic import LOOKS as FILTERS
+    from vidstyle.media.samples import CONTENTS as PHOTOS
+    from vidstyle.media.samples import LOOKS as FILTERS
 
     img = FILTERS[look](PHOTOS[name](np.random.default_rng(0)))
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from vidstyle.embedder.decode import DecodeError, decode_file, select_frames
-from vidstyle.evaluation.synthetic import write_video
+from vidstyle.media.decode import DecodeError, decode_file, select_frames
+from vidstyle.media.samples import write_video
 
 
 def gradient_frames(n: int, h: int = 96, w: int = 128) -> list[np.ndarray]:

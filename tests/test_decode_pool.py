@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vidstyle.embedder.decode_pool import DecodeJob, DecodePool
-from vidstyle.evaluation.synthetic import write_video
+from vidstyle.media.decode_pool import DecodeJob, DecodePool
+from vidstyle.media.samples import write_video
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from vidstyle.core.errors import first_line
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.decode import DecodeError
+from vidstyle.media.decode import DecodeError
 from vidstyle.service.api.catalog import Catalog
 from vidstyle.service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled
 from vidstyle.service.api.metrics import Metrics

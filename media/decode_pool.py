@@ -17,7 +17,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from vidstyle.embedder.decode import Decoded, DecodeError, decode_file
+from vidstyle.core.settings import DecodeSettings
+from vidstyle.media.decode import Decoded, DecodeError, decode_file
 
 STARTUP_LIMIT_S = 120.0
 
@@ -119,6 +120,17 @@ class DecodePool:
         }
         self._ctx = mp.get_context("spawn")
         self._workers: list[_Worker] = []
+
+    @classmethod
+    def from_settings(
+        cls, decode: DecodeSettings, size: int, *, workers: int | None = None, thumbnail_px: int | None = None
+    ) -> DecodePool:
+        """A pool decoding to `size`-pixel frames with the limits of `decode` (workers/thumbnails overridable)."""
+        return cls(
+            workers=workers or decode.workers, timeout_s=decode.timeout_s, memory_mb=decode.memory_mb, size=size,
+            max_frames=decode.max_frames, min_gap_s=decode.min_gap_s,
+            thumbnail_px=thumbnail_px or decode.thumbnail_px, max_file_mb=decode.max_file_mb,
+        )
 
     def __enter__(self) -> DecodePool:
         return self
