@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from vidstyle.backbones import frames_to_tensor, load_backbone
 from vidstyle.core.settings import ModelSettings, load_settings
-from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
 from vidstyle.embedder.features import FeatureExtractor, content_frames, moving_region_weights
 from vidstyle.evaluation.baseline import baseline_vectors
 from vidstyle.evaluation.benchmark import make_benchmark

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from vidstyle.backbones import load_backbone
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.backbones import load_backbone
 from vidstyle.embedder.cin import CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
 from vidstyle.embedder.train_style import train
 from vidstyle.evaluation.benchmark import make_benchmark

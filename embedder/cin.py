@@ -23,10 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from vidstyle.backbones import LoadedBackbone, frames_to_tensor, load_backbone
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_path, sha256_file
 from vidstyle.core.settings import ConfigError
-from vidstyle.embedder.backbones import LoadedBackbone, frames_to_tensor, load_backbone
 
 CHECKPOINT_FORMAT = 1
 

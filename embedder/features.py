@@ -27,17 +27,11 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.core.settings import ModelSettings
-from vidstyle.embedder.backbones import LoadedBackbone, frames_to_tensor
 
 FEATURE_VERSION = 2
 VECTOR_COLUMNS = ("content", "style_stats", "style_gram")
-
-
-def pick_device(requested: str) -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
 
 
 def l2n(x: np.ndarray | torch.Tensor, axis: int = -1):

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 from tqdm import tqdm
+from vidstyle.backbones import load_backbone
+from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import Settings
 from vidstyle.embedder import dataset
-from vidstyle.embedder.backbones import load_backbone
-from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights, pick_device
+from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights
 from vidstyle.media.decode import Decoded, DecodeError
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.sources import VideoSource, list_sources

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from vidstyle.backbones.device import pick_device
 from vidstyle.core.files import atomic_write_bytes
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.cin import CheckpointError, CinModel, load_cin
-from vidstyle.embedder.features import pick_device
 from vidstyle.embedder.train_style import load_frames
 
 

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 from tqdm import tqdm
+from vidstyle.backbones import frames_to_tensor, load_backbone
+from vidstyle.backbones.device import pick_device
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
 from vidstyle.embedder.cin import CheckpointError, CinConfig, CinModel, read_checkpoint, save_checkpoint
-from vidstyle.embedder.features import pick_device
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.sources import SourceError, list_media
 

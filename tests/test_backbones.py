@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from vidstyle.embedder.backbones import WeightsUnavailable, get_spec, load_backbone, resolve_weights
+from vidstyle.backbones import WeightsUnavailable, get_spec, load_backbone, resolve_weights
 
 
 def classify(image: np.ndarray) -> list[int]:

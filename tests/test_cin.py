@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
+from vidstyle.backbones import frames_to_tensor, load_backbone
 from vidstyle.core.files import sha256_file
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.backbones import frames_to_tensor, load_backbone
 from vidstyle.embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
 from vidstyle.embedder.train_style import perceptual_losses, train
 

