@@ -6,7 +6,7 @@
 1. Training data: `make-benchmark` images (seed 1) in 12 of the 16 looks; labels are never used (the loss is
    the perceptual loss only). Evaluation: the standard benchmark (seed 0, image/video/three_panel, 30 triplets
    each), whose remaining 4 looks P never saw: the triplets are split by whether C's look was seen in training.
-2. `train` with a time limit (the CPU is shared; one torch thread, see `embedder.train_style.train`).
+2. `train` with a time limit (the CPU is shared; one torch thread, see `styletransfer.train.train`).
 3. The same network at its random initialisation is scored too: P's head on frozen backbone statistics is
    already a (random) projection of AdaIN-like statistics, so "untrained" is the bar training must clear.
 4. Writes the training curve (PNG), stylisation samples (JPEG) and a JSON of every number under --out-dir.
@@ -23,11 +23,12 @@ import numpy as np
 import torch
 from vidstyle.backbones import load_backbone
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.cin import CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
-from vidstyle.embedder.train_style import train
 from vidstyle.evaluation.benchmark import make_benchmark
 from vidstyle.evaluation.triplets import evaluate_retrieval, evaluate_triplets
 from vidstyle.media.samples import LOOKS
+from vidstyle.styletransfer.checkpoint import load_cin, read_checkpoint, save_checkpoint
+from vidstyle.styletransfer.model import CinConfig, CinModel
+from vidstyle.styletransfer.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -33,8 +33,8 @@ def train_style_command(
     config: ConfigOpt = None,
 ) -> None:
     """Train the CIN style transformer and style-prediction network (the `style_cin` embedding)."""
-    from vidstyle.embedder.cin import CinConfig
-    from vidstyle.embedder.train_style import train
+    from vidstyle.styletransfer.model import CinConfig
+    from vidstyle.styletransfer.train import train
 
     loaded = settings(config)
     if size % 4:
@@ -65,7 +65,7 @@ def stylize_command(
     config: ConfigOpt = None,
 ) -> None:
     """Render CONTENT in the style the CIN model predicts from --like."""
-    from vidstyle.embedder.stylize import stylize_file
+    from vidstyle.styletransfer.stylize import stylize_file
 
     loaded = settings(config)
     path = stylize_file(content, like, out, loaded, checkpoint, size=size, compare=compare)

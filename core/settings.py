@@ -48,7 +48,7 @@ class ModelSettings(BaseModel):
     content_norm: Literal["l2", "ssqrt"] = Field("l2", description="per-tap block: L2, or signed sqrt then L2")
     style_norm: Literal["l2", "ssqrt"] = Field("ssqrt", description="per-tap block: L2, or signed sqrt then L2")
     style_colour: float = Field(1.0, ge=0, description="weight (in taps) of an RGB histogram in style_stats; 0 = none")
-    # Learned style (CIN, embedder/cin.py): with a checkpoint, embeddings also get a `style_cin` column.
+    # Learned style (vidstyle.styletransfer): with a checkpoint, embeddings also get a `style_cin` column.
     cin_checkpoint: Path | None = Field(None, description="`vidstyle train-style` checkpoint; adds style_cin")
 
     @model_validator(mode="after")

@@ -40,10 +40,10 @@ class Embedder:
         self.settings = settings
         m = settings.model
         backbone = load_backbone(m.backbone, m.weights_path, pretrained)
-        # Learned style (CIN, embedder/cin.py): a checkpoint adds `style_cin`; the extractor knows stats/gram only.
+        # Learned style (vidstyle.styletransfer): a checkpoint adds `style_cin`; the extractor knows stats/gram only.
         self.cin = None
         if m.cin_checkpoint is not None:
-            from vidstyle.embedder.cin import CinEmbedding
+            from vidstyle.embedder.learned_style import CinEmbedding
 
             self.cin = CinEmbedding(m.cin_checkpoint, backbone, pick_device(m.device), m.style_representation,
                                     m.batch_size)

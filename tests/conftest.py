@@ -64,7 +64,7 @@ def photo(name: str, size: int, look: str = "natural") -> np.ndarray:
 
 
 def tiny_config(**kw):  # noqa: ANN003, ANN201 - CinConfig, imported lazily
-    from vidstyle.embedder.cin import CinConfig
+    from vidstyle.styletransfer.model import CinConfig
 
     base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 30, "lr": 5e-3, "save_every": 1000,
             "channels": (8, 16, 16), "n_residual": 1}
@@ -81,7 +81,7 @@ def tiny_frames() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_frames, offline_settings: Settings) -> Path:
     """A CIN checkpoint after 30 steps on 32-px images (seconds on a CPU)."""
-    from vidstyle.embedder.train_style import train
+    from vidstyle.styletransfer.train import train
 
     contents, styles = tiny_frames
     out = tmp_path_factory.mktemp("cin") / "tiny.pt"

@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 from vidstyle.backbones import frames_to_tensor, load_backbone
 from vidstyle.core.files import sha256_file
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.cin import CheckpointError, CinConfig, CinModel, load_cin, read_checkpoint, save_checkpoint
-from vidstyle.embedder.train_style import perceptual_losses, train
+from vidstyle.styletransfer.checkpoint import CheckpointError, load_cin, read_checkpoint, save_checkpoint
+from vidstyle.styletransfer.losses import perceptual_losses
+from vidstyle.styletransfer.model import CinConfig, CinModel
+from vidstyle.styletransfer.train import train
 
 from tests.conftest import OFFLINE_CONFIG, TINY, photo, tiny_config
 
@@ -66,7 +68,7 @@ def test_resume_continues_exactly(tmp_path, trained_tiny, tiny_frames, offline_s
 
 def test_divergence_stops_without_overwriting_the_last_good_checkpoint(tmp_path, tiny_frames, offline_settings,
                                                                        monkeypatch) -> None:
-    import vidstyle.embedder.train_style as ts
+    import vidstyle.styletransfer.train as ts
 
     real, calls = ts.perceptual_losses, []
 

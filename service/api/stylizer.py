@@ -19,8 +19,8 @@ from vidstyle.service.api.errors import NotFound, Unavailable
 
 if TYPE_CHECKING:
     from vidstyle.core.settings import Settings
-    from vidstyle.embedder.cin import CinModel
     from vidstyle.service.api.catalog import Catalog
+    from vidstyle.styletransfer.model import CinModel
 
 log = logging.getLogger("vidstyle.serve")
 
@@ -54,7 +54,7 @@ class Stylizer:
             raise Unavailable(self._error)
         if self._model is None:
             from vidstyle.backbones.device import pick_device
-            from vidstyle.embedder.cin import load_cin
+            from vidstyle.styletransfer.checkpoint import load_cin
 
             try:
                 self._model = load_cin(self.checkpoint, weights_path=self.settings.model.weights_path,

@@ -15,8 +15,9 @@ from PIL import Image
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.files import atomic_write_bytes
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.cin import CheckpointError, CinModel, load_cin
-from vidstyle.embedder.train_style import load_frames
+from vidstyle.styletransfer.checkpoint import CheckpointError, load_cin
+from vidstyle.styletransfer.data import load_frames
+from vidstyle.styletransfer.model import CinModel
 
 
 def checkpoint_from(settings: Settings, explicit: Path | None) -> Path:

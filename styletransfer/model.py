@@ -16,19 +16,14 @@ only a small head is trained: per tap, channel mean/std of the raw features (Ada
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from vidstyle.backbones import LoadedBackbone, frames_to_tensor, load_backbone
-from vidstyle.core.errors import VidstyleError
-from vidstyle.core.files import atomic_path, sha256_file
+from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.core.settings import ConfigError
-
-CHECKPOINT_FORMAT = 1
 
 # Taps used by the perceptual loss and by P, per backbone. VGG19: Gatys' style layers and content layer.
 # EfficientNet-Lite0: the same depths (/2, /2, /4, /8) for style; block10 (the backbone's first content tap).
@@ -44,10 +39,6 @@ LOSS_TAPS: dict[str, dict[str, tuple[str, ...]]] = {
         "predictor": ("stem", "block0", "block2", "block4"),
     },
 }
-
-
-class CheckpointError(VidstyleError, ValueError):
-    """A CIN checkpoint that cannot be read or does not fit the configured backbone."""
 
 
 @dataclass
@@ -242,7 +233,7 @@ class CinModel(nn.Module):
     def __init__(self, config: CinConfig, backbone: LoadedBackbone) -> None:
         super().__init__()
         if backbone.spec.name != config.backbone:
-            raise CheckpointError(f"CIN config is for backbone {config.backbone}, got {backbone.spec.name}")
+            raise ConfigError(f"CIN config is for backbone {config.backbone}, got {backbone.spec.name}")
         self.config = config
         self.backbone_sha256 = backbone.weights_sha256
         self.transformer = StyleTransformer(config.channels, config.n_residual)
@@ -301,74 +292,3 @@ class CinModel(nn.Module):
             c = F.pad(c, (0, pw, 0, ph), mode="reflect")
         y = self.transformer(c, self.head.params(z))[..., :h, :w]
         return (y[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy()
-
-
-# ---------------------------------------------------------------- checkpoints
-def save_checkpoint(path: Path, model: CinModel, extra: dict[str, Any] | None = None) -> None:
-    """Write atomically: a crash mid-save leaves the previous checkpoint intact."""
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "config": model.config.to_dict(),
-        "backbone_sha256": model.backbone_sha256,
-        "state": model.trained_state(),
-        **(extra or {}),
-    }
-    with atomic_path(Path(path)) as tmp:
-        torch.save(payload, tmp)
-
-
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"CIN checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)  # no pickled code
-    except Exception as exc:  # noqa: BLE001 - any unpickling error means the same: not a checkpoint
-        raise CheckpointError(f"cannot read CIN checkpoint {path}: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a vidstyle CIN checkpoint (format {CHECKPOINT_FORMAT})")
-    return payload
-
-
-def load_cin(path: Path, backbone: LoadedBackbone | None = None, weights_path: Path | None = None,
-             device: torch.device | str = "cpu") -> CinModel:
-    """The model of a checkpoint, on `backbone` (loaded from the checkpoint's backbone name when None).
-
-    The trunk's weights must be the ones the head was trained on: a head on other features is meaningless.
-    """
-    payload = read_checkpoint(path)
-    config = CinConfig.from_dict(payload["config"])
-    if backbone is None:
-        backbone = load_backbone(config.backbone, weights_path)
-    if backbone.spec.name != config.backbone:
-        raise CheckpointError(
-            f"CIN checkpoint {path} was trained on backbone {config.backbone}, the config uses {backbone.spec.name}"
-        )
-    if backbone.weights_sha256 != payload["backbone_sha256"]:
-        raise CheckpointError(
-            f"CIN checkpoint {path} was trained on {config.backbone} weights {payload['backbone_sha256'][:12]}, "
-            f"the loaded weights are {backbone.weights_sha256[:12]}"
-        )
-    model = CinModel(config, backbone)
-    model.load_trained_state(payload["state"])
-    return model.to(device).eval()
-
-
-class CinEmbedding:
-    """What `Embedder` needs from a checkpoint: per-frame `style_cin` vectors, their dims, a fingerprint tag.
-
-    The tag carries the checkpoint's SHA-256, so embeddings from two checkpoints never mix in one dataset,
-    index or evaluation cache.
-    """
-
-    def __init__(self, checkpoint: Path, backbone: LoadedBackbone, device: torch.device | str,
-                 style_representation: str, batch_size: int = 32) -> None:
-        self.sha256 = sha256_file(Path(checkpoint))
-        self.model = load_cin(checkpoint, backbone, device=device)
-        self.batch_size = batch_size
-        d = self.model.config.bottleneck
-        self.dims = {"style_cin": d} | ({"style": d} if style_representation == "cin" else {})
-        self.fingerprint_tag = f"+cin:{self.sha256[:16]}" + (":style" if style_representation == "cin" else "")
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        return self.model.embed(frames, self.batch_size)
