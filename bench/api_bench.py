@@ -45,7 +45,7 @@ def video_id(i: int) -> str:
 
 def synthetic_vectors(space: str, n: int, dim: int):  # noqa: ANN201 - np.ndarray
     """The bench's vectors of one space: the same for a given (space, n, dim) on every run."""
-    from vidstyle.indexing.synthetic import ClusteredGenerator
+    from vidstyle.indexing.clustered_vectors import ClusteredGenerator
 
     seed = {"content": 1, "style": 3}[space]
     return ClusteredGenerator(dim, seed=seed).sample(n, seed=seed + 1)

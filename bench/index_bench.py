@@ -29,9 +29,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 from vidstyle.core.settings import IndexSettings
+from vidstyle.indexing.clustered_vectors import ClusteredGenerator
 from vidstyle.indexing.factory import flat_seconds_per_vector, plan_index
 from vidstyle.indexing.space import SpaceIndex
-from vidstyle.indexing.synthetic import ClusteredGenerator
 
 K = 10
 

@@ -1,27 +1,37 @@
-"""The embeddings dataset (EMB_DIR): a folder of Parquet parts, one row per video (see CONTRACT.md).
+"""The embeddings dataset (EMB_DIR): a folder of Parquet parts, one row per video (docs/CONTRACT.md).
+
+The one module that reads and writes EMB_DIR: the embed job, the index builder, the service's catalogue and
+the test/bench data generators all go through it, so the schema and the crash-safety rules live here only.
 
 Parts are immutable once published (temp file, fsync, rename), and a video is in at most one part: a
 crashed or interrupted job loses only the rows it had not yet flushed, and a rerun redoes exactly those.
+The one change to a published part is deleting a row (`remove_row`), by rewriting that part atomically.
+Readers skip temp files (names starting with "." or "_"), as pyarrow does.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from vidstyle.core.errors import VidstyleError
-from vidstyle.core.files import atomic_write, remove_stale_temps
+from vidstyle.core.files import atomic_write, fsync_dir, remove_stale_temps
 
 PART_GLOB = "part-*.parquet"
 
 
 class DatasetError(VidstyleError, ValueError):
-    """EMB_DIR holds something this job must not mix with (another model) or cannot read."""
+    """An EMB_DIR that cannot be used: missing, unreadable, empty, mixed models, bad or missing columns."""
 
 
 def schema(dims: dict[str, int]) -> pa.Schema:
@@ -89,6 +99,127 @@ def write_part(emb_dir: Path, rows: list[dict[str, Any]], dims: dict[str, int]) 
     return target
 
 
+def write_vectors(
+    emb_dir: Path,
+    video_ids: Sequence[str],
+    vectors: Mapping[str, np.ndarray],
+    *,
+    fingerprint: str = "synthetic:000000000000",
+    failed: Sequence[str] = (),
+    part_rows: int = 1000,
+) -> None:
+    """Publish ready-made vectors as ok rows without media (no frames, thumbnails), for tests and benchmarks.
+
+    `vectors[column]` is (len(video_ids), dim); `failed` adds rows with status 'failed' and null vectors.
+    """
+    prepare(emb_dir)
+    matrices = {name: np.asarray(m, dtype=np.float32) for name, m in vectors.items()}
+    dims = {name: int(m.shape[1]) for name, m in matrices.items()}
+    rows: list[dict[str, Any]] = [
+        {"video_id": v, "path": f"/videos/{v}.mp4", "status": "ok", "model": fingerprint,
+         **{name: m[i] for name, m in matrices.items()}}
+        for i, v in enumerate(video_ids)
+    ]
+    rows += [{"video_id": v, "path": f"/videos/{v}.mp4", "status": "failed", "error": "cannot decode",
+              "n_frames": 0, "model": fingerprint} for v in failed]
+    for start in range(0, len(rows), part_rows):
+        write_part(emb_dir, rows[start : start + part_rows], dims)
+
+
+def read_part(emb_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table:
+    """One part's rows (FileNotFoundError when a concurrent delete removed it)."""
+    return pq.read_table(Path(emb_dir) / name, columns=columns)
+
+
+def part_vectors(
+    emb_dir: Path, name: str, video_ids: Iterable[str], columns: Iterable[str]
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The vectors of those `video_ids` that part `name` holds: (ids in part order, column -> (n, dim))."""
+    columns = list(columns)
+    table = read_part(emb_dir, name, ["video_id", *columns])
+    table = table.filter(pc.is_in(table.column("video_id"), value_set=pa.array(list(video_ids), pa.string())))
+    return table.column("video_id").to_pylist(), {c: vectors_from_arrow(table.column(c), c) for c in columns}
+
+
+def remove_row(emb_dir: Path, name: str, video_id: str) -> None:
+    """Delete `video_id`'s row by rewriting part `name` without it (atomically), or deleting a part left empty."""
+    path = Path(emb_dir) / name
+    table = pq.read_table(path)
+    keep = table.filter(pc.not_equal(table.column("video_id"), pa.scalar(video_id, pa.string())))
+    if keep.num_rows == 0:
+        path.unlink(missing_ok=True)
+        fsync_dir(Path(emb_dir))
+    else:
+        atomic_write(path, lambda tmp: pq.write_table(keep, tmp, compression="zstd"))
+
+
 def prepare(emb_dir: Path) -> None:
+    """Create EMB_DIR if needed and remove the temp files a crashed writer left behind."""
     Path(emb_dir).mkdir(parents=True, exist_ok=True)
     remove_stale_temps(Path(emb_dir))
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    video_ids: list[str]
+    fingerprint: str
+    vectors: dict[str, np.ndarray]  # space -> (n, dim) float32
+
+
+def vectors_from_arrow(column: pa.ChunkedArray | pa.Array, name: str) -> np.ndarray:
+    """(n, dim) float32 from a fixed-size (or equal-length) list column without nulls."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(array)
+    if array.null_count:
+        raise DatasetError(f"column {name!r} has {array.null_count} null vectors in rows with status 'ok'")
+    if pa.types.is_fixed_size_list(array.type):
+        dim = array.type.list_size
+    elif pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
+        lengths = pc.list_value_length(array).to_numpy(zero_copy_only=False)
+        dim = int(lengths[0]) if n else 0
+        if n and (lengths != dim).any():
+            raise DatasetError(f"column {name!r} holds vectors of different lengths")
+    else:
+        raise DatasetError(f"column {name!r} is {array.type}, not a list of floats")
+    values = array.flatten().to_numpy(zero_copy_only=False)
+    if not np.issubdtype(values.dtype, np.floating):
+        raise DatasetError(f"column {name!r} holds {values.dtype}, not floats")
+    return np.ascontiguousarray(values.reshape(n, dim), dtype=np.float32)
+
+
+def read_embeddings(emb_dir: Path, columns: Mapping[str, str]) -> Embeddings:
+    """The ok rows of `emb_dir`: ids, model fingerprint and one matrix per space (`columns`: space -> column)."""
+    emb_dir = Path(emb_dir)
+    if not emb_dir.is_dir():
+        raise DatasetError(f"{emb_dir}: no such embeddings directory")
+    try:
+        dataset = ds.dataset(emb_dir, format="parquet", ignore_prefixes=[".", "_"])
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DatasetError(f"{emb_dir}: cannot read the embeddings dataset: {exc}") from exc
+    if not dataset.files:
+        raise DatasetError(f"{emb_dir}: no Parquet files (run `vidstyle embed` first)")
+    wanted = ["video_id", "status", "model", *dict.fromkeys(columns.values())]
+    missing = [c for c in wanted if c not in dataset.schema.names]
+    if missing:
+        raise DatasetError(f"{emb_dir}: the embeddings dataset lacks column(s) {', '.join(missing)}")
+    try:
+        table = dataset.to_table(columns=wanted, filter=pc.field("status") == "ok")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DatasetError(f"{emb_dir}: cannot read the embeddings dataset: {exc}") from exc
+    if table.num_rows == 0:
+        raise DatasetError(f"{emb_dir}: no videos with status 'ok' to index")
+
+    video_ids = table.column("video_id").to_pylist()
+    if None in video_ids:
+        raise DatasetError(f"{emb_dir}: rows with a null video_id")
+    if len(set(video_ids)) != len(video_ids):
+        dupes = sorted(v for v, count in Counter(video_ids).items() if count > 1)
+        raise DatasetError(f"{emb_dir}: {len(dupes)} duplicate video_id values, e.g. {dupes[:3]}")
+    models = pc.unique(table.column("model")).to_pylist()
+    if len(models) != 1 or not models[0]:
+        raise DatasetError(
+            f"{emb_dir}: embeddings come from {len(models)} model fingerprints {models[:3]}; "
+            "re-embed everything with one config"
+        )
+    vectors = {space: vectors_from_arrow(table.column(col), col) for space, col in columns.items()}
+    return Embeddings(video_ids=video_ids, fingerprint=models[0], vectors=vectors)

@@ -5,7 +5,7 @@ Modules: `factory` (which index type, and how to make it), `space` (one space's 
 mirrors on GPUs), `cli` (`vidstyle index build`, `vidstyle query`), `synthetic` (test/benchmark data).
 """
 
-from vidstyle.indexing.errors import EmbeddingsError, IndexLoadError, UnknownVideoError
+from vidstyle.indexing.errors import IndexLoadError, UnknownVideoError
 from vidstyle.indexing.store import SPACES, IndexSet
 
-__all__ = ["SPACES", "EmbeddingsError", "IndexLoadError", "IndexSet", "UnknownVideoError"]
+__all__ = ["SPACES", "IndexLoadError", "IndexSet", "UnknownVideoError"]

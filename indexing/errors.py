@@ -9,10 +9,6 @@ class IndexLoadError(VidstyleError, ValueError):
     """An INDEX_DIR that must not be used: missing, corrupt, truncated, or built for another model/dims."""
 
 
-class EmbeddingsError(VidstyleError, ValueError):
-    """An EMB_DIR the indexes cannot be built from (missing, empty, mixed models, bad columns)."""
-
-
 class UnknownVideoError(VidstyleError, KeyError):
     """A video id that is not in the index."""
 

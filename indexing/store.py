@@ -42,10 +42,10 @@ import pyarrow.parquet as pq
 from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps, sha256_file
 from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
+from vidstyle.embedder.dataset import read_embeddings
 from vidstyle.indexing.errors import IndexLoadError, UnknownVideoError
 from vidstyle.indexing.factory import IndexPlan
 from vidstyle.indexing.rwlock import RWLock
-from vidstyle.indexing.source import read_embeddings
 from vidstyle.indexing.space import SpaceIndex
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class IndexSet:
     # ----------------------------------------------------------------------------------------- build
     @classmethod
     def from_embeddings(cls, emb_dir: Path, settings: IndexSettings) -> IndexSet:
-        """Build both indexes from the ok rows of EMB_DIR (EmbeddingsError when it cannot be used)."""
+        """Build both indexes from the ok rows of EMB_DIR (DatasetError when it cannot be used)."""
         columns = space_columns(settings)
         emb = read_embeddings(Path(emb_dir), columns)
         index_set = cls.from_vectors(emb.fingerprint, emb.video_ids, emb.vectors, settings, columns=columns)

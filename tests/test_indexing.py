@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from vidstyle.core.settings import IndexSettings
-from vidstyle.indexing import SPACES, EmbeddingsError, IndexSet, UnknownVideoError
+from vidstyle.embedder.dataset import DatasetError, write_vectors
+from vidstyle.indexing import SPACES, IndexSet, UnknownVideoError
+from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 from vidstyle.indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index
 from vidstyle.indexing.gpu import GPU_MAX_K, GpuMirror, gpu_allowed, gpu_count
-from vidstyle.indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
 
 DIMS = {"style": 48, "content": 32}
 
@@ -249,7 +250,7 @@ def test_hnsw_tombstones_are_compacted() -> None:
 def test_from_embeddings_skips_failed_rows_and_temp_files(tmp_path: Path) -> None:
     names, vectors = ids(120), make_vectors(120)
     emb = tmp_path / "emb"
-    write_embeddings_dataset(emb, names, vectors, fingerprint="vgg19:abc", failed=["broken1", "broken2"], part_rows=50)
+    write_vectors(emb, names, vectors, fingerprint="vgg19:abc", failed=["broken1", "broken2"], part_rows=50)
     (emb / ".part-99999.parquet.1234.tmp").write_bytes(b"half a file")
     index_set = IndexSet.from_embeddings(emb, IndexSettings())
     assert index_set.fingerprint == "vgg19:abc"
@@ -263,7 +264,7 @@ def test_from_embeddings_skips_failed_rows_and_temp_files(tmp_path: Path) -> Non
 def test_style_column_is_configurable(tmp_path: Path) -> None:
     names = ids(60)
     vectors = {**make_vectors(60), "style_cin": clustered_unit_vectors(60, 24, seed=7)}
-    write_embeddings_dataset(tmp_path, names, vectors)
+    write_vectors(tmp_path, names, vectors)
     index_set = IndexSet.from_embeddings(tmp_path, IndexSettings(style_column="style_cin"))
     assert index_set.dims == {"style": 24, "content": DIMS["content"]}
     assert index_set.columns == {"style": "style_cin", "content": "content"}
@@ -286,11 +287,11 @@ def test_unusable_embeddings_are_refused(tmp_path: Path, setup: str, message: st
     if setup == "empty":
         emb.mkdir()
     elif setup == "all_failed":
-        write_embeddings_dataset(emb, [], {s: v[:0] for s, v in vectors.items()}, failed=["a", "b"])
+        write_vectors(emb, [], {s: v[:0] for s, v in vectors.items()}, failed=["a", "b"])
     elif setup == "mixed_models":
-        write_embeddings_dataset(emb / "a", ids(10, "a"), vectors, fingerprint="m1")
-        write_embeddings_dataset(emb / "b", ids(10, "b"), vectors, fingerprint="m2")
+        write_vectors(emb / "a", ids(10, "a"), vectors, fingerprint="m1")
+        write_vectors(emb / "b", ids(10, "b"), vectors, fingerprint="m2")
     elif setup == "no_column":
-        write_embeddings_dataset(emb, ids(10), {"content": vectors["content"]})
-    with pytest.raises(EmbeddingsError, match=message):
+        write_vectors(emb, ids(10), {"content": vectors["content"]})
+    with pytest.raises(DatasetError, match=message):
         IndexSet.from_embeddings(emb, IndexSettings())

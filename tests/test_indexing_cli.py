@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 from vidstyle.cli.app import app
-from vidstyle.indexing.synthetic import clustered_unit_vectors, write_embeddings_dataset
+from vidstyle.embedder.dataset import write_vectors
+from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 
 runner = CliRunner()
 OFFLINE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
@@ -21,7 +22,7 @@ N = 80
 def emb_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("emb")
     vectors = {"style": clustered_unit_vectors(N, 36, seed=1), "content": clustered_unit_vectors(N, 20, seed=2)}
-    write_embeddings_dataset(
+    write_vectors(
         out, [f"clip{i:02d}" for i in range(N)], vectors, fingerprint="vgg19:feedc0ffee00", failed=["bad"]
     )
     return out

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import SPACES, IndexSet
-from vidstyle.indexing.synthetic import ClusteredGenerator
+from vidstyle.indexing.clustered_vectors import ClusteredGenerator
 
 DIMS = {"style": 32, "content": 16}
 N0, K = 1500, 10

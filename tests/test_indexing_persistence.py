@@ -11,7 +11,7 @@ import pytest
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import SPACES, IndexLoadError, IndexSet
 from vidstyle.indexing import store as index_store
-from vidstyle.indexing.synthetic import clustered_unit_vectors
+from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 
 DIMS = {"style": 40, "content": 24}
 

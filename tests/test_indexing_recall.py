@@ -10,8 +10,8 @@ import faiss
 import numpy as np
 import pytest
 from vidstyle.core.settings import IndexSettings
+from vidstyle.indexing.clustered_vectors import ClusteredGenerator
 from vidstyle.indexing.space import SpaceIndex
-from vidstyle.indexing.synthetic import ClusteredGenerator
 
 N, DIM, QUERIES, K = 20_000, 64, 300, 10
 

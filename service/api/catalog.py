@@ -19,9 +19,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from vidstyle.core.files import atomic_write, fsync_dir
 from vidstyle.embedder import dataset
 
 
@@ -56,7 +53,7 @@ class Catalog:
         entries: dict[str, Entry] = {}
         models: set[str] = set()
         for part in dataset.parts(self.emb_dir):
-            table = pq.read_table(part, columns=["video_id", "status", "n_frames", "model"])
+            table = dataset.read_part(self.emb_dir, part.name, ["video_id", "status", "n_frames", "model"])
             models.update(table.column("model").unique().to_pylist())
             for vid, status, n in zip(
                 table.column("video_id").to_pylist(),
@@ -99,7 +96,7 @@ class Catalog:
                 self._media.move_to_end(name)
                 return self._media[name]
         try:
-            table = pq.read_table(self.emb_dir / name, columns=["video_id", "frame_times", "thumbnails"])
+            table = dataset.read_part(self.emb_dir, name, ["video_id", "frame_times", "thumbnails"])
         except (FileNotFoundError, pa.ArrowInvalid):
             return {}  # deleted or rewritten under us; the next lookup sees the new entry
         media = {
@@ -127,13 +124,10 @@ class Catalog:
         ids: list[str] = []
         blocks: dict[str, list[np.ndarray]] = {s: [] for s in spaces}
         for name, vids in sorted(by_part.items()):
-            table = pq.read_table(self.emb_dir / name, columns=["video_id", *spaces])
-            mask = pc.is_in(table.column("video_id"), value_set=pa.array(vids, pa.string()))
-            table = table.filter(mask)
-            ids.extend(table.column("video_id").to_pylist())
+            got, matrices = dataset.part_vectors(self.emb_dir, name, vids, spaces)
+            ids.extend(got)
             for s in spaces:
-                col = table.column(s).combine_chunks()
-                blocks[s].append(np.asarray(col.flatten(), np.float32).reshape(len(col), -1))
+                blocks[s].append(matrices[s])
         return ids, {s: np.concatenate(b) if b else np.zeros((0, 0), np.float32) for s, b in blocks.items()}
 
     # -- writing (the caller serialises writes) -------------------------------------------------------------
@@ -152,14 +146,7 @@ class Catalog:
         entry = self._entries.get(video_id)
         if entry is None:
             return False
-        path = self.emb_dir / entry.part
-        table = pq.read_table(path)
-        keep = table.filter(pc.not_equal(table.column("video_id"), pa.scalar(video_id, pa.string())))
-        if keep.num_rows == 0:
-            path.unlink(missing_ok=True)
-            fsync_dir(self.emb_dir)
-        else:
-            atomic_write(path, lambda tmp: pq.write_table(keep, tmp, compression="zstd"))
+        dataset.remove_row(self.emb_dir, entry.part, video_id)
         del self._entries[video_id]
         with self._cache_lock:
             self._media.pop(entry.part, None)

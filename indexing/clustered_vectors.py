@@ -1,20 +1,14 @@
-"""Synthetic embeddings for tests and benchmarks: clustered, anisotropic, unit-norm, like real ones.
+"""Clustered vectors for the index tests and benchmarks: clustered, anisotropic, unit-norm, like real ones.
 
 Uniform random vectors make every ANN index look bad (no structure) and trivially clustered ones make every
 index look perfect. Real image/video embeddings sit near a low-dimensional subspace, in clusters of very
 uneven size, with a decaying spectrum, plus isotropic noise; this generator mimics that, in float32 chunks
-so that 1M x 1920 fits in memory.
+so that 1M x 1920 fits in memory. Write them as an EMB_DIR with `vidstyle.embedder.dataset.write_vectors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-from vidstyle.core.files import atomic_write
 
 
 class ClusteredGenerator:
@@ -68,41 +62,3 @@ class ClusteredGenerator:
 def clustered_unit_vectors(n: int, dim: int, seed: int = 0, **kwargs: float) -> np.ndarray:
     """Shortcut: `n` vectors from a fresh mixture seeded by `seed`."""
     return ClusteredGenerator(dim, seed=seed, **kwargs).sample(n, seed=seed + 1)  # type: ignore[arg-type]
-
-
-def write_embeddings_dataset(
-    emb_dir: Path,
-    video_ids: Sequence[str],
-    vectors: Mapping[str, np.ndarray],
-    *,
-    fingerprint: str = "synthetic:000000000000",
-    failed: Sequence[str] = (),
-    part_rows: int = 1000,
-) -> None:
-    """Write an EMB_DIR-shaped Parquet dataset (`part-*.parquet`) holding `vectors` as ok rows.
-
-    `failed` adds rows with status 'failed' and null vectors, which the index build must skip.
-    """
-    emb_dir = Path(emb_dir)
-    emb_dir.mkdir(parents=True, exist_ok=True)
-    ids = list(video_ids) + list(failed)
-    n_ok = len(video_ids)
-    columns: dict[str, pa.Array] = {
-        "video_id": pa.array(ids, pa.string()),
-        "path": pa.array([f"/videos/{v}.mp4" for v in ids], pa.string()),
-        "status": pa.array(["ok"] * n_ok + ["failed"] * len(failed), pa.string()),
-        "error": pa.array([None] * n_ok + ["cannot decode"] * len(failed), pa.string()),
-        "n_frames": pa.array([8] * n_ok + [0] * len(failed), pa.int32()),
-    }
-    for name, matrix in vectors.items():
-        matrix = np.asarray(matrix, dtype=np.float32)
-        dim = matrix.shape[1]
-        flat = pa.array(np.concatenate([matrix.ravel(), np.zeros(dim * len(failed), np.float32)]))
-        mask = np.array([False] * n_ok + [True] * len(failed))
-        arr = pa.FixedSizeListArray.from_arrays(flat, dim, mask=pa.array(mask))
-        columns[name] = arr
-    columns["model"] = pa.array([fingerprint] * len(ids), pa.string())
-    table = pa.table(columns)
-    for part, start in enumerate(range(0, max(len(ids), 1), part_rows)):
-        chunk = table.slice(start, part_rows)
-        atomic_write(emb_dir / f"part-{part:05d}.parquet", lambda tmp, chunk=chunk: pq.write_table(chunk, tmp))
