@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from vidstyle.core.settings import IndexSettings
-from vidstyle.indexing import SPACES, IndexLoadError, IndexSet
-from vidstyle.indexing import store as index_store
+from vidstyle.indexing import SPACES, IndexLoadError, IndexSet, persistence
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 
 DIMS = {"style": 40, "content": 24}
@@ -103,7 +102,7 @@ def test_crash_before_manifest_keeps_the_old_index(saved, tmp_path: Path, monkey
     def crash(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(index_store, "atomic_write_bytes", crash)
+    monkeypatch.setattr(persistence, "atomic_write_bytes", crash)
     with pytest.raises(OSError, match="simulated"):
         index_set.save(index_dir)
     monkeypatch.undo()

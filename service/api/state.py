@@ -13,13 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from vidstyle.core.errors import first_line
 from vidstyle.core.settings import Settings
+from vidstyle.indexing.recommend import Ranked, recommend
 from vidstyle.media.decode import DecodeError
 from vidstyle.service.api.catalog import Catalog
 from vidstyle.service.api.errors import NotFound, StartupError, Unavailable, Unprocessable, WritesDisabled
@@ -34,14 +34,6 @@ log = logging.getLogger("vidstyle.serve")
 
 SPACES = ("style", "content")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Ranked:
-    video_id: str
-    score: float
-    style_score: float
-    content_score: float
 
 
 class ModelRunner:
@@ -253,19 +245,12 @@ class AppState:
         self, video_id: str, k: int, style_weight: float, content_weight: float, near_duplicate: float, candidates: int
     ) -> list[Ranked]:
         """Near in style, minus near-duplicates in content, re-ranked by a blend of both (docs/recommend.md)."""
-        pool = self.similar(video_id, "style", max(candidates, k))
-        if not pool:
-            return []
-        query = _unit(self.index.vector(video_id, "content"))
-        cands = np.stack([_unit(self.index.vector(vid, "content")) for vid, _ in pool])
-        content = cands @ query
-        ranked = [
-            Ranked(vid, style_weight * s + content_weight * float(c), s, float(c))
-            for (vid, s), c in zip(pool, content)
-            if c <= near_duplicate
-        ]
-        ranked.sort(key=lambda r: r.score, reverse=True)
-        return ranked[:k]
+        from vidstyle.indexing import UnknownVideoError
+
+        try:
+            return recommend(self.index, video_id, k, style_weight, content_weight, near_duplicate, candidates)
+        except UnknownVideoError as exc:
+            raise NotFound(f"unknown video_id {video_id!r}") from exc
 
     def list_ids(self, query: str, offset: int, limit: int) -> tuple[int, list[str]]:
         version, ids = self._listing

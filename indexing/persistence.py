@@ -1,0 +1,274 @@
+"""INDEX_DIR on disk: the manifest, the data files with their checksums, crash-safe save and verified load.
+
+Layout:
+
+    INDEX_DIR/manifest.json               the one file a reader starts from; replaced atomically, last
+    INDEX_DIR/data-<stamp>/style.faiss    written by faiss.write_index
+    INDEX_DIR/data-<stamp>/content.faiss
+    INDEX_DIR/data-<stamp>/ids.parquet    live videos: id (int64) <-> video_id (string)
+
+`save()` writes each data file into a fresh `data-<stamp>/` directory (each one temp, fsync, rename, via
+`vidstyle.core.files`), then atomically replaces `manifest.json`, which names those files with their sizes and
+sha256 checksums; `remove_stale_data()` then deletes older data directories. A crash at any moment leaves either
+the old manifest with its intact files or the new manifest with its complete files, never a mix. `load()`
+refuses (IndexLoadError) a file whose size or checksum differs from the manifest, an unexpected model
+fingerprint, and an index whose dimension differs from the manifest's.
+
+This module knows nothing of searching or updating: the in-memory index set (`vidstyle.indexing.index_set`)
+hands it an `IndexRecord` to save and gets one back from `load()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps, sha256_file
+from vidstyle.core.settings import IndexSettings
+from vidstyle.core.spaces import SPACES
+from vidstyle.indexing.errors import IndexLoadError
+from vidstyle.indexing.factory import IndexPlan
+from vidstyle.indexing.space import SpaceIndex
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+FORMAT = "vidstyle-index"
+FORMAT_VERSION = 1
+DATA_PREFIX = "data-"
+
+
+@dataclass
+class IndexRecord:
+    """Everything INDEX_DIR holds about a catalogue's two indexes."""
+
+    fingerprint: str
+    spaces: dict[str, SpaceIndex]
+    columns: dict[str, str]  # space -> the EMB_DIR column it indexes
+    id_table: dict[str, int]  # video_id -> int64 id shared by both spaces
+    next_id: int
+    created_at: str
+    emb_dir: Path | None = None  # the dataset it was built from (absolute in memory, relative on disk)
+
+
+@dataclass(frozen=True)
+class SavedFiles:
+    """What the last save (or load) wrote: each data file's entry in the manifest, and when."""
+
+    files: dict[str, Any] = field(default_factory=dict)  # "style" / "content" / "ids" -> {path, bytes, sha256}
+    saved_at: str | None = None
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def manifest(record: IndexRecord, saved: SavedFiles, index_dir: Path | None = None) -> dict[str, Any]:
+    """The manifest.json of `record`; with `index_dir`, the dataset path is made relative to it."""
+    files, emb_dir = saved.files, record.emb_dir
+    if emb_dir is not None and index_dir is not None:  # relative on disk: the pair can move together
+        emb_dir = Path(os.path.relpath(emb_dir, index_dir.resolve()))
+    spaces = {
+        space: {
+            "column": record.columns[space],
+            "dims": index.dim,
+            "index_type": index.kind,
+            "description": index.plan.description,
+            "reason": index.plan.reason,
+            "plan": index.plan.as_dict(),
+            "stored_vectors": index.ntotal,
+            "tombstones": len(index.dead),
+            "file": files.get(space),
+        }
+        for space, index in record.spaces.items()
+    }
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "fingerprint": record.fingerprint,
+        "count": len(record.id_table),
+        "next_id": record.next_id,
+        "dims": {space: index.dim for space, index in record.spaces.items()},
+        "index_type": {space: index.kind for space, index in record.spaces.items()},
+        "spaces": spaces,
+        "ids": files.get("ids"),
+        "emb_dir": emb_dir.as_posix() if emb_dir is not None else None,
+        "faiss_version": faiss.__version__,
+        "created_at": record.created_at,
+        "saved_at": saved.saved_at,
+    }
+
+
+def save(index_dir: Path, record: IndexRecord) -> SavedFiles:
+    """Write both indexes, the id table and manifest.json (last) into `index_dir`; crash-safe.
+
+    The caller keeps `record` from changing meanwhile (searches may go on).
+    """
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(index_dir)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    data_dir = index_dir / f"{DATA_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
+    data_dir.mkdir()
+    fsync_dir(index_dir)
+    files: dict[str, Any] = {}
+    for space, index in record.spaces.items():
+        path = data_dir / f"{space}.faiss"
+        atomic_write(path, lambda tmp, index=index: faiss.write_index(index.index, str(tmp)))
+        files[space] = _file_entry(index_dir, path)
+    ids_path = data_dir / "ids.parquet"
+    table = pa.table(
+        {
+            "id": pa.array(list(record.id_table.values()), pa.int64()),
+            "video_id": pa.array(list(record.id_table), pa.string()),
+        }
+    )
+    atomic_write(ids_path, lambda tmp: pq.write_table(table, tmp))
+    files["ids"] = _file_entry(index_dir, ids_path)
+    saved = SavedFiles(files, now())
+    atomic_write_bytes(index_dir / MANIFEST, json.dumps(manifest(record, saved, index_dir), indent=2).encode())
+    log.info("saved %d videos to %s", len(record.id_table), index_dir)
+    return saved
+
+
+def remove_stale_data(index_dir: Path, current: SavedFiles) -> None:
+    """Delete the data directories the manifest no longer names (older saves)."""
+    keep = {Path(entry["path"]).parts[0] for entry in current.files.values() if entry}
+    for old in Path(index_dir).glob(f"{DATA_PREFIX}*"):
+        if old.is_dir() and old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load(
+    index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None
+) -> tuple[IndexRecord, SavedFiles]:
+    """Read a saved INDEX_DIR, verifying it first; IndexLoadError says what is wrong and what to do."""
+    index_dir = Path(index_dir)
+    data = _read_manifest(index_dir)
+    try:
+        fingerprint = data["fingerprint"]
+        if expect_fingerprint is not None and fingerprint != expect_fingerprint:
+            raise IndexLoadError(
+                f"{index_dir}: built from embeddings of model {fingerprint!r}, but the configured model "
+                f"is {expect_fingerprint!r}; re-embed and rebuild (`vidstyle index build`) or use the "
+                "config the index was built with"
+            )
+        files = {name: data["spaces"][name]["file"] for name in SPACES}
+        files["ids"] = data["ids"]
+        spaces = {space: _load_space(index_dir, space, data, settings) for space in SPACES}
+        id_table = _load_id_table(index_dir, data["ids"])
+        if len(id_table) != data["count"]:
+            raise IndexLoadError(f"{index_dir}: id table holds {len(id_table)} videos, manifest says {data['count']}")
+        for space, index in spaces.items():
+            _attach_tombstones(index_dir, space, index, id_table)
+        record = IndexRecord(
+            fingerprint=fingerprint,
+            spaces=spaces,
+            columns={space: data["spaces"][space]["column"] for space in SPACES},
+            id_table=id_table,
+            next_id=int(data["next_id"]),
+            created_at=data["created_at"],
+            emb_dir=(index_dir / data["emb_dir"]).resolve() if data.get("emb_dir") else None,
+        )
+        return record, SavedFiles(files, data.get("saved_at"))
+    except (KeyError, TypeError) as exc:
+        raise IndexLoadError(f"{index_dir}/{MANIFEST} is malformed (missing or bad entry {exc})") from exc
+
+
+def _file_entry(index_dir: Path, path: Path) -> dict[str, Any]:
+    return {
+        "path": path.relative_to(index_dir).as_posix(),
+        "bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+    }
+
+
+def _read_manifest(index_dir: Path) -> dict[str, Any]:
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexLoadError(f"{index_dir}: no {MANIFEST}, not an index directory (run `vidstyle index build`)")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexLoadError(f"{path}: unreadable manifest ({exc}); rebuild the index") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexLoadError(f"{path}: not a vidstyle index manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexLoadError(
+            f"{path}: index format version {manifest.get('format_version')}, this vidstyle reads "
+            f"{FORMAT_VERSION}; rebuild the index"
+        )
+    return manifest
+
+
+def _verified_file(index_dir: Path, entry: dict[str, Any], what: str) -> Path:
+    """The path of a data file after checking its size and sha256 against the manifest."""
+    path = index_dir / entry["path"]
+    if not path.is_file():
+        raise IndexLoadError(f"{index_dir}: {what} file {entry['path']} is missing; rebuild the index")
+    size = path.stat().st_size
+    if size != entry["bytes"]:
+        raise IndexLoadError(
+            f"{index_dir}: {what} file {entry['path']} is truncated or altered ({size} bytes, manifest says "
+            f"{entry['bytes']}); rebuild the index"
+        )
+    if sha256_file(path) != entry["sha256"]:
+        raise IndexLoadError(
+            f"{index_dir}: {what} file {entry['path']} is corrupted (sha256 differs from the manifest); "
+            "rebuild the index"
+        )
+    return path
+
+
+def _load_space(index_dir: Path, space: str, manifest: dict[str, Any], settings: IndexSettings) -> SpaceIndex:
+    entry = manifest["spaces"][space]
+    path = _verified_file(index_dir, entry["file"], f"{space} index")
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexLoadError(f"{index_dir}: {space} index file cannot be read by faiss: {exc}") from exc
+    expected = (manifest["dims"][space], entry["dims"])
+    if any(index.d != dim for dim in expected):
+        raise IndexLoadError(
+            f"{index_dir}: dimension mismatch in the {space} index: the file holds {index.d}-d vectors, "
+            f"the manifest says {expected[0]}; rebuild the index"
+        )
+    return SpaceIndex(index, IndexPlan.from_dict(entry["plan"]), settings)
+
+
+def _load_id_table(index_dir: Path, entry: dict[str, Any]) -> dict[str, int]:
+    path = _verified_file(index_dir, entry, "id table")
+    try:
+        table = pq.read_table(path)
+        ids = table.column("id").to_pylist()
+        videos = table.column("video_id").to_pylist()
+    except (pa.ArrowException, KeyError, OSError) as exc:
+        raise IndexLoadError(f"{index_dir}: id table cannot be read: {exc}") from exc
+    return dict(zip(videos, ids))
+
+
+def _attach_tombstones(index_dir: Path, space: str, index: SpaceIndex, id_table: dict[str, int]) -> None:
+    """Check the index holds every live id; ids it holds beyond them are HNSW tombstones."""
+    stored = index.stored_ids()
+    live = np.fromiter(id_table.values(), dtype=np.int64, count=len(id_table))
+    missing = np.setdiff1d(live, stored, assume_unique=True)
+    extra = np.setdiff1d(stored, live, assume_unique=True)
+    if len(missing) or (len(extra) and index.kind != "hnsw"):
+        raise IndexLoadError(
+            f"{index_dir}: the {space} index and the id table disagree ({len(missing)} ids missing, "
+            f"{len(extra)} unexpected); rebuild the index"
+        )
+    if len(extra):
+        index.dead.clear()
+        index.remove(extra)

@@ -1,0 +1,62 @@
+"""The "similar but not the same" ranking behind `GET /v1/videos/{id}/recommend` (docs/recommend.md).
+
+`rank` is the whole rule as a pure function over scores, so it can be tested alone and reused by anything that
+must rank exactly as the API does; `recommend` feeds it from an `IndexSet`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from vidstyle.core.vectors import unit
+from vidstyle.indexing.index_set import IndexSet
+
+
+@dataclass(frozen=True)
+class Ranked:
+    video_id: str
+    score: float  # the blend
+    style_score: float
+    content_score: float
+
+
+def rank(
+    pool: Sequence[tuple[str, float]],
+    content_scores: np.ndarray,
+    k: int,
+    style_weight: float,
+    content_weight: float,
+    near_duplicate: float,
+) -> list[Ranked]:
+    """Drop candidates whose content score exceeds `near_duplicate`, re-rank the rest by the blend, keep `k`.
+
+    `pool` is (video_id, style score) per candidate; `content_scores[i]` is candidate i's content similarity
+    to the query. Ties keep the pool's order (the sort is stable).
+    """
+    ranked = [
+        Ranked(vid, style_weight * s + content_weight * float(c), s, float(c))
+        for (vid, s), c in zip(pool, np.asarray(content_scores).tolist())
+        if c <= near_duplicate
+    ]
+    ranked.sort(key=lambda r: r.score, reverse=True)
+    return ranked[:k]
+
+
+def recommend(
+    index: IndexSet,
+    video_id: str,
+    k: int,
+    style_weight: float,
+    content_weight: float,
+    near_duplicate: float,
+    candidates: int,
+) -> list[Ranked]:
+    """`rank` over the `max(candidates, k)` style neighbours of a stored video (UnknownVideoError if absent)."""
+    pool = index.search_id(video_id, "style", max(candidates, k))
+    if not pool:
+        return []
+    query = unit(np.asarray(index.vector(video_id, "content"), np.float32).ravel())
+    cands = unit(np.stack([index.vector(vid, "content") for vid, _ in pool]).astype(np.float32))
+    return rank(pool, cands @ query, k, style_weight, content_weight, near_duplicate)
