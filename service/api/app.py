@@ -15,6 +15,8 @@ from vidstyle.service.api.routers import health, search, stylize, videos, web
 from vidstyle.service.api.state import AppState
 from vidstyle.service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
 
+from vidstyle import __version__
+
 log = logging.getLogger("vidstyle.serve")
 
 DESCRIPTION = """Style and content neighbours of videos.
@@ -31,13 +33,13 @@ def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if preload_model:
             # In the background: queries are answered while the model loads; uploads wait for it.
-            state.model.preload()
+            state.preload_model()
         try:
             yield
         finally:
             state.close()
 
-    app = FastAPI(title="vidstyle", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="vidstyle", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.vidstyle = state
 
     @app.exception_handler(ServiceError)

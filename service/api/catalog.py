@@ -2,7 +2,7 @@
 
 The dataset is the source of truth for what the catalogue holds: the service writes a video's row there first
 and only then updates the index, so after a crash the index can be brought back in line from the dataset
-(`AppState.reconcile`). Parts are immutable for the embedding job; the service changes one only to delete a row,
+(`WritePath.reconcile`). Parts are immutable for the embedding job; the service changes one only to delete a row,
 by rewriting that part atomically (temp file, fsync, rename), so every reader sees the old part or the new one.
 A replaced video's old row is deleted before its new part is published: a crash in between loses the video
 (the client got an error and retries) but never leaves two rows with the same `video_id`.

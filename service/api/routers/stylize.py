@@ -35,5 +35,5 @@ async def stylize_render(
     size: Annotated[int, Query(ge=32, le=512, description="side of the square output, pixels")] = 256,
 ) -> Response:
     """PNG: `content`'s middle keyframe in the style `like`'s CIN bottleneck predicts (`vidstyle stylize`)."""
-    png = await state.model.run(state.stylizer.render, state.catalog, content, like, size)
+    png = await state.render_stylized(content, like, size)
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=60"})

@@ -18,6 +18,6 @@ async def embed_upload(state: AppState, file: UploadFile) -> EmbeddedVideo:
     max_bytes = state.settings.serve.max_upload_mb * 2**20
     path = await run_in_threadpool(spool_upload, file, max_bytes)
     try:
-        return await state.model.embed(path)
+        return await state.embed(path)
     finally:
         path.unlink(missing_ok=True)

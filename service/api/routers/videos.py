@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
-from vidstyle.service.api.errors import NotFound
 from vidstyle.service.api.routers.search import UPLOAD_ERRORS
 from vidstyle.service.api.routers.upload import embed_upload
 from vidstyle.service.api.schemas import (
@@ -47,12 +46,8 @@ def list_videos(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> VideoPage:
     """Videos in the index, sorted by id."""
-    total, ids = state.list_ids(q, offset, limit)
-    catalog = state.catalog
-    items = []
-    for vid in ids:
-        entry = catalog.get(vid) if catalog is not None else None
-        items.append(VideoSummary(video_id=vid, n_frames=entry.n_frames if entry else None))
+    total, page = state.list_videos(q, offset, limit)
+    items = [VideoSummary(video_id=vid, n_frames=n_frames) for vid, n_frames in page]
     return VideoPage(total=total, offset=offset, limit=limit, items=items)
 
 
@@ -113,21 +108,14 @@ def thumbnail(
     state: State, video_id: str, i: Annotated[int, Query(ge=0, description="keyframe number")] = 0
 ) -> Response:
     """The JPEG thumbnail of keyframe `i`, from the embeddings dataset."""
-    media = state.catalog.media(video_id) if state.catalog is not None else None
-    if media is None:
-        raise NotFound(f"no thumbnails for video_id {video_id!r}")
-    if i >= len(media.thumbnails):
-        raise NotFound(f"video {video_id!r} has {len(media.thumbnails)} thumbnails; i={i} is out of range")
     # Short cache: a video can be replaced under the same id.
-    return Response(media.thumbnails[i], media_type="image/jpeg", headers={"Cache-Control": "max-age=60"})
+    return Response(state.thumbnail(video_id, i), media_type="image/jpeg", headers={"Cache-Control": "max-age=60"})
 
 
 @router.get("/{video_id:path}", response_model=VideoDetail, responses=NOT_FOUND)
 def video_detail(state: State, video_id: str) -> VideoDetail:
     """One video: its keyframe times and how many thumbnails it has."""
-    if video_id not in state.index:
-        raise NotFound(f"unknown video_id {video_id!r}")
-    media = state.catalog.media(video_id) if state.catalog is not None else None
+    media = state.media(video_id)
     if media is None:
         return VideoDetail(video_id=video_id)
     return VideoDetail(

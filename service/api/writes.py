@@ -1,0 +1,107 @@
+"""The service's write path: adding, replacing and deleting videos, and reconciling the index with the dataset.
+
+Order of every write: the dataset row first (`Catalog`, the source of truth), then the index in memory, then
+the index files. After a crash between two of those steps, `reconcile()` at the next start brings the index back
+in line with the dataset. One writer at a time (`lock`); searches go on meanwhile (the index swaps its state
+atomically).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from vidstyle.core.settings import Settings
+from vidstyle.service.api.catalog import Catalog
+from vidstyle.service.api.errors import NotFound, StartupError, WritesDisabled
+from vidstyle.service.api.metrics import Metrics
+
+if TYPE_CHECKING:
+    from vidstyle.embedder.pipeline import EmbeddedVideo
+    from vidstyle.indexing import IndexSet
+
+log = logging.getLogger("vidstyle.serve")
+
+
+class WritePath:
+    """Writes to one catalogue: its dataset (`catalog`), its index and INDEX_DIR, or a reason they are disabled."""
+
+    def __init__(
+        self, settings: Settings, index: IndexSet, index_dir: Path | None, catalog: Catalog | None, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.index = index
+        self.index_dir = index_dir
+        self.catalog = catalog
+        self.metrics = metrics
+        self.lock = threading.Lock()
+        self.version = 0  # bumped by every write that changed the index
+
+    def check_writable(self) -> None:
+        if self.settings.serve.workers > 1:
+            raise WritesDisabled(
+                "writes are disabled with serve.workers > 1 (each worker holds its own copy of the index); "
+                "run the writer with one worker"
+            )
+        if self.catalog is None or self.index_dir is None:
+            raise WritesDisabled("writes are disabled: the service has no embeddings dataset (serve.emb_dir)")
+
+    def reconcile(self) -> None:
+        """Make the index hold exactly the dataset's ok videos (after a crash between the two writes)."""
+        assert self.catalog is not None and self.index_dir is not None
+        with self.lock:
+            in_data, in_index = self.catalog.ids(), set(self.index.video_ids())
+            if in_index and not in_data & in_index:
+                raise StartupError(
+                    f"embeddings dataset {self.catalog.emb_dir} shares no video with the index; "
+                    "is it the dataset the index was built from? (serve.emb_dir / --emb-dir)"
+                )
+            extra, missing = sorted(in_index - in_data), sorted(in_data - in_index)
+            if not extra and not missing:
+                return
+            log.warning("index differs from the dataset: adding %d, removing %d videos", len(missing), len(extra))
+            if extra:
+                self.index.remove(extra)
+            if missing:
+                columns = self.index.columns
+                ids, by_column = self.catalog.vectors(missing, set(columns.values()))
+                self.index.add(ids, {space: by_column[column] for space, column in columns.items()})
+            self.index.save(self.index_dir)
+            self.version += 1
+
+    def ingest(self, video_id: str, embedded: EmbeddedVideo, source_name: str) -> bool:
+        """Persist a new or replaced video: dataset row first, then the index and its files. True if replaced."""
+        from vidstyle.embedder.pipeline import ok_row
+        from vidstyle.media.sources import VideoSource
+
+        self.check_writable()
+        assert self.catalog is not None and self.index_dir is not None
+        row = ok_row(VideoSource(video_id, Path(source_name)), embedded.decoded, embedded.vectors, embedded.fingerprint)
+        dims = {name: int(np.asarray(v).shape[-1]) for name, v in embedded.vectors.items()}
+        vectors = {
+            space: np.asarray(embedded.vectors[column], np.float32).reshape(1, -1)
+            for space, column in self.index.columns.items()
+        }
+        with self.lock:
+            replaced = self.catalog.add(row, dims) or video_id in self.index
+            self.index.add([video_id], vectors)
+            self.index.save(self.index_dir)
+            self.version += 1
+        self.metrics.writes.labels("replace" if replaced else "add").inc()
+        return replaced
+
+    def delete(self, video_id: str) -> None:
+        self.check_writable()
+        assert self.catalog is not None and self.index_dir is not None
+        with self.lock:
+            if video_id not in self.index and video_id not in self.catalog:
+                raise NotFound(f"unknown video_id {video_id!r}")
+            self.catalog.remove(video_id)
+            if video_id in self.index:
+                self.index.remove([video_id])
+            self.index.save(self.index_dir)
+            self.version += 1
+        self.metrics.writes.labels("delete").inc()
