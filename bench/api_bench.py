@@ -110,6 +110,7 @@ def recall_at_k(index, space: str, n: int, dim: int, k: int, queries: int = 200)
 def child(args: argparse.Namespace) -> None:
     import uvicorn
     from fastapi import FastAPI
+
     from vidstyle.service.api import AppState, create_app
 
     if args.omp_threads:

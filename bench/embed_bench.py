@@ -31,6 +31,7 @@ def machine() -> str:
 
 def make_videos(out: Path, n: int, width: int, height: int, seconds: float = 6.0, fps: int = 25) -> list[Path]:
     import numpy as np
+
     from vidstyle.media.samples import CONTENTS, LOOKS, camera_motion, render_scene, write_video
 
     contents, looks = list(CONTENTS), list(LOOKS)
@@ -45,6 +46,7 @@ def make_videos(out: Path, n: int, width: int, height: int, seconds: float = 6.0
 
 def bench_backbone(name: str, videos_dir: Path, paths: list[Path], device: str) -> dict[str, float]:
     import torch
+
     from vidstyle.core.settings import load_settings
     from vidstyle.embedder.pipeline import Embedder, embed
     from vidstyle.media.decode_pool import DecodeJob

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.clustered_vectors import ClusteredGenerator
 from vidstyle.indexing.factory import flat_seconds_per_vector, plan_index

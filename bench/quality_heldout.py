@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from vidstyle.core.settings import load_settings
 from vidstyle.evaluation.baseline import baseline_retrieval_summary, baseline_triplet_summary
 from vidstyle.evaluation.benchmark import KINDS, make_benchmark

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from vidstyle.backbones import frames_to_tensor, load_backbone
 from vidstyle.core.settings import ModelSettings, load_settings
 from vidstyle.embedder.features import FeatureExtractor, content_frames, moving_region_weights

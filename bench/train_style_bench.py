@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from vidstyle.backbones import load_backbone
 from vidstyle.core.settings import load_settings
 from vidstyle.evaluation.benchmark import make_benchmark

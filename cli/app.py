@@ -10,10 +10,10 @@ import sys
 from typing import Annotated
 
 import typer
-from vidstyle.cli import demo, embed, evaluate, index, serve, style
-from vidstyle.cli.common import INTERRUPTED_EXIT, ReportingGroup
 
 from vidstyle import __version__
+from vidstyle.cli import demo, embed, evaluate, index, serve, style
+from vidstyle.cli.common import INTERRUPTED_EXIT, ReportingGroup
 
 app = typer.Typer(
     cls=ReportingGroup,

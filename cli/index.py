@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import typer
+
 from vidstyle.cli.common import ConfigOpt, fail, settings
 from vidstyle.core.settings import Settings
 from vidstyle.core.spaces import Space

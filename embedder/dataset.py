@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write, fsync_dir, remove_stale_temps
 

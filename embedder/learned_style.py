@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from vidstyle.backbones import LoadedBackbone
 from vidstyle.core.files import sha256_file
 from vidstyle.styletransfer.checkpoint import load_cin

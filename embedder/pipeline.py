@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from tqdm import tqdm
+
 from vidstyle.backbones import load_backbone
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import Settings

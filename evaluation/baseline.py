@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.features import colour_histogram as per_frame_histogram
 from vidstyle.evaluation.metrics import TripletSims, retrieval_scores, triplet_summary

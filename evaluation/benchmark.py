@@ -21,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from vidstyle.evaluation.errors import EvaluationError
 from vidstyle.media.samples import CONTENTS, LOOKS, Image, camera_motion, render_scene, write_video
 

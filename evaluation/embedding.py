@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from vidstyle.core.files import atomic_write
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.pipeline import Embedder, gather_batches

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+
 from vidstyle.evaluation.triplets import TripletEval  # noqa: E402
 
 WORST = 6

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from vidstyle.core.settings import Settings
 from vidstyle.evaluation.embedding import CACHE_DIRNAME, FileEmbedding, embed_files
 from vidstyle.evaluation.errors import EvaluationError

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import faiss
 import numpy as np
+
 from vidstyle.core.settings import ConfigError, IndexSettings
 from vidstyle.indexing.gpu import gpu_clustering_index
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
 from vidstyle.embedder.dataset import read_embeddings

@@ -34,6 +34,7 @@ import faiss
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps, sha256_file
 from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES

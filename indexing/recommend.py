@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from vidstyle.core.vectors import unit
 from vidstyle.indexing.index_set import IndexSet
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import faiss
 import numpy as np
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.factory import (
     SINGLE_THREAD_BELOW,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
 from vidstyle.core.errors import VidstyleError
 from vidstyle.media.decode import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 

@@ -26,6 +26,7 @@ SETTINGS_ENV = "VIDSTYLE_SERVE_WORKER_SETTINGS"
 def serve(settings: Settings, log_level: str = "info") -> None:
     """Run the service until interrupted; `settings.serve.index_dir` names what to serve."""
     import uvicorn
+
     from vidstyle.service.api import AppState, create_app
 
     s = settings.serve

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from vidstyle.backbones import LoadedBackbone, load_backbone
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_path

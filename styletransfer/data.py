@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
 from vidstyle.core.settings import Settings
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.sources import SourceError, list_media

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from vidstyle.backbones import frames_to_tensor
 from vidstyle.styletransfer.model import CinModel
 

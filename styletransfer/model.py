@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.core.settings import ConfigError
 

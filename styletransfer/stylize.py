@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.files import atomic_write_bytes
 from vidstyle.core.settings import Settings

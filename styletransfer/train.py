@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 from tqdm import tqdm
+
 from vidstyle.backbones import frames_to_tensor, load_backbone
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.errors import VidstyleError

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.support.media import CONTENTS, LOOKS, photo
+from tests.support.paths import OFFLINE_CONFIG
+from tests.support.style import TINY, tiny_config
 from vidstyle.core.settings import Settings, load_settings
-
-REPO = Path(__file__).resolve().parents[1]
-OFFLINE_CONFIG = REPO / "configs" / "offline.yaml"
-
-CONTENTS = ("cat", "coffee", "astronaut", "city")
-LOOKS = ("natural", "sepia", "pencil", "poster")
 
 
 @pytest.fixture(scope="session")
@@ -49,27 +47,6 @@ def embedded_catalogue(sample_catalogue: Path, offline_settings: Settings, embed
 
 
 # -- learned style (CIN): a briefly trained tiny checkpoint ---------------------------------------------------
-
-TINY = 32
-
-
-def photo(name: str, size: int, look: str = "natural") -> np.ndarray:
-    """A generated test photo (evaluation.synthetic) in one of its looks, size x size."""
-    import cv2
-    from vidstyle.media.samples import CONTENTS as PHOTOS
-    from vidstyle.media.samples import LOOKS as FILTERS
-
-    img = FILTERS[look](PHOTOS[name](np.random.default_rng(0)))
-    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-
-
-def tiny_config(**kw):  # noqa: ANN003, ANN201 - CinConfig, imported lazily
-    from vidstyle.styletransfer.model import CinConfig
-
-    base = {"image_size": TINY, "style_size": TINY, "batch": 2, "steps": 30, "lr": 5e-3, "save_every": 1000,
-            "channels": (8, 16, 16), "n_residual": 1}
-    return CinConfig(**(base | kw))
-
 
 @pytest.fixture(scope="session")
 def tiny_frames() -> tuple[np.ndarray, np.ndarray]:

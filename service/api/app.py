@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+
+from vidstyle import __version__
 from vidstyle.service.api.errors import ServiceError
 from vidstyle.service.api.metrics import MetricsMiddleware
 from vidstyle.service.api.routers import health, search, stylize, videos, web
 from vidstyle.service.api.state import AppState
 from vidstyle.service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
-
-from vidstyle import __version__
 
 log = logging.getLogger("vidstyle.serve")
 

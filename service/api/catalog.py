@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
 from vidstyle.embedder import dataset
 
 

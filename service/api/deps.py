@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
+
 from vidstyle.service.api.schemas import Space
 from vidstyle.service.api.state import AppState
 from vidstyle.service.api.uploads import check_api_key

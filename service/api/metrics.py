@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from vidstyle.service.api.uploads import GUARD_ROUTE_KEY
 
 # Buckets from 0.5 ms: index queries live in the low milliseconds, uploads in seconds.

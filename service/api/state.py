@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+
 from vidstyle.core.settings import Settings
 from vidstyle.core.spaces import SPACES
 from vidstyle.indexing import IndexLoadError, IndexSet, UnknownVideoError

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
 from vidstyle.core.errors import first_line
 from vidstyle.service.api.errors import NotFound, Unavailable
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from vidstyle.core.settings import Settings
 from vidstyle.service.api.catalog import Catalog
 from vidstyle.service.api.errors import NotFound, StartupError, WritesDisabled

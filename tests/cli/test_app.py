@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import typer
 from typer.testing import CliRunner
+
+from vidstyle import __version__
 from vidstyle.cli.app import app
 from vidstyle.cli.common import ReportingGroup
 from vidstyle.core.errors import USER_ERROR_EXIT, VidstyleError
-
-from vidstyle import __version__
 
 runner = CliRunner()
 CONTRACT_COMMANDS = {"demo", "embed", "index", "query", "serve", "eval", "eval-retrieval", "make-benchmark",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import IndexSet, UnknownVideoError
 from vidstyle.indexing.recommend import rank, recommend

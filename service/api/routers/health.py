@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from vidstyle.service.api.deps import State
 from vidstyle.service.api.schemas import Health
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, UploadFile
+
 from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State
 from vidstyle.service.api.routers.upload import embed_upload
 from vidstyle.service.api.schemas import ErrorResponse, Neighbour, SearchResponse

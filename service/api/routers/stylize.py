@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+
 from vidstyle.service.api.deps import State
 from vidstyle.service.api.schemas import ErrorResponse, StylizeInfo
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
+
 from vidstyle.service.api.state import AppState
 from vidstyle.service.api.uploads import spool_upload
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
+
 from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
 from vidstyle.service.api.routers.search import UPLOAD_ERRORS
 from vidstyle.service.api.routers.upload import embed_upload

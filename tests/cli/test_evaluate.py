@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from vidstyle.cli.app import app
 
-from tests.conftest import OFFLINE_CONFIG
+from tests.support.paths import OFFLINE_CONFIG
+from vidstyle.cli.app import app
 
 runner = CliRunner()
 GROUP_KEYS = {"n", "style_accuracy", "content_accuracy", "both_accuracy"}

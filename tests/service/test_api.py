@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
-from test_service_support import API_KEY, MAX_UPLOAD_MB, Server, copy_catalogue
+
+from tests.support.server import API_KEY, MAX_UPLOAD_MB, Server, copy_catalogue
 from vidstyle.service.api.uploads import check_api_key, sniff_suffix
 
 pytestmark = pytest.mark.slow
 # The fixtures (served_index, server_dirs, server, client) live beside the helpers they use.
-pytest_plugins = ["test_service_support"]
 
 QUERY = "cat__sepia"
 N_VIDEOS = 16  # conftest: 4 contents x 4 looks

@@ -11,10 +11,10 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from test_service_support import Server
+
+from tests.support.server import Server
 
 pytestmark = pytest.mark.slow
-pytest_plugins = ["test_service_support"]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import pytest
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.clustered_vectors import ClusteredGenerator
 from vidstyle.indexing.space import SpaceIndex

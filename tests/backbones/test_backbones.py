@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from vidstyle.backbones import WeightsUnavailable, get_spec, load_backbone, resolve_weights
 
 

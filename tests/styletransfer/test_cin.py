@@ -12,6 +12,10 @@ import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
+
+from tests.support.media import photo
+from tests.support.paths import OFFLINE_CONFIG
+from tests.support.style import TINY, tiny_config
 from vidstyle.backbones import frames_to_tensor, load_backbone
 from vidstyle.core.files import sha256_file
 from vidstyle.core.settings import load_settings
@@ -19,8 +23,6 @@ from vidstyle.styletransfer.checkpoint import CheckpointError, load_cin, read_ch
 from vidstyle.styletransfer.losses import perceptual_losses
 from vidstyle.styletransfer.model import CinConfig, CinModel
 from vidstyle.styletransfer.train import train
-
-from tests.conftest import OFFLINE_CONFIG, TINY, photo, tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Fixtures and helpers for the service tests: a real index of real videos, a real server on loopback.
+"""Helpers for the service tests: a real index of real videos, a real server on loopback.
 
 The index is built once per session from the shared `embedded_catalogue` (real H.264 videos embedded with the
 offline backbone). Every server gets its own copy of the dataset and the index, since writes change both.
@@ -14,15 +14,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
+
+from tests.support.paths import OFFLINE_CONFIG, REPO
 from vidstyle.core.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-OFFLINE_CONFIG = REPO / "configs" / "offline.yaml"
 API_KEY = "test-key-0123456789"
 MAX_UPLOAD_MB = 1
 
@@ -101,35 +99,3 @@ def copy_catalogue(src_emb: Path, src_index: Path, dest: Path) -> tuple[Path, Pa
     shutil.copytree(src_emb, emb)
     shutil.copytree(src_index, index)
     return emb, index
-
-
-@pytest.fixture(scope="session")
-def served_index(embedded_catalogue: Path, offline_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-                 ) -> tuple[Path, Path]:
-    """(EMB_DIR, INDEX_DIR) built once, side by side (the manifest records the dataset relative to the index,
-    so a copy of both folders stays a pair); copy before serving, since servers write to them."""
-    base = tmp_path_factory.mktemp("service-base")
-    emb_dir, index_dir = base / "emb", base / "index"
-    shutil.copytree(embedded_catalogue, emb_dir)
-    build_index(emb_dir, index_dir, offline_settings)
-    return emb_dir, index_dir
-
-
-@pytest.fixture(scope="module")
-def server_dirs(served_index: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return copy_catalogue(*served_index, tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture(scope="module")
-def server(server_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    _, index = server_dirs
-    # No --emb-dir: the server finds the dataset from the index manifest, as `vidstyle serve INDEX_DIR` does.
-    srv = Server(index, None, tmp_path_factory.mktemp("logs") / "server.log").start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture()
-def client(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=60.0) as c:
-        yield c

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from vidstyle.media.decode import DecodeError, decode_file, select_frames
 from vidstyle.media.samples import write_video
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.samples import write_video
 

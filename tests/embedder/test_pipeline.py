@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
+from tests.support.media import CONTENTS, LOOKS
+from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder import dataset
 from vidstyle.embedder.pipeline import embed, list_sources
-
-from tests.conftest import CONTENTS, LOOKS, OFFLINE_CONFIG
 
 
 def rows_by_id(emb_dir: Path) -> dict[str, dict]:

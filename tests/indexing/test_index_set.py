@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.embedder.dataset import DatasetError, write_vectors
 from vidstyle.indexing import SPACES, IndexSet, UnknownVideoError

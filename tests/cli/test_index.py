@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from typer.testing import CliRunner
+
+from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.cli.app import app
 from vidstyle.embedder.dataset import write_vectors
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 
 runner = CliRunner()
-OFFLINE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 
 N = 80
 

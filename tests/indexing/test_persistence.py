@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import SPACES, IndexLoadError, IndexSet, persistence
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import SPACES, IndexSet
 from vidstyle.indexing.clustered_vectors import ClusteredGenerator
