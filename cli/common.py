@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 import click
 import typer
 from typer.core import TyperGroup
+
 from vidstyle.core.errors import USER_ERROR_EXIT, VidstyleError, first_line
 from vidstyle.core.settings import Settings, load_settings
 

@@ -29,7 +29,7 @@ def _fmt(x: float) -> str:
 
 def eval_command(
     triplets: Annotated[Path, typer.Argument(help="CSV with columns a, b, c (paths relative to it) and optional kind")],
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (CONTRACT.md)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (docs/CONTRACT.md)")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report with plots to DIR")] = None,
     config: ConfigOpt = None,
     cache_dir: CacheOpt = None,
@@ -60,7 +60,7 @@ def eval_command(
 
 def eval_retrieval_command(
     labels: Annotated[Path, typer.Argument(help="CSV with columns path (relative to it), content_id, style_id")],
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (CONTRACT.md)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (docs/CONTRACT.md)")] = False,
     k: Annotated[int, typer.Option("-k", "--k", help="neighbours considered by recall@k")] = 10,
     config: ConfigOpt = None,
     cache_dir: CacheOpt = None,

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import ModelSettings

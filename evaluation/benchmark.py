@@ -4,7 +4,7 @@ Every item is one content (a photograph shipped in a pip package, or a drawn sce
 image operation), as a PNG (kind `image`), a short H.264 video with camera motion (`video`), or a vertical video
 whose moving content panel sits inside a static template covering most of the frame (`three_panel`).
 
-Triplets follow CONTRACT.md: A and C share style, B and C share content. For `three_panel`, A also shares C's
+Triplets follow docs/CONTRACT.md: A and C share style, B and C share content. For `three_panel`, A also shares C's
 *template*: the case a whole-frame content vector gets wrong (two videos in the same template look alike
 everywhere except the small moving panel), and the one static-template masking exists for.
 

@@ -2,7 +2,7 @@
 
 Similarity is cosine similarity everywhere (the indexes search normalised vectors by inner product).
 
-Triplets (CONTRACT.md): A and C share style, B and C share content.
+Triplets (docs/CONTRACT.md): A and C share style, B and C share content.
 - right on style   ⇔ sim_style(A, C)   > sim_style(B, C)
 - right on content ⇔ sim_content(B, C) > sim_content(A, C)
 Ties count as wrong: a representation that cannot tell the two apart has not got the triplet right.

@@ -1,6 +1,6 @@
 """`vidstyle eval TRIPLETS` and `vidstyle eval-retrieval LABELS`: read the CSV, embed each file once, score.
 
-The JSON these return is the public contract (CONTRACT.md); everything else (similarities, labels, thumbnails)
+The JSON these return is the public contract (docs/CONTRACT.md); everything else (similarities, labels, thumbnails)
 stays on the result objects for the human summary and the HTML report.
 """
 
@@ -124,7 +124,7 @@ class TripletEval:
         return np.array([t.kind == kind for t in self.triplets], bool)
 
     def summary(self) -> dict:
-        """The `vidstyle eval --json` object (CONTRACT.md)."""
+        """The `vidstyle eval --json` object (docs/CONTRACT.md)."""
         every = np.ones(len(self.triplets), bool)
         out: dict = dict(self._group(every))
         out["by_kind"] = {k: self._group(self.kind_mask(k)) for k in self.kinds()}
@@ -177,7 +177,7 @@ class RetrievalEval:
         return retrieval_scores(self.matrix(name), labels, self.k)
 
     def summary(self) -> dict:
-        """The `vidstyle eval-retrieval --json` object (CONTRACT.md)."""
+        """The `vidstyle eval-retrieval --json` object (docs/CONTRACT.md)."""
         s, c = self.scores("style", "style"), self.scores("content", "content")
         return {"k": self.k, "style_recall_at_k": s["recall_at_k"], "content_recall_at_k": c["recall_at_k"],
                 "style_map": s["map"], "content_map": c["map"]}

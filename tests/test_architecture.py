@@ -8,10 +8,10 @@ of its own layer. Every import counts, including those inside functions, which i
 from __future__ import annotations
 
 import ast
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from tests.support.paths import REPO
 

@@ -1,4 +1,4 @@
-"""Request and response models of the HTTP API (the shapes of CONTRACT.md, plus documented extra fields)."""
+"""Request and response models of the HTTP API (the shapes of docs/CONTRACT.md, plus documented extra fields)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Stylisation for the web page: a catalogue video's keyframe rendered in the look another video's CIN
-style vector predicts (issue 6: "see what the style vector captured").
+style vector predicts, so a user can see what that vector captured.
 
 Served from the thumbnails the embeddings dataset already holds, so no source video is needed at query time.
 The CIN model is loaded on the model thread on first use (an upload and a render never run at once).
