@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from vidstyle.core.settings import Settings
+from vidstyle.core.vectors import unit
 from vidstyle.embedder.features import colour_histogram as per_frame_histogram
 from vidstyle.evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
 from vidstyle.evaluation.triplets import Labelled, Triplet
@@ -35,9 +36,7 @@ def thumbnail(frames: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
     """(n, S, S, 3) uint8 → (side·side·3,) mean over frames of the zero-mean, unit-norm tiny image."""
     tiny = np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in frames]).astype(np.float64)
     flat = tiny.reshape(len(frames), -1)
-    flat -= flat.mean(axis=1, keepdims=True)
-    flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)
-    return flat.mean(axis=0)
+    return unit(flat - flat.mean(axis=1, keepdims=True)).mean(axis=0)
 
 
 def baseline_vectors(frames: np.ndarray) -> dict[str, np.ndarray]:

@@ -16,11 +16,11 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
+from vidstyle.core.vectors import unit
 from vidstyle.embedder.dataset import read_embeddings
 from vidstyle.indexing import persistence
 from vidstyle.indexing.errors import UnknownVideoError
@@ -40,9 +40,7 @@ def unit_rows(matrix: np.ndarray, dim: int | None = None, what: str = "vectors")
         raise ValueError(f"{what} have shape {matrix.shape}, expected (n, {dim})")
     if not np.isfinite(matrix).all():
         raise ValueError(f"{what} contain NaN or infinite values")
-    matrix = np.ascontiguousarray(matrix)
-    faiss.normalize_L2(matrix)
-    return matrix
+    return np.ascontiguousarray(unit(matrix), dtype=np.float32)
 
 
 class IndexSet:
