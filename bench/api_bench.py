@@ -288,7 +288,7 @@ def main() -> None:
         return
     if args.content_dim is None or args.style_dim is None:
         from vidstyle.core.settings import load_settings
-        from vidstyle.embedder.pipeline import Embedder
+        from vidstyle.embedder.model import Embedder
 
         embedder = Embedder(load_settings(REPO / "configs" / "offline.yaml"))
         args.content_dim = args.content_dim or embedder.dims["content"]

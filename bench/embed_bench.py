@@ -48,7 +48,8 @@ def bench_backbone(name: str, videos_dir: Path, paths: list[Path], device: str) 
     import torch
 
     from vidstyle.core.settings import load_settings
-    from vidstyle.embedder.pipeline import Embedder, embed
+    from vidstyle.embedder.model import Embedder
+    from vidstyle.embedder.pipeline import embed
     from vidstyle.media.decode_pool import DecodeJob
 
     settings = load_settings(REPO / "configs" / "default.yaml",

@@ -26,9 +26,34 @@ def fail(message: str, code: int = USER_ERROR_EXIT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def settings(config: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Defaults < --config FILE (or VIDSTYLE_CONFIG) < VIDSTYLE_* environment < `overrides` (the CLI flags)."""
-    return load_settings(config, overrides)
+def settings(
+    config: Path | None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    index_dir: Path | None = None,
+    emb_dir: Path | None = None,
+) -> Settings:
+    """Defaults < the model the data was made with < --config FILE (or VIDSTYLE_CONFIG) < VIDSTYLE_* environment
+    < `overrides` (the CLI flags).
+
+    With `index_dir` (and optionally its `emb_dir`), the embeddings dataset's record of the model settings behind
+    its fingerprint comes in, so a command that embeds new files against it (`query --file`, `serve`) uses that
+    model without a --config.
+    """
+    recorded = _recorded(index_dir, emb_dir) if index_dir is not None else None
+    return load_settings(config, overrides, recorded)
+
+
+def _recorded(index_dir: Path, emb_dir: Path | None) -> dict[str, Any] | None:
+    from vidstyle.embedder.dataset import recorded_settings
+    from vidstyle.indexing.persistence import read_manifest, recorded_emb_dir
+
+    try:
+        emb_dir = emb_dir or recorded_emb_dir(index_dir)
+        fingerprint = read_manifest(index_dir).get("fingerprint")
+    except VidstyleError:
+        return None  # not an index (yet): the command itself reports that
+    return recorded_settings(emb_dir, fingerprint) if emb_dir is not None and emb_dir.is_dir() else None
 
 
 class ReportingGroup(TyperGroup):

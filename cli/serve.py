@@ -22,8 +22,12 @@ def serve_command(
     config: ConfigOpt = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
-    """Serve the HTTP API and the web page for INDEX_DIR."""
+    """Serve the HTTP API and the web page for INDEX_DIR.
+
+    Uploads are embedded with the model the index was built with (recorded with its dataset); --config overrides.
+    """
     from vidstyle.service.server import serve
 
     given = {"index_dir": index_dir, "host": host, "port": port, "workers": workers, "emb_dir": emb_dir}
-    serve(settings(config, {"serve": {k: v for k, v in given.items() if v is not None}}), log_level=log_level)
+    overrides = {"serve": {k: v for k, v in given.items() if v is not None}}
+    serve(settings(config, overrides, index_dir=index_dir, emb_dir=emb_dir), log_level=log_level)

@@ -126,8 +126,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings(config_file: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Settings from `config_file` (or `$VIDSTYLE_CONFIG`), the environment and `overrides`, in that order."""
+def load_settings(
+    config_file: Path | str | None = None,
+    overrides: dict[str, Any] | None = None,
+    recorded: dict[str, Any] | None = None,
+) -> Settings:
+    """Settings from `recorded`, `config_file` (or `$VIDSTYLE_CONFIG`), the environment and `overrides`, in
+    that order of precedence (later wins).
+
+    `recorded` is what a dataset or index says it was made with (e.g. `{"model": {...}}` from EMB_DIR), so that
+    a command working on it uses the same model without being told; anything the user sets still wins.
+    """
     path = config_file or os.environ.get("VIDSTYLE_CONFIG")
     file_data = _read_yaml(Path(path)) if path else {}
 
@@ -141,7 +150,12 @@ def load_settings(config_file: Path | str | None = None, overrides: dict[str, An
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_data)
+            return (
+                init_settings,
+                env_settings,
+                InitSettingsSource(settings_cls, init_kwargs=file_data),
+                InitSettingsSource(settings_cls, init_kwargs=recorded or {}),
+            )
 
     try:
         loaded = _WithFile(**(overrides or {}))

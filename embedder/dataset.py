@@ -11,6 +11,7 @@ Readers skip temp files (names starting with "." or "_"), as pyarrow does.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import Counter
@@ -26,9 +27,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from vidstyle.core.errors import VidstyleError
-from vidstyle.core.files import atomic_write, fsync_dir, remove_stale_temps
+from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps
 
 PART_GLOB = "part-*.parquet"
+SETTINGS_FILE = "_settings.json"  # the settings behind the rows' vectors; "_" keeps pyarrow's readers off it
 
 
 class DatasetError(VidstyleError, ValueError):
@@ -67,24 +69,33 @@ def read_table(emb_dir: Path, columns: list[str] | None = None) -> pa.Table | No
         raise DatasetError(f"cannot read embeddings in {emb_dir}: {exc}") from exc
 
 
-def existing_state(emb_dir: Path) -> tuple[set[str], set[str]]:
-    """(video_ids already present, model fingerprints present) — what a resumed job must respect."""
-    table = read_table(emb_dir, columns=["video_id", "model"])
+@dataclass(frozen=True)
+class Existing:
+    """What EMB_DIR already holds, as a resumed job must respect it."""
+
+    status: dict[str, str]  # video_id -> "ok" | "failed"
+    id_of_path: dict[str, str]  # the file's resolved path -> its video_id
+    models: set[str]  # fingerprints present
+
+
+def existing(emb_dir: Path) -> Existing:
+    table = read_table(emb_dir, columns=["video_id", "status", "path", "model"])
     if table is None:
-        return set(), set()
-    return set(table.column("video_id").to_pylist()), set(table.column("model").unique().to_pylist())
+        return Existing({}, {}, set())
+    ids, statuses, paths = (table.column(c).to_pylist() for c in ("video_id", "status", "path"))
+    # Paths of real files are stored absolute; others (uploads, older relative rows) match nothing.
+    id_of_path = {p: v for v, p in zip(ids, paths) if p and Path(p).is_absolute()}
+    return Existing(dict(zip(ids, statuses)), id_of_path, set(table.column("model").unique().to_pylist()))
 
 
-def check_fingerprint(emb_dir: Path, fingerprint: str) -> set[str]:
-    """Refuse to mix models in one dataset; return the video_ids already done."""
-    done, models = existing_state(emb_dir)
-    others = models - {fingerprint}
+def check_fingerprint(emb_dir: Path, fingerprint: str) -> None:
+    """Refuse to mix models in one dataset."""
+    others = existing(emb_dir).models - {fingerprint}
     if others:
         raise DatasetError(
             f"{emb_dir} already holds embeddings of model {sorted(others)[0]}, this job's model is {fingerprint}; "
             "use another --out folder (or the same config as before)"
         )
-    return done
 
 
 def write_part(emb_dir: Path, rows: list[dict[str, Any]], dims: dict[str, int]) -> Path:
@@ -144,14 +155,69 @@ def part_vectors(
 
 def remove_row(emb_dir: Path, name: str, video_id: str) -> None:
     """Delete `video_id`'s row by rewriting part `name` without it (atomically), or deleting a part left empty."""
-    path = Path(emb_dir) / name
+    _drop_rows(Path(emb_dir), name, {video_id})
+
+
+def remove_rows(emb_dir: Path, video_ids: Iterable[str]) -> None:
+    """Delete the rows of `video_ids` wherever they are, rewriting each part that holds one once."""
+    wanted = set(video_ids)
+    if not wanted:
+        return
+    for part in parts(emb_dir):
+        held = wanted.intersection(pq.read_table(part, columns=["video_id"]).column("video_id").to_pylist())
+        if held:
+            _drop_rows(Path(emb_dir), part.name, held)
+
+
+def _drop_rows(emb_dir: Path, name: str, video_ids: set[str]) -> None:
+    path = emb_dir / name
     table = pq.read_table(path)
-    keep = table.filter(pc.not_equal(table.column("video_id"), pa.scalar(video_id, pa.string())))
+    keep = table.filter(pc.invert(pc.is_in(table.column("video_id"), value_set=pa.array(sorted(video_ids)))))
     if keep.num_rows == 0:
         path.unlink(missing_ok=True)
-        fsync_dir(Path(emb_dir))
+        fsync_dir(emb_dir)
     else:
         atomic_write(path, lambda tmp: pq.write_table(keep, tmp, compression="zstd"))
+
+
+def failed_rows(emb_dir: Path) -> dict[str, str]:
+    """video_id -> reason of every row with status 'failed' (none when EMB_DIR has no parts)."""
+    if not Path(emb_dir).is_dir() or not parts(emb_dir):
+        return {}
+    dataset = ds.dataset(Path(emb_dir), format="parquet", ignore_prefixes=[".", "_"])
+    table = dataset.to_table(columns=["video_id", "error"], filter=pc.field("status") == "failed")
+    return dict(zip(table.column("video_id").to_pylist(), table.column("error").to_pylist()))
+
+
+def record_settings(emb_dir: Path, fingerprint: str, sections: dict[str, dict[str, Any]]) -> None:
+    """Write the settings behind `fingerprint`'s vectors (once: a dataset holds one fingerprint).
+
+    `sections` are settings sections as `load_settings(recorded=...)` takes them: the model's, and the frame
+    sampling that decides which frames a vector averages. Commands that embed a new file against this dataset
+    or its index (`query --file`, the service's uploads) read them back with `recorded_settings`, so they embed
+    exactly as the catalogue was embedded without being given a config.
+    """
+    if recorded_settings(emb_dir, fingerprint) is not None:
+        return
+    data = {"fingerprint": fingerprint, "settings": sections}
+    atomic_write_bytes(Path(emb_dir) / SETTINGS_FILE, json.dumps(data, indent=2, default=str).encode())
+
+
+def recorded_settings(emb_dir: Path, fingerprint: str | None = None) -> dict[str, Any] | None:
+    """The settings sections EMB_DIR was embedded with (`record_settings`), or None when it has none (older
+    datasets, test data) or they belong to another fingerprint than `fingerprint`."""
+    path = Path(emb_dir) / SETTINGS_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path} is unreadable ({exc}); delete it to embed with the configured model") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+        raise DatasetError(f"{path} is not a vidstyle settings record; delete it to embed with the configured model")
+    if fingerprint is not None and data.get("fingerprint") != fingerprint:
+        return None
+    return data["settings"]
 
 
 def prepare(emb_dir: Path) -> None:

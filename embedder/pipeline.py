@@ -3,114 +3,31 @@
 Decode workers (separate processes) keep decoding the next videos while this process runs the backbone on
 batches of frames gathered across videos. Finished rows are flushed as Parquet parts every
 `embed.part_rows` videos, so an interruption loses at most one part's worth of work, and never duplicates.
+
+A rerun embeds only what EMB_DIR lacks: a video is done when its id is there, or when its file (same resolved
+path) is there under another id, which it then keeps. Failed rows count as done unless `retry_failed`. When
+nothing is left to do and EMB_DIR records the same model settings, the model is never loaded.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
-from vidstyle.backbones import load_backbone
-from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import Settings
 from vidstyle.embedder import dataset
-from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights
-from vidstyle.media.decode import Decoded, DecodeError
-from vidstyle.media.decode_pool import DecodeJob, DecodePool
-from vidstyle.media.sources import VideoSource, list_sources
+from vidstyle.media.decode import Decoded
+from vidstyle.media.decode_pool import DecodeJob
+from vidstyle.media.sources import SourceError, VideoSource, scan
 
-
-@dataclass
-class EmbeddedVideo:
-    fingerprint: str
-    vectors: dict[str, np.ndarray]
-    decoded: Decoded
-
-
-class Embedder:
-    """The model side of the pipeline: decoded videos → rows with vectors. One instance per process."""
-
-    def __init__(self, settings: Settings, pretrained: bool = True) -> None:
-        self.settings = settings
-        m = settings.model
-        backbone = load_backbone(m.backbone, m.weights_path, pretrained)
-        # Learned style (vidstyle.styletransfer): a checkpoint adds `style_cin`; the extractor knows stats/gram only.
-        self.cin = None
-        if m.cin_checkpoint is not None:
-            from vidstyle.embedder.learned_style import CinEmbedding
-
-            self.cin = CinEmbedding(m.cin_checkpoint, backbone, pick_device(m.device), m.style_representation,
-                                    m.batch_size)
-        base = m.model_copy(update={"style_representation": "stats"}) if m.style_representation == "cin" else m
-        self.features = FeatureExtractor(backbone, base)
-        self.fingerprint = self.features.fingerprint + (self.cin.fingerprint_tag if self.cin else "")
-        self.dims = self.features.dims | (self.cin.dims if self.cin else {})
-        self._single_pool: DecodePool | None = None
-        self._lock = threading.Lock()
-
-    def make_pool(self, workers: int | None = None) -> DecodePool:
-        return DecodePool.from_settings(self.settings.decode, self.settings.model.input_size, workers=workers)
-
-    def vectors(self, videos: list[Decoded]) -> list[dict[str, np.ndarray]]:
-        """Video vectors for each decoded video, running the backbone on all their frames in batches."""
-        if not videos:
-            return []
-        frames = np.concatenate([v.frames for v in videos])
-        weights = None
-        if self.settings.model.content_mask:
-            masks = [moving_region_weights(v.frames) for v in videos]
-            if any(mk is not None for mk in masks):
-                full = np.ones((28, 28), np.float32)
-                weights = np.concatenate(
-                    [np.repeat((full if mk is None else mk)[None], len(v.frames), 0) for v, mk in zip(videos, masks)]
-                )
-        bs = self.settings.model.batch_size
-        chunks = [
-            self.features(frames[i : i + bs], None if weights is None else weights[i : i + bs])
-            for i in range(0, len(frames), bs)
-        ]
-        if self.cin is not None:
-            for i, chunk in zip(range(0, len(frames), bs), chunks):
-                chunk["style_cin"] = self.cin(frames[i : i + bs])
-        per_frame = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-        out, start = [], 0
-        for v in videos:
-            n = len(v.frames)
-            sl = {k: a[start : start + n] for k, a in per_frame.items()}
-            out.append(aggregate_frames(sl, self.settings.model.style_representation))
-            start += n
-        return out
-
-    def embed_file(self, path: Path) -> EmbeddedVideo:
-        """Embed one file (video or image) in an isolated decode worker; DecodeError gives the reason."""
-        with self._lock:
-            if self._single_pool is None:
-                self._single_pool = self.make_pool(workers=1)
-            ((_, result),) = list(self._single_pool.imap_unordered([DecodeJob("query", Path(path))]))
-        if isinstance(result, str):
-            raise DecodeError(result)
-        return EmbeddedVideo(self.fingerprint, self.vectors([result])[0], result)
-
-    def close(self) -> None:
-        if self._single_pool is not None:
-            self._single_pool.close()
-            self._single_pool = None
-
-
-def embed_file(path: Path, settings: Settings) -> EmbeddedVideo:
-    """One-off embedding of a single file with the configured model (CLI `query --file`)."""
-    embedder = Embedder(settings)
-    try:
-        return embedder.embed_file(path)
-    finally:
-        embedder.close()
+if TYPE_CHECKING:
+    from vidstyle.embedder.model import Embedder
 
 
 def ok_row(src: VideoSource, decoded: Decoded, vectors: dict[str, np.ndarray], model: str) -> dict[str, Any]:
@@ -133,12 +50,16 @@ class EmbedSummary:
     skipped: int = 0
     frames: int = 0
     seconds: float = 0.0
+    not_videos: str = ""  # the files of SOURCE left out, e.g. "2 files that are not videos (.gif 1, .txt 1)"
+    retried: int = 0
 
     def line(self, out: Path) -> str:
         fps = self.frames / self.seconds if self.seconds else 0.0
-        return (f"embedded {self.ok + self.failed} videos (ok {self.ok}, failed {self.failed}, "
+        tail = f"; left out {self.not_videos}" if self.not_videos else ""
+        retried = f", {self.retried} of them retried" if self.retried else ""
+        return (f"embedded {self.ok + self.failed} videos (ok {self.ok}, failed {self.failed}{retried}, "
                 f"skipped {self.skipped} already done): {self.frames} frames in {self.seconds:.1f} s "
-                f"({fps:.1f} frames/s) -> {out}")
+                f"({fps:.1f} frames/s) -> {out}{tail}")
 
 
 def gather_batches(results: Iterator[tuple[DecodeJob, Decoded | str]], min_frames: int):
@@ -155,17 +76,71 @@ def gather_batches(results: Iterator[tuple[DecodeJob, Decoded | str]], min_frame
         yield batch
 
 
+@dataclass
+class _Plan:
+    todo: list[VideoSource] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)  # ids whose failed rows are replaced
+    skipped: int = 0
+
+
+def _plan(sources: list[VideoSource], existing: dataset.Existing, retry_failed: bool) -> _Plan:
+    """Which sources still need embedding, under which ids (a file already stored keeps its stored id)."""
+    plan = _Plan()
+    for src in sources:
+        stored_id = existing.id_of_path.get(str(src.path), src.video_id)
+        status = existing.status.get(stored_id)
+        if status == "ok" or (status == "failed" and not retry_failed):
+            plan.skipped += 1
+            continue
+        if status == "failed":
+            plan.retry.append(stored_id)
+        plan.todo.append(VideoSource(stored_id, src.path))
+    return plan
+
+
+# Model settings that change how fast vectors are made, not which: a rerun may differ in them.
+_RUNTIME_FIELDS = frozenset({"device", "batch_size", "weights_path"})
+
+
+def _recorded_model_is(out_dir: Path, settings: Settings) -> bool:
+    """Whether EMB_DIR records exactly this model, so a rerun with nothing to do need not load it to compare
+    fingerprints (the weights' checksum is part of the fingerprint, their path is not)."""
+    recorded = (dataset.recorded_settings(out_dir) or {}).get("model")
+    if recorded is None:
+        return False
+    current = settings.model.model_dump(mode="json")
+    return all(recorded.get(k) == v for k, v in current.items() if k not in _RUNTIME_FIELDS)
+
+
 def embed(source: Path, out_dir: Path, settings: Settings, workers: int | None = None,
-          progress: bool = True, embedder: Embedder | None = None) -> EmbedSummary:
+          progress: bool = True, embedder: Embedder | None = None, include_images: bool = False,
+          retry_failed: bool = False) -> EmbedSummary:
     """Embed every video of `source` not yet in `out_dir`; returns counts for the summary line."""
     t0 = time.monotonic()
-    sources = list_sources(source)
-    embedder = embedder or Embedder(settings)
+    listing = scan(source, include_images)
+    if not listing.sources:
+        left = f"; {listing.skipped_line()}" if listing.skipped else ""
+        hint = "" if include_images else " (images count only with --include-images)"
+        raise SourceError(f"SOURCE {source} holds no videos{hint}{left}")
     dataset.prepare(out_dir)
-    done = dataset.check_fingerprint(out_dir, embedder.fingerprint)
-    todo = [s for s in sources if s.video_id not in done]
-    summary = EmbedSummary(skipped=len(sources) - len(todo))
-    by_key = {s.video_id: s for s in todo}
+    plan = _plan(listing.sources, dataset.existing(out_dir), retry_failed)
+    summary = EmbedSummary(skipped=plan.skipped, not_videos=listing.skipped_line(), retried=len(plan.retry))
+    if not plan.todo and _recorded_model_is(out_dir, settings):
+        summary.seconds = time.monotonic() - t0
+        return summary
+    if embedder is None:
+        from vidstyle.embedder.model import Embedder
+
+        embedder = Embedder(settings)
+    dataset.check_fingerprint(out_dir, embedder.fingerprint)
+    dataset.record_settings(out_dir, embedder.fingerprint, {
+        "model": settings.model.model_dump(mode="json"),
+        "decode": settings.decode.model_dump(mode="json", include={"max_frames", "min_gap_s"}),
+    })
+    # Failed rows to retry go first: a crash right after leaves them missing (redone by the next run), never
+    # doubled.
+    dataset.remove_rows(out_dir, plan.retry)
+    by_key = {s.video_id: s for s in plan.todo}
     rows: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -173,10 +148,10 @@ def embed(source: Path, out_dir: Path, settings: Settings, workers: int | None =
             dataset.write_part(out_dir, rows, embedder.dims)
             rows.clear()
 
-    bar = tqdm(total=len(todo), unit="video", disable=not progress, desc="embed", dynamic_ncols=True)
+    bar = tqdm(total=len(plan.todo), unit="video", disable=not progress, desc="embed", dynamic_ncols=True)
     try:
-        with embedder.make_pool(workers) as pool:
-            jobs = (DecodeJob(s.video_id, s.path) for s in todo)
+        with embedder.make_pool(workers, allow_images=include_images) as pool:
+            jobs = (DecodeJob(s.video_id, s.path) for s in plan.todo)
             for batch in gather_batches(pool.imap_unordered(jobs), settings.model.batch_size):
                 good = [(job, res) for job, res in batch if not isinstance(res, str)]
                 vectors = embedder.vectors([res for _, res in good])

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from vidstyle.core.files import atomic_write
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.pipeline import Embedder, gather_batches
+from vidstyle.embedder.model import Embedder
+from vidstyle.embedder.pipeline import gather_batches
 from vidstyle.media.decode import Decoded
 from vidstyle.media.decode_pool import DecodeJob
 

@@ -151,12 +151,18 @@ def remove_stale_data(index_dir: Path, current: SavedFiles) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def recorded_emb_dir(index_dir: Path) -> Path | None:
+    """The embeddings dataset the manifest of INDEX_DIR names (None when it names none)."""
+    name = read_manifest(Path(index_dir)).get("emb_dir")
+    return (Path(index_dir) / name).resolve() if name else None
+
+
 def load(
     index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None
 ) -> tuple[IndexRecord, SavedFiles]:
     """Read a saved INDEX_DIR, verifying it first; IndexLoadError says what is wrong and what to do."""
     index_dir = Path(index_dir)
-    data = _read_manifest(index_dir)
+    data = read_manifest(index_dir)
     try:
         fingerprint = data["fingerprint"]
         if expect_fingerprint is not None and fingerprint != expect_fingerprint:
@@ -195,7 +201,8 @@ def _file_entry(index_dir: Path, path: Path) -> dict[str, Any]:
     }
 
 
-def _read_manifest(index_dir: Path) -> dict[str, Any]:
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    """manifest.json of INDEX_DIR, checked to be one this version reads (the data files are not verified)."""
     path = index_dir / MANIFEST
     if not path.is_file():
         raise IndexLoadError(f"{index_dir}: no {MANIFEST}, not an index directory (run `vidstyle index build`)")

@@ -18,6 +18,12 @@ from vidstyle.core.errors import VidstyleError
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".flv", ".mpg", ".mpeg", ".ts", ".3gp"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
+ANIMATED_SUFFIXES = frozenset({".gif"})  # images by policy (they need --include-images), decoded frame by frame
+"""The one policy for images: `query --file`, uploads, training and evaluation take still and animated images as
+one-frame (or, animated, many-frame) videos; `vidstyle embed` takes them only with `--include-images`, so a
+catalogue of videos never fills with stray pictures. A file's bytes, not its name, say whether it is an image."""
+
+_IMAGE_NAMES = {".png": "PNG", ".jpg": "JPEG", ".webp": "WebP", ".bmp": "BMP", ".gif": "GIF"}
 
 
 class DecodeError(VidstyleError, RuntimeError):
@@ -144,6 +150,47 @@ def _load_image(path: Path, size: int, thumbnail_px: int) -> Decoded:
     return Decoded(frame[None], [0.0], [_thumbnail(frame, wh, thumbnail_px)], decoder="pillow")
 
 
+def sniff_suffix(head: bytes) -> str | None:
+    """The suffix the decoder needs for a file starting with `head` (magic bytes), None when unrecognised.
+
+    File names and Content-Types are not trusted: the bytes decide.
+    """
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return ".gif"
+    if head.startswith(b"BM") and len(head) >= 26 and head[14] in (12, 40, 56, 64, 108, 124):
+        return ".bmp"  # the BMP info header's size, so text starting with "BM" is not taken for one
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return ".avi"
+    if head[4:8] == b"ftyp":
+        return ".mov" if head[8:10] == b"qt" else ".mp4"
+    if head[4:8] in (b"moov", b"mdat", b"free", b"wide", b"skip"):
+        return ".mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return ".mkv"  # Matroska and WebM share the EBML header
+    if head.startswith(b"FLV\x01"):
+        return ".flv"
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return ".mpg"
+    if len(head) >= 377 and head[0] == head[188] == head[376] == 0x47:
+        return ".ts"  # MPEG-TS: a sync byte every 188 bytes
+    return None
+
+
+def image_kind(path: Path) -> str | None:
+    """".png", ".gif", ... when the file's bytes (or, unrecognised, its name) say it is an image; else None."""
+    with open(path, "rb") as fh:
+        sniffed = sniff_suffix(fh.read(512))
+    suffix = sniffed or Path(path).suffix.lower()
+    suffix = ".jpg" if suffix == ".jpeg" else suffix
+    return suffix if suffix in IMAGE_SUFFIXES | ANIMATED_SUFFIXES else None
+
+
 def decode_file(
     path: Path,
     size: int,
@@ -152,18 +199,23 @@ def decode_file(
     thumbnail_px: int = 160,
     max_file_mb: int = 2048,
     force_pyav: bool = False,
+    allow_images: bool = True,
 ) -> Decoded:
-    """Sampled frames of a video (or the one frame of an image). Raises DecodeError with the reason."""
+    """Sampled frames of a video (or of an image, when `allow_images`). Raises DecodeError with the reason."""
     path = Path(path)
     try:
         nbytes = os.path.getsize(path)
+        image = image_kind(path) if nbytes else None
     except OSError as exc:
         raise DecodeError(f"cannot read file: {exc.strerror}") from exc
     if nbytes == 0:
         raise DecodeError("empty file (0 bytes)")
     if nbytes > max_file_mb * 2**20:
         raise DecodeError(f"file is {nbytes / 2**20:.0f} MiB, over the {max_file_mb} MiB limit (decode.max_file_mb)")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if image is not None and not allow_images:
+        raise DecodeError(f"not a video: the file is a {_IMAGE_NAMES[image]} image (embed takes images only with "
+                          "--include-images)")
+    if image in IMAGE_SUFFIXES:
         return _load_image(path, size, thumbnail_px)
 
     width, height, rotation = _probe(path)

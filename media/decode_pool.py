@@ -36,8 +36,38 @@ def _address_space_bytes() -> int:
     return 0
 
 
+def _exit_with_parent() -> None:
+    """End this worker the moment its parent dies (kill -9 included), quietly.
+
+    Linux delivers SIGKILL to the worker when the parent thread dies (PR_SET_PDEATHSIG); elsewhere a daemon
+    thread notices the parent is gone within half a second. Either way nothing is left decoding for nobody.
+    """
+    import ctypes
+    import os
+    import signal
+    import sys
+    import threading
+
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # died before the call above took effect
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> None:
+    import os
     import resource
+
+    _exit_with_parent()
 
     import av  # noqa: F401 - load the decoder libraries before the cap, so it bounds decoding alone
     import decord  # noqa: F401
@@ -53,7 +83,10 @@ def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> N
             return
         if job is None:
             return
-        conn.send(("started", job.key))
+        try:
+            conn.send(("started", job.key))
+        except OSError:  # the parent closed its end: nobody wants the result
+            os._exit(0)
         try:
             result: Decoded | str = decode_file(job.path, **options)
         except DecodeError as exc:
@@ -62,7 +95,10 @@ def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> N
             result = f"decoding needed more than the {memory_mb} MiB memory cap (decode.memory_mb)"
         except Exception as exc:  # noqa: BLE001 - any decoder failure is a per-video failure
             result = f"{type(exc).__name__}: {exc}"
-        conn.send(("done", result))
+        try:
+            conn.send(("done", result))
+        except OSError:
+            os._exit(0)
         if isinstance(result, str):
             # A failed decode can leave codec threads or memory behind: start the next video afresh.
             return
@@ -110,26 +146,34 @@ class DecodePool:
         min_gap_s: float,
         thumbnail_px: int,
         max_file_mb: int,
+        allow_images: bool = True,
     ) -> None:
         self.n_workers = workers
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self.options = {
             "size": size, "max_frames": max_frames, "min_gap_s": min_gap_s,
-            "thumbnail_px": thumbnail_px, "max_file_mb": max_file_mb,
+            "thumbnail_px": thumbnail_px, "max_file_mb": max_file_mb, "allow_images": allow_images,
         }
         self._ctx = mp.get_context("spawn")
         self._workers: list[_Worker] = []
 
     @classmethod
     def from_settings(
-        cls, decode: DecodeSettings, size: int, *, workers: int | None = None, thumbnail_px: int | None = None
+        cls,
+        decode: DecodeSettings,
+        size: int,
+        *,
+        workers: int | None = None,
+        thumbnail_px: int | None = None,
+        allow_images: bool = True,
     ) -> DecodePool:
         """A pool decoding to `size`-pixel frames with the limits of `decode` (workers/thumbnails overridable)."""
         return cls(
             workers=workers or decode.workers, timeout_s=decode.timeout_s, memory_mb=decode.memory_mb, size=size,
             max_frames=decode.max_frames, min_gap_s=decode.min_gap_s,
             thumbnail_px=thumbnail_px or decode.thumbnail_px, max_file_mb=decode.max_file_mb,
+            allow_images=allow_images,
         )
 
     def __enter__(self) -> DecodePool:

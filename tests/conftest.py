@@ -30,7 +30,7 @@ def sample_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(offline_settings: Settings):
-    from vidstyle.embedder.pipeline import Embedder
+    from vidstyle.embedder.model import Embedder
 
     emb = Embedder(offline_settings)
     yield emb

@@ -17,7 +17,7 @@ from vidstyle.service.api.errors import Unavailable, Unprocessable
 from vidstyle.service.api.metrics import Metrics
 
 if TYPE_CHECKING:
-    from vidstyle.embedder.pipeline import EmbeddedVideo, Embedder
+    from vidstyle.embedder.model import EmbeddedVideo, Embedder
 
 log = logging.getLogger("vidstyle.serve")
 
@@ -58,7 +58,7 @@ class ModelRunner:
             raise Unavailable(self._error)
         try:
             if self._factory is None:
-                from vidstyle.embedder.pipeline import Embedder
+                from vidstyle.embedder.model import Embedder
 
                 self._factory = Embedder
             threads = self.settings.serve.model_threads

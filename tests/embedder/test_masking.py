@@ -80,7 +80,7 @@ def hard_triplet(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.mark.slow
 def test_masking_turns_a_failing_three_panel_triplet_into_a_passing_one(hard_triplet: list[Path], embedder) -> None:
-    from vidstyle.embedder.pipeline import Embedder
+    from vidstyle.embedder.model import Embedder
 
     decoded = [decode_file(p, SIZE, 8, 0.5) for p in hard_triplet]
     unmasked = Embedder(load_settings(OFFLINE_CONFIG, {"model": {"content_mask": False}}))

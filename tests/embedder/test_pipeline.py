@@ -18,7 +18,8 @@ from tests.support.media import CONTENTS, LOOKS
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder import dataset
-from vidstyle.embedder.pipeline import embed, list_sources
+from vidstyle.embedder.pipeline import embed
+from vidstyle.media.sources import list_sources
 
 
 def rows_by_id(emb_dir: Path) -> dict[str, dict]:

@@ -116,7 +116,8 @@ def test_checkpoint_refuses_other_backbone_weights(trained_tiny, backbone) -> No
 
 def test_embed_writes_style_cin_with_checkpoint_in_fingerprint(tmp_path, trained_tiny, sample_catalogue,
                                                                embedder) -> None:
-    from vidstyle.embedder.pipeline import Embedder, embed
+    from vidstyle.embedder.model import Embedder
+    from vidstyle.embedder.pipeline import embed
 
     settings = load_settings(OFFLINE_CONFIG, {"model": {"cin_checkpoint": str(trained_tiny),
                                                         "style_representation": "cin"}})
