@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,16 @@ def unit_rows(matrix: np.ndarray, dim: int | None = None, what: str = "vectors")
     if not np.isfinite(matrix).all():
         raise ValueError(f"{what} contain NaN or infinite values")
     return np.ascontiguousarray(unit(matrix), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class NeighbourVectors:
+    """A stored video's neighbours in one space with the stored vectors of it and of them in another, all read
+    from one state of the index, so a video deleted meanwhile cannot be a neighbour without a vector."""
+
+    neighbours: list[tuple[str, float]]  # (video_id, score), best first, the video itself left out
+    query: np.ndarray  # (dim,) the video's own vector in the other space
+    vectors: np.ndarray  # (len(neighbours), dim) the neighbours' vectors in the other space, same order
 
 
 class IndexSet:
@@ -117,27 +128,47 @@ class IndexSet:
     def index_type(self, space: str) -> str:
         return self._space(space).kind
 
+    # Each read looks its space up under the read lock: compaction swaps a space's index, and an index fetched
+    # before the swap would miss the updates made after it.
+
     def vector(self, video_id: str, space: str) -> np.ndarray:
         """The stored (unit) vector of `video_id` in `space`; decoded, so approximate, for IVF-PQ."""
-        index = self._space(space)
+        self._space(space)
         with self._rw.read():
-            return index.reconstruct(self._int_id(video_id))
+            return self._space(space).reconstruct(self._int_id(video_id))
 
     def search(self, query: np.ndarray, space: str, k: int, exclude: Collection[str] = ()) -> list[tuple[str, float]]:
         """The `k` videos most similar to `query` in `space`, best first, as (video_id, cosine score)."""
-        index = self._space(space)
+        dim = self._space(space).dim
         _check_k(k)
-        q = unit_rows(np.asarray(query).reshape(1, -1), index.dim, what=f"{space} query")
+        q = unit_rows(np.asarray(query).reshape(1, -1), dim, what=f"{space} query")
         with self._rw.read():
-            return self._search_locked(q, index, k, exclude)
+            return self._search_locked(q, self._space(space), k, exclude)
 
     def search_id(self, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
         """Neighbours of a stored video (itself left out); UnknownVideoError if it is not stored."""
-        index = self._space(space)
+        self._space(space)
         _check_k(k)
         with self._rw.read():
-            q = unit_rows(index.reconstruct(self._int_id(video_id)), index.dim)
-            return self._search_locked(q, index, k, (video_id,))
+            return self._search_id_locked(video_id, self._space(space), k)
+
+    def search_id_with_vectors(self, video_id: str, space: str, k: int, vector_space: str) -> NeighbourVectors:
+        """`search_id` in `space`, plus the stored `vector_space` vectors of the video and of each neighbour,
+        under one read lock: separate calls could see a neighbour that a concurrent delete then removed."""
+        self._space(space)
+        self._space(vector_space)
+        _check_k(k)
+        with self._rw.read():
+            neighbours = self._search_id_locked(video_id, self._space(space), k)
+            other = self._space(vector_space)
+            query = other.reconstruct(self._id_of[video_id])
+            rows = [other.reconstruct(self._id_of[vid]) for vid, _ in neighbours]
+        vectors = np.stack(rows) if rows else np.zeros((0, other.dim), np.float32)
+        return NeighbourVectors(neighbours, query, vectors)
+
+    def _search_id_locked(self, video_id: str, index: SpaceIndex, k: int) -> list[tuple[str, float]]:
+        q = unit_rows(index.reconstruct(self._int_id(video_id)), index.dim)
+        return self._search_locked(q, index, k, (video_id,))
 
     def _search_locked(
         self, q: np.ndarray, index: SpaceIndex, k: int, exclude: Collection[str]

@@ -54,10 +54,14 @@ def recommend(
     near_duplicate: float,
     candidates: int,
 ) -> list[Ranked]:
-    """`rank` over the `max(candidates, k)` style neighbours of a stored video (UnknownVideoError if absent)."""
-    pool = index.search_id(video_id, "style", max(candidates, k))
-    if not pool:
+    """`rank` over the `max(candidates, k)` style neighbours of a stored video (UnknownVideoError if absent).
+
+    The neighbours and their content vectors come from one snapshot of the index, so a video deleted while
+    this runs is either ranked with its vectors or not a candidate at all.
+    """
+    found = index.search_id_with_vectors(video_id, "style", max(candidates, k), "content")
+    if not found.neighbours:
         return []
-    query = unit(np.asarray(index.vector(video_id, "content"), np.float32).ravel())
-    cands = unit(np.stack([index.vector(vid, "content") for vid, _ in pool]).astype(np.float32))
-    return rank(pool, cands @ query, k, style_weight, content_weight, near_duplicate)
+    query = unit(np.asarray(found.query, np.float32).ravel())
+    cands = unit(np.asarray(found.vectors, np.float32))
+    return rank(found.neighbours, cands @ query, k, style_weight, content_weight, near_duplicate)

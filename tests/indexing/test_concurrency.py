@@ -131,3 +131,51 @@ def test_searches_see_whole_states_only(kind: str) -> None:
             assert got in exact[space][qi], f"{space} query {qi}: result matches no whole state"
         distinct.add((space, qi, got))
     assert len(distinct) > len({(s, q) for s, q, _ in observed}), "answers changed while searching"
+
+
+def test_recommend_reads_one_state_while_videos_come_and_go() -> None:
+    """Candidates deleted between the style search and the content look-up must not make recommend fail."""
+    from vidstyle.indexing.recommend import recommend
+
+    rng = np.random.default_rng(3)
+    names = [f"v{i}" for i in range(60)]
+    vectors = {space: rng.standard_normal((len(names), d)).astype(np.float32) for space, d in DIMS.items()}
+    index_set = IndexSet.from_vectors("fp", names, vectors, IndexSettings(index_type="flat"))
+    churn = names[1:31]  # every one is a candidate of v0 (the pool holds the whole catalogue)
+    errors: list[BaseException] = []
+    answers: list[int] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                got = recommend(index_set, "v0", 10, 0.7, 0.3, 1.0, len(names))
+                assert "v0" not in [r.video_id for r in got]
+                answers.append(len(got))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def writer() -> None:
+        deadline = time.monotonic() + 1.5
+        try:
+            rounds = 0
+            while time.monotonic() < deadline and rounds < 5000:
+                vid = churn[rounds % len(churn)]
+                row = {space: vectors[space][names.index(vid)][None] for space in DIMS}
+                index_set.remove([vid])
+                time.sleep(0.0002)  # readers get in while the video is gone
+                index_set.add([vid], row)
+                time.sleep(0.0002)
+                rounds += 1
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            done.set()
+
+    threads = [threading.Thread(target=reader) for _ in range(3)] + [threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors[:3]
+    assert len(answers) > 50 and set(answers) == {10}

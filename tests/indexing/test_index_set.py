@@ -132,6 +132,20 @@ def test_search_id_leaves_the_video_out(small) -> None:
         assert [v for v, _ in got] == [v for v, _ in want]
 
 
+def test_search_id_with_vectors_is_search_id_plus_the_stored_vectors(small) -> None:
+    index_set, names, vectors = small
+    got = index_set.search_id_with_vectors(names[7], "style", 6, "content")
+    assert got.neighbours == index_set.search_id(names[7], "style", 6)
+    np.testing.assert_allclose(got.query, index_set.vector(names[7], "content"))
+    assert got.vectors.shape == (6, DIMS["content"])
+    for (vid, _), row in zip(got.neighbours, got.vectors):
+        np.testing.assert_allclose(row, index_set.vector(vid, "content"))
+    with pytest.raises(UnknownVideoError):
+        index_set.search_id_with_vectors("nope", "style", 3, "content")
+    with pytest.raises(ValueError, match="unknown space"):
+        index_set.search_id_with_vectors(names[7], "style", 3, "colour")
+
+
 def test_exclude(small) -> None:
     index_set, names, vectors = small
     top = [v for v, _ in index_set.search(vectors["content"][0], "content", 5)]
