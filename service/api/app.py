@@ -16,6 +16,7 @@ from vidstyle.service.api.metrics import MetricsMiddleware
 from vidstyle.service.api.routers import health, search, stylize, videos, web
 from vidstyle.service.api.state import AppState
 from vidstyle.service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
+from vidstyle.service.api.video_ids import is_video_path
 
 log = logging.getLogger("vidstyle.serve")
 
@@ -55,7 +56,7 @@ def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
     rules = [
         GuardRule("POST", "/v1/search", lambda p: p == "/v1/search", max_body, needs_key=False),
         GuardRule("POST", "/v1/videos", lambda p: p == "/v1/videos", max_body, needs_key=True),
-        GuardRule("DELETE", "/v1/videos/{video_id}", lambda p: p.startswith("/v1/videos/"), None, needs_key=True),
+        GuardRule("DELETE", "/v1/videos/{video_id}", is_video_path, None, needs_key=True),
     ]
     app.add_middleware(
         UploadGuard, rules=rules, api_key=lambda: serve.api_key.get_secret_value() if serve.api_key else None

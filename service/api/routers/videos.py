@@ -1,7 +1,8 @@
 """The catalogue: list, details and thumbnails, similar and recommended videos, adding and deleting videos.
 
 Ids may contain slashes (a folder's relative paths are ids), hence the `:path` converters; the routes with a
-suffix are declared before the bare `/v1/videos/{video_id}` so that they match first.
+suffix are declared before the bare `/v1/videos/{video_id}`, whose `video_id` converter never matches a path
+ending in a suffix (`video_ids`: the id rule).
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
+from vidstyle.service.api import video_ids
 from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
 from vidstyle.service.api.routers.search import UPLOAD_ERRORS
 from vidstyle.service.api.routers.upload import embed_upload
@@ -35,8 +38,15 @@ WRITE_ERRORS = {
     401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
     403: {"model": ErrorResponse, "description": "writes are disabled (no key configured, or no dataset)"},
 }
-# Printable, no surrounding blanks, no control characters: ids end up in file names, logs and URLs.
-VIDEO_ID_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+NewVideoId = Annotated[
+    str,
+    Form(
+        min_length=1, max_length=video_ids.MAX_LENGTH, pattern=video_ids.PATTERN,
+        description=f"the id to add the video under: {video_ids.RULE}",
+        json_schema_extra={"not": {"pattern": video_ids.RESERVED_PATTERN}},
+    ),
+    AfterValidator(video_ids.check_new_video_id),
+]
 
 
 @router.get("", response_model=VideoPage)
@@ -113,7 +123,7 @@ def thumbnail(
     return Response(state.thumbnail(video_id, i), media_type="image/jpeg", headers={"Cache-Control": "max-age=60"})
 
 
-@router.get("/{video_id:path}", response_model=VideoDetail, responses=NOT_FOUND)
+@router.get("/{video_id:video_id}", response_model=VideoDetail, responses=NOT_FOUND)
 def video_detail(state: State, video_id: str) -> VideoDetail:
     """One video: its keyframe times and how many thumbnails it has."""
     media = state.media(video_id)
@@ -134,7 +144,7 @@ def video_detail(state: State, video_id: str) -> VideoDetail:
 )
 async def add_video(
     state: State,
-    video_id: Annotated[str, Form(min_length=1, max_length=256, pattern=VIDEO_ID_PATTERN)],
+    video_id: NewVideoId,
     file: UploadFile = File(..., description="a video (or an image) to embed and add"),
 ) -> IngestResponse:
     """Embed the file and add it under `video_id` (replacing a video of that id); persisted before answering."""
@@ -146,7 +156,7 @@ async def add_video(
 
 
 @router.delete(
-    "/{video_id:path}",
+    "/{video_id:video_id}",
     response_model=DeleteResponse,
     dependencies=[Depends(require_api_key)],
     responses={**WRITE_ERRORS, **NOT_FOUND},
