@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from vidstyle.embedder import dataset
+from vidstyle.service.api.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,15 @@ class Catalog:
 
     # -- writing (the caller serialises writes) -------------------------------------------------------------
 
+    def _part_damaged(self, video_id: str, part: str, what: str) -> Conflict:
+        """Why a row cannot be changed when its part went missing or bad under the service: nothing is changed
+        (no other row is touched, the index keeps the video), and the reason says how to get out of it."""
+        return Conflict(
+            f"cannot change video {video_id!r}: its part {part} of the embeddings dataset {self.emb_dir} {what}; "
+            "restore the file and retry, or take it out of the folder and restart the service, which then "
+            "brings the index in line with the dataset"
+        )
+
     def add(self, row: dict[str, Any], dims: dict[str, int]) -> bool:
         """Publish `row` as a new part, replacing any existing row of its id; True when one was replaced."""
         video_id = row["video_id"]
@@ -147,7 +157,12 @@ class Catalog:
         entry = self._entries.get(video_id)
         if entry is None:
             return False
-        dataset.remove_row(self.emb_dir, entry.part, video_id)
+        try:
+            dataset.remove_row(self.emb_dir, entry.part, video_id)
+        except FileNotFoundError as exc:
+            raise self._part_damaged(video_id, entry.part, "was removed from it outside the service") from exc
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise self._part_damaged(video_id, entry.part, f"is unreadable ({exc})") from exc
         del self._entries[video_id]
         with self._cache_lock:
             self._media.pop(entry.part, None)

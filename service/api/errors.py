@@ -23,6 +23,12 @@ class Unprocessable(ServiceError):
     status_code = 422
 
 
+class Conflict(ServiceError):
+    """The request is fine, but the stored state does not allow it now (the reason says what to fix)."""
+
+    status_code = 409
+
+
 class Unavailable(ServiceError):
     status_code = 503
 

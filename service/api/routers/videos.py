@@ -37,6 +37,8 @@ NOT_FOUND = {404: {"model": ErrorResponse, "description": "unknown video_id"}}
 WRITE_ERRORS = {
     401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
     403: {"model": ErrorResponse, "description": "writes are disabled (no key configured, or no dataset)"},
+    409: {"model": ErrorResponse, "description": "the video's dataset part was removed or damaged outside the "
+          "service (the reason says how to recover); nothing was changed"},
 }
 NewVideoId = Annotated[
     str,
