@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain click help: SOURCE, not {SOURCE}; flags without a <bool> metavar
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -41,7 +43,7 @@ def _root(
 
 app.command("embed")(embed.embed_command)
 app.command("demo")(demo.demo_command)
-app.add_typer(index.index_app, name="index", help="build the style and content FAISS indexes")
+app.add_typer(index.index_app, name="index", help="Build the style and content FAISS indexes.")
 app.command("query")(index.query_command)
 app.command("serve")(serve.serve_command)
 app.command("eval")(evaluate.eval_command)

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from vidstyle.core.errors import USER_ERROR_EXIT, VidstyleError, first_line
 from vidstyle.core.settings import Settings, load_settings
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML settings file (see configs/)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="YAML settings file (see configs/)")]
 INTERRUPTED_EXIT = 130
 
 
@@ -57,10 +57,25 @@ def _recorded(index_dir: Path, emb_dir: Path | None) -> dict[str, Any] | None:
 
 
 class ReportingGroup(TyperGroup):
-    """A command group that turns user errors (VidstyleError) from any subcommand into one line and one code."""
+    """The `vidstyle` group: user errors (VidstyleError) from any subcommand become one line and one exit code,
+    and help names every value by its parameter (`--out OUT`, `SOURCE`), not by its type (`<path>`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _name_metavars(self)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except VidstyleError as exc:
             fail(first_line(exc))
+
+
+def _name_metavars(command: click.Command) -> None:
+    for param in command.params:
+        descriptor = getattr(param, "type_descriptor", None)
+        named = param.metavar is not None or (descriptor is not None and descriptor.is_choice)
+        if not named and not getattr(param, "is_flag", False) and param.name:
+            param.metavar = param.name.upper()
+    for sub in getattr(command, "commands", {}).values():
+        _name_metavars(sub)

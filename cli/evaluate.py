@@ -61,12 +61,12 @@ def eval_command(
 def eval_retrieval_command(
     labels: Annotated[Path, typer.Argument(help="CSV with columns path (relative to it), content_id, style_id")],
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (docs/CONTRACT.md)")] = False,
-    k: Annotated[int, typer.Option("-k", "--k", help="neighbours considered by recall@k")] = 10,
+    k: Annotated[int, typer.Option("-k", help="neighbours considered by recall@k")] = 10,
     config: ConfigOpt = None,
     cache_dir: CacheOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
-    """recall@k (a relevant item in the top k) and mAP, style by style_id, content by content_id."""
+    """Recall@k (a relevant item in the top k) and mAP, style by style_id, content by content_id."""
     from vidstyle.evaluation.triplets import evaluate_retrieval
 
     loaded = settings(config)

@@ -15,7 +15,7 @@ from vidstyle.core.spaces import Space
 from vidstyle.embedder import dataset
 from vidstyle.indexing import IndexSet, UnknownVideoError
 
-index_app = typer.Typer(help="build the style and content indexes", no_args_is_help=True)
+index_app = typer.Typer(help="Build the style and content indexes.", no_args_is_help=True)
 
 
 @index_app.callback()

@@ -31,6 +31,18 @@ def test_help_lists_every_subcommand_and_each_has_help() -> None:
         assert name in listed.stdout
         sub = runner.invoke(app, [*name.split(), "--help"])
         assert sub.exit_code == 0 and "Usage" in sub.stdout, name
+        short = runner.invoke(app, [*name.split(), "-h"])
+        assert short.exit_code == 0 and short.stdout == sub.stdout, name
+        options = sub.stdout[sub.stdout.index("Options:"):]
+        assert "<bool>" not in sub.stdout and "<path>" not in options and "<int>" not in options, sub.stdout
+        assert "--k " not in sub.stdout, sub.stdout
+        usage = sub.stdout.splitlines()[0]
+        assert usage == usage.replace("{source}", "").replace("{index_dir}", ""), usage  # arguments in capitals
+
+
+def test_embed_help_lists_the_extensions_it_picks_up() -> None:
+    text = runner.invoke(app, ["embed", "--help"], env={"COLUMNS": "200"}).stdout
+    assert ".mp4" in text and ".webm" in text and "--include-images" in text and ".png" in text
 
 
 def test_version_answers() -> None:

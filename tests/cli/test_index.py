@@ -147,3 +147,30 @@ def test_unit_scores_are_cosine(index_dir: Path, emb_dir: Path) -> None:
     top = json.loads(result.stdout)["results"][0]
     expected = float(style[names.index(top["video_id"])] @ style[0])
     assert abs(top["score"] - expected) < 1e-5
+
+
+def test_build_reports_the_failed_rows_it_left_out(emb_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["index", "build", str(emb_dir), "--out", str(tmp_path / "i")])
+    assert result.exit_code == 0 and "left out 1 failed rows" in result.stdout, result.output
+
+
+def test_query_of_a_failed_video_says_it_failed_and_why(index_dir: Path) -> None:
+    result = runner.invoke(app, ["query", str(index_dir), "--video-id", "bad", "--space", "style"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: video 'bad' failed to embed, so it is not indexed: cannot decode"
+
+
+@pytest.mark.slow
+def test_query_file_needs_no_config_on_an_offline_index(embedded_catalogue: Path, sample_catalogue: Path,
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index was built from EfficientNet-Lite0 embeddings; the default config's VGG19 is not on this machine.
+    `query --file` embeds with the model recorded in the index's dataset."""
+    monkeypatch.delenv("VIDSTYLE_CONFIG", raising=False)
+    out = tmp_path / "index"
+    build = runner.invoke(app, ["index", "build", str(embedded_catalogue), "--out", str(out)])
+    assert build.exit_code == 0, build.output
+    video = sorted(sample_catalogue.glob("*.mp4"))[0]
+    result = runner.invoke(app, ["query", str(out), "--file", str(video), "--space", "style", "-k", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    best = json.loads(result.stdout)["results"][0]
+    assert best["video_id"] == video.stem and best["score"] > 0.9999

@@ -58,3 +58,53 @@ def test_results_cover_every_job_once(videos: dict[str, Path], tmp_path: Path) -
         results = run(p, jobs)
     assert len(results) == len(jobs)
     assert sum(isinstance(r, str) for r in results.values()) == 4
+
+
+_ORPHAN_SCRIPT = """
+import sys
+from pathlib import Path
+from vidstyle.media.decode_pool import DecodeJob, DecodePool
+pool = DecodePool(workers=2, timeout_s=60, memory_mb=2048, size=64, max_frames=4, min_gap_s=0.1, thumbnail_px=32,
+                  max_file_mb=100)
+for job, res in pool.imap_unordered(DecodeJob(str(i), Path(sys.argv[1])) for i in range(10_000)):
+    print("decoded", flush=True)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.add(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_workers_exit_at_once_and_quietly_when_the_parent_is_killed(videos: dict[str, Path], tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as err:
+        parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, str(videos["big"])],
+                                  stdout=subprocess.PIPE, stderr=err)
+    assert parent.stdout is not None and parent.stdout.readline().strip() == b"decoded"
+    time.sleep(0.5)  # both workers busy with the next 4K videos
+    workers = _children(parent.pid)
+    assert len(workers) >= 2
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.05)
+    alive = [w for w in workers if Path(f"/proc/{w}/stat").exists()
+             and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not alive, f"decode workers outlived their parent: {alive}"
+    assert "Traceback" not in log.read_text()

@@ -35,8 +35,9 @@ class Server:
     """`vidstyle serve` in a subprocess on a free loopback port; `start()` waits for /healthz."""
 
     def __init__(self, index_dir: Path, emb_dir: Path | None, log: Path, api_key: str | None = API_KEY,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, config: Path | None = OFFLINE_CONFIG) -> None:
         self.index_dir, self.emb_dir, self.log = index_dir, emb_dir, log
+        self.config = config
         self.api_key = api_key
         self.extra_env = env or {}
         self.port = 0
@@ -58,8 +59,10 @@ class Server:
             env["VIDSTYLE_SERVE__API_KEY"] = self.api_key
         cmd = [
             sys.executable, "-m", "vidstyle", "serve", str(self.index_dir),
-            "--host", "127.0.0.1", "--port", str(self.port), "--config", str(OFFLINE_CONFIG), "--log-level", "warning",
+            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
         ]
+        if self.config is not None:  # else the model the index's dataset records
+            cmd += ["--config", str(self.config)]
         if self.emb_dir is not None:  # else the dataset the index manifest names
             cmd += ["--emb-dir", str(self.emb_dir)]
         with open(self.log, "ab") as log:
