@@ -53,11 +53,27 @@ def run_demo(workdir: Path, settings: Settings, serve: bool = False, k: int = 5)
     index = IndexSet.from_embeddings(emb_dir, settings.index)
     index.save(index_dir)
     query = "cat__sepia"
-    typer.echo(f"4/4 neighbours of {query!r}")
-    for space, what in (("style", "same look, other subjects"), ("content", "same subject, other looks")):
-        typer.echo(f"  {space} ({what} expected):")
+    content, look = query.split("__")
+    others = len(DEMO_CONTENTS) - 1
+    typer.echo(f"4/4 neighbours of {query!r}; each row says whether it matches the query's look and subject")
+    expectations = (
+        ("style", f"the {others} other {look!r} videos should come first", lambda c, lk: lk == look),
+        ("content", f"the {len(DEMO_LOOKS) - 1} other {content!r} videos should come first",
+         lambda c, lk: c == content),
+    )
+    for space, expected, matches in expectations:
+        typer.echo(f"  {space}: {expected}")
         for vid, score in index.search_id(query, space, k):
-            typer.echo(f"    {score:6.3f}  {vid}")
+            c, lk = vid.split("__")
+            mark = "same look" if lk == look else "other look"
+            mark += ", same subject" if c == content else ", other subject"
+            typer.echo(f"    {score:6.3f}  {vid:<20} {'✓' if matches(c, lk) else '·'} {mark}")
+    typer.echo(
+        "next:\n"
+        f"  vidstyle query {index_dir} --video-id {query} --space content -k 10\n"
+        f"  vidstyle query {index_dir} --file {videos_dir / 'city__pencil.mp4'} --space style\n"
+        f"  vidstyle demo --workdir {workdir} --serve     # the API and the web page on http://127.0.0.1:8000/"
+    )
     if serve:
         from vidstyle.service.server import serve as run_server
 

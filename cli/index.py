@@ -45,7 +45,7 @@ def build_command(
 
 def _query_vector(index_set: IndexSet, file: Path, space: str, loaded: Settings) -> np.ndarray:
     """Embed `file` with the index's model (recorded with its dataset, unless a config overrides it)."""
-    from vidstyle.embedder.model import embed_file  # heavy (torch); only file queries need it
+    from vidstyle.embedder.pipeline import embed_file
 
     if not file.is_file():
         fail(f"{file}: no such file")

@@ -90,6 +90,10 @@ class Embedder:
             if self._single_pool is None:
                 self._single_pool = self.make_pool(workers=1)
             ((_, result),) = list(self._single_pool.imap_unordered([DecodeJob("query", Path(path))]))
+        return self.embed_decoded(result)
+
+    def embed_decoded(self, result: Decoded | str) -> EmbeddedVideo:
+        """The vectors of one decode result; DecodeError when the result is a failure's reason."""
         if isinstance(result, str):
             raise DecodeError(result)
         return EmbeddedVideo(self.fingerprint, self.vectors([result])[0], result)
@@ -98,12 +102,3 @@ class Embedder:
         if self._single_pool is not None:
             self._single_pool.close()
             self._single_pool = None
-
-
-def embed_file(path: Path, settings: Settings) -> EmbeddedVideo:
-    """One-off embedding of a single file (video or image) with the configured model (`query --file`)."""
-    embedder = Embedder(settings)
-    try:
-        return embedder.embed_file(path)
-    finally:
-        embedder.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,11 +24,27 @@ from tqdm import tqdm
 from vidstyle.core.settings import Settings
 from vidstyle.embedder import dataset
 from vidstyle.media.decode import Decoded
-from vidstyle.media.decode_pool import DecodeJob
+from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.sources import SourceError, VideoSource, scan
 
 if TYPE_CHECKING:
-    from vidstyle.embedder.model import Embedder
+    from vidstyle.embedder.model import EmbeddedVideo, Embedder
+
+
+def embed_file(path: Path, settings: Settings) -> EmbeddedVideo:
+    """One-off embedding of one file (video or image) with `settings`' model (`query --file`).
+
+    The file decodes in its worker while this process imports torch and loads the model; the two take about as
+    long, so running them side by side saves most of the shorter one (bench/RESULTS.md, "CLI start-up").
+    """
+    with DecodePool.from_settings(settings.decode, settings.model.input_size, workers=1) as pool, \
+            ThreadPoolExecutor(max_workers=1) as background:
+        decoding = background.submit(lambda: list(pool.imap_unordered([DecodeJob("query", Path(path))])))
+        from vidstyle.embedder.model import Embedder
+
+        embedder = Embedder(settings)
+        ((_, result),) = decoding.result()
+    return embedder.embed_decoded(result)
 
 
 def ok_row(src: VideoSource, decoded: Decoded, vectors: dict[str, np.ndarray], model: str) -> dict[str, Any]:
