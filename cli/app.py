@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from vidstyle import __version__
-from vidstyle.cli import demo, embed, evaluate, index, serve, style
+from vidstyle.cli import demo, embed, evaluate, index, neighbours, serve, style
 from vidstyle.cli.common import INTERRUPTED_EXIT, ReportingGroup
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ app.command("embed")(embed.embed_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(index.index_app, name="index", help="Build the style and content FAISS indexes.")
 app.command("query")(index.query_command)
+app.command("neighbours")(neighbours.neighbours_command)
 app.command("serve")(serve.serve_command)
 app.command("eval")(evaluate.eval_command)
 app.command("eval-retrieval")(evaluate.eval_retrieval_command)

@@ -12,7 +12,7 @@ Saving and loading INDEX_DIR is `vidstyle.indexing.persistence`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +170,27 @@ class IndexSet:
         q = unit_rows(index.reconstruct(self._int_id(video_id)), index.dim)
         return self._search_locked(q, index, k, (video_id,))
 
+    def search_ids(self, video_ids: Sequence[str], space: str, k: int) -> list[list[tuple[str, float]]]:
+        """`search_id` for many stored videos in one batched search (each left out of its own list), the way
+        an offline job asks: same answers as one call per video, at a fraction of the cost."""
+        index = self._space(space)
+        _check_k(k)
+        if not video_ids:
+            return []
+        with self._rw.read():
+            ids = [self._int_id(v) for v in video_ids]
+            q = unit_rows(np.stack([index.reconstruct(i) for i in ids]), index.dim)
+            fetch = min(k + 1, len(self._id_of))
+            scores, labels = index.search(q, fetch)
+            return [self._results(index, scores[r], labels[r], k, {ids[r]}) for r in range(len(ids))]
+
+    def vectors(self, video_ids: Sequence[str], space: str) -> np.ndarray:
+        """The stored (unit) vectors of `video_ids` in `space`, one row each, read under one lock."""
+        index = self._space(space)
+        with self._rw.read():
+            rows = [index.reconstruct(self._int_id(v)) for v in video_ids]
+        return np.stack(rows) if rows else np.zeros((0, index.dim), np.float32)
+
     def _search_locked(
         self, q: np.ndarray, index: SpaceIndex, k: int, exclude: Collection[str]
     ) -> list[tuple[str, float]]:
@@ -178,8 +199,14 @@ class IndexSet:
         if fetch <= 0:
             return []
         scores, labels = index.search(q, fetch)
+        return self._results(index, scores[0], labels[0], k, excluded)
+
+    def _results(
+        self, index: SpaceIndex, scores: np.ndarray, labels: np.ndarray, k: int, excluded: Collection[int]
+    ) -> list[tuple[str, float]]:
+        """One query's (video_id, score) list from FAISS's row, without `excluded` ids, at most `k` long."""
         results: list[tuple[str, float]] = []
-        for score, label in zip(scores[0].tolist(), labels[0].tolist()):
+        for score, label in zip(scores.tolist(), labels.tolist()):
             if label < 0 or label in excluded:
                 continue
             video = self._video_of.get(label)

@@ -65,3 +65,29 @@ def recommend(
     query = unit(np.asarray(found.query, np.float32).ravel())
     cands = unit(np.asarray(found.vectors, np.float32))
     return rank(found.neighbours, cands @ query, k, style_weight, content_weight, near_duplicate)
+
+
+def recommend_many(
+    index: IndexSet,
+    video_ids: Sequence[str],
+    k: int,
+    style_weight: float,
+    content_weight: float,
+    near_duplicate: float,
+    candidates: int,
+) -> list[list[Ranked]]:
+    """`recommend` for many stored videos with batched searches; the same lists, one per video.
+
+    For offline jobs on an index nobody writes to meanwhile (the API's `recommend` reads one snapshot per
+    request instead).
+    """
+    pools = index.search_ids(video_ids, "style", max(candidates, k))
+    queries = unit(np.asarray(index.vectors(video_ids, "content"), np.float32))
+    ranked = []
+    for query, pool in zip(queries, pools):
+        if not pool:
+            ranked.append([])
+            continue
+        cands = unit(np.asarray(index.vectors([vid for vid, _ in pool], "content"), np.float32))
+        ranked.append(rank(pool, cands @ query, k, style_weight, content_weight, near_duplicate))
+    return ranked

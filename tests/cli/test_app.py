@@ -17,7 +17,7 @@ from vidstyle.core.errors import USER_ERROR_EXIT, VidstyleError
 
 runner = CliRunner()
 CONTRACT_COMMANDS = {"demo", "embed", "index", "query", "serve", "eval", "eval-retrieval", "make-benchmark",
-                     "train-style", "stylize"}
+                     "train-style", "stylize", "neighbours"}
 
 
 def _vidstyle(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,145 @@
+"""`vidstyle neighbours`: every indexed video's top-k neighbours as one Parquet table, for offline candidates.
+
+Columns (docs/CONTRACT.md): `video_id` (string), `neighbour_ids` (list of strings, best first, the video itself
+left out) and `scores` (list of floats, descending). `recommend` ranks exactly as the API's route does
+(`vidstyle.indexing.recommend`), with the blend from `serve.*` settings.
+
+Resumable: the videos, sorted by id, are cut into chunks; each chunk's rows are published as one part
+(temp, fsync, rename) in a work folder beside the output, `.FILE.parts/`, with a `job.json` naming the index
+and the request. A rerun of the same request on the same index skips the parts already there; the final table
+is then written atomically and the work folder removed. A different request or index starts afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from vidstyle.core.files import atomic_write, atomic_write_bytes, remove_stale_temps
+from vidstyle.core.settings import ServeSettings
+from vidstyle.indexing.index_set import IndexSet
+from vidstyle.indexing.recommend import recommend_many
+
+SCHEMA = pa.schema(
+    [
+        pa.field("video_id", pa.string(), nullable=False),
+        pa.field("neighbour_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("scores", pa.list_(pa.float32()), nullable=False),
+    ]
+)
+SPACES_AND_RECOMMEND = ("style", "content", "recommend")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The `recommend` ranking's parameters (docs/recommend.md); the API's defaults are `serve.*` settings."""
+
+    style_weight: float
+    content_weight: float
+    near_duplicate: float
+    candidates: int
+
+    @classmethod
+    def from_settings(cls, serve: ServeSettings) -> Blend:
+        """The blend `GET /v1/videos/{id}/recommend` uses when a request sets none of its parameters."""
+        return cls(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
+                   min(serve.recommend_candidates, serve.max_k))
+
+
+@dataclass(frozen=True)
+class NeighboursSummary:
+    videos: int
+    reused_parts: int
+    parts: int
+
+    def line(self, out: Path) -> str:
+        reused = f", {self.reused_parts} of {self.parts} parts from an earlier run" if self.reused_parts else ""
+        return f"wrote the neighbours of {self.videos} videos{reused} -> {out}"
+
+
+def write_neighbours(
+    index: IndexSet,
+    space: str,
+    k: int,
+    out: Path,
+    *,
+    blend: Blend | None = None,
+    chunk: int = 1024,
+    progress: bool = True,
+) -> NeighboursSummary:
+    """Write the table for `space` ("style", "content" or "recommend", which needs `blend`) to `out`."""
+    if space not in SPACES_AND_RECOMMEND:
+        raise ValueError(f"unknown space {space!r}; expected one of {', '.join(SPACES_AND_RECOMMEND)}")
+    if space == "recommend" and blend is None:
+        raise ValueError("recommend needs the blend's parameters")
+    out = Path(out)
+    ids = sorted(index.video_ids())
+    work = out.parent / f".{out.name}.parts"
+    job = {
+        "fingerprint": index.fingerprint,
+        "videos": len(ids),
+        "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
+        "space": space,
+        "k": k,
+        "chunk": chunk,
+        "blend": asdict(blend) if space == "recommend" and blend else None,
+    }
+    _prepare(work, job)
+    starts = range(0, len(ids), chunk)
+    reused = 0
+    with tqdm(total=len(ids), unit="video", desc=f"neighbours ({space})", disable=not progress) as bar:
+        for n, start in enumerate(starts):
+            part = work / f"part-{n:06d}.parquet"
+            batch = ids[start : start + chunk]
+            if part.is_file():
+                reused += 1
+            else:
+                table = _rows(index, batch, space, k, blend)
+                atomic_write(part, lambda tmp, table=table: pq.write_table(table, tmp, compression="zstd"))
+            bar.update(len(batch))
+    parts = [work / f"part-{n:06d}.parquet" for n in range(len(starts))]
+    table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for p in parts]) if parts else SCHEMA.empty_table()
+    atomic_write(out, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    shutil.rmtree(work, ignore_errors=True)
+    return NeighboursSummary(videos=len(ids), reused_parts=reused, parts=len(parts))
+
+
+def _prepare(work: Path, job: dict) -> None:
+    """Keep the parts of an earlier run of this very job; anything else in the work folder goes."""
+    record = work / "job.json"
+    try:
+        same = json.loads(record.read_text()) == job
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(work)
+    if not same:
+        atomic_write_bytes(record, json.dumps(job, indent=2).encode())
+
+
+def _rows(index: IndexSet, video_ids: Sequence[str], space: str, k: int, blend: Blend | None) -> pa.Table:
+    if space == "recommend":
+        assert blend is not None
+        ranked = recommend_many(index, video_ids, k, blend.style_weight, blend.content_weight,
+                                blend.near_duplicate, blend.candidates)
+        lists = [[(r.video_id, r.score) for r in one] for one in ranked]
+    else:
+        lists = index.search_ids(video_ids, space, k)
+    return pa.table(
+        {
+            "video_id": list(video_ids),
+            "neighbour_ids": [[v for v, _ in one] for one in lists],
+            "scores": [[s for _, s in one] for one in lists],
+        },
+        schema=SCHEMA,
+    )
