@@ -100,6 +100,12 @@ class ServeSettings(BaseModel):
     cached_parts: int = Field(64, ge=1, description="dataset parts whose thumbnails are kept in memory")
     access_log: bool = Field(True, description="uvicorn's per-request log lines")
     query_threads: int | None = Field(None, ge=1, description="threads running index queries; None = CPU cores")
+    max_upload_pixels: int = Field(
+        3840 * 2160 * 2, ge=1,
+        description="largest width x height of an uploaded image or video frame, read from the file's header "
+        "before anything is decoded (default: twice a 4K frame)",
+    )
+    retry_after_s: int = Field(5, ge=1, description="the Retry-After of a 503 (model busy or unavailable)")
 
 
 class Settings(BaseSettings):

@@ -14,6 +14,7 @@ from vidstyle import __version__
 from vidstyle.service.api.errors import ServiceError
 from vidstyle.service.api.metrics import MetricsMiddleware
 from vidstyle.service.api.routers import health, search, stylize, videos, web
+from vidstyle.service.api.security import SecurityHeaders
 from vidstyle.service.api.state import AppState
 from vidstyle.service.api.uploads import MULTIPART_SLACK, GuardRule, UploadGuard
 from vidstyle.service.api.video_ids import is_video_path
@@ -40,18 +41,20 @@ def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
         finally:
             state.close()
 
-    app = FastAPI(title="vidstyle", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # docs_url=None: /docs is routers.web's page, which the Content-Security-Policy lets run.
+    app = FastAPI(title="vidstyle", version=__version__, description=DESCRIPTION, lifespan=lifespan, docs_url=None)
     app.state.vidstyle = state
+    serve = state.settings.serve
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        headers = {"Retry-After": str(serve.retry_after_s)} if exc.retry_later else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
     for module in (health, videos, search, stylize, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
 
-    serve = state.settings.serve
     max_body = serve.max_upload_mb * 2**20 + MULTIPART_SLACK
     rules = [
         GuardRule("POST", "/v1/search", lambda p: p == "/v1/search", max_body, needs_key=False),
@@ -61,6 +64,7 @@ def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
     app.add_middleware(
         UploadGuard, rules=rules, api_key=lambda: serve.api_key.get_secret_value() if serve.api_key else None
     )
+    app.add_middleware(SecurityHeaders)
     # Added last, so outermost: it times the guard's early answers too.
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app

@@ -9,6 +9,7 @@ class ServiceError(VidstyleError):
     """An expected failure with the HTTP status to answer and a one-line reason."""
 
     status_code = 500
+    retry_later = False  # answered with Retry-After (serve.retry_after_s): the same request may work later
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -31,6 +32,7 @@ class Conflict(ServiceError):
 
 class Unavailable(ServiceError):
     status_code = 503
+    retry_later = True
 
 
 class WritesDisabled(ServiceError):

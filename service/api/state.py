@@ -29,7 +29,7 @@ from vidstyle.service.api.stylizer import Stylizer
 from vidstyle.service.api.writes import WritePath
 
 if TYPE_CHECKING:
-    from vidstyle.embedder.pipeline import EmbeddedVideo, Embedder
+    from vidstyle.embedder.model import EmbeddedVideo, Embedder
 
 log = logging.getLogger("vidstyle.serve")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +167,60 @@ def spool_upload(file: UploadFile, max_bytes: int, folder: Path | None = None) -
     with open(fd, "wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
     return Path(name)
+
+
+# -- decoded size --------------------------------------------------------------------------------------------
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".webp")
+
+
+def frame_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of an image or of a video's first video stream, from the file's header alone (nothing
+    is decoded); None when the header does not say, and then the decoder reports what is wrong. PIL's
+    DecompressionBombError (an image far over its own limit) propagates."""
+    if path.suffix in IMAGE_SUFFIXES:
+        return _image_size(path)
+    return _video_size(path)
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:  # lazy: reads the header, not the pixels
+                return img.size
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def _video_size(path: Path) -> tuple[int, int] | None:
+    import av
+
+    try:
+        with av.open(str(path)) as container:  # demuxes the headers; no frame is decoded
+            stream = next(iter(container.streams.video), None)
+            if stream is None:
+                return None
+            width, height = stream.codec_context.width, stream.codec_context.height
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    return (int(width), int(height)) if width and height else None
+
+
+def check_frame_size(path: Path, max_pixels: int) -> None:
+    """413 when the upload's frames are over `max_pixels` (serve.max_upload_pixels), before they are decoded.
+
+    A small file can hold a huge picture (a 400 KB PNG of 12,000 x 12,000 pixels decodes to over 400 MB), so
+    the byte cap alone does not bound what decoding costs. Blocking (it reads the header): run it in a thread.
+    """
+    from PIL import Image
+
+    limit = f"the {max_pixels:,} pixel limit (serve.max_upload_pixels)"
+    try:
+        size = frame_size(path)
+    except Image.DecompressionBombError as exc:
+        raise HTTPException(413, f"the upload's image is over {limit} and PIL's own: {exc}") from exc
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise HTTPException(413, f"the upload's frames are {size[0]} x {size[1]} pixels, over {limit}")

@@ -21,7 +21,7 @@ from vidstyle.service.api.errors import NotFound, StartupError, WritesDisabled
 from vidstyle.service.api.metrics import Metrics
 
 if TYPE_CHECKING:
-    from vidstyle.embedder.pipeline import EmbeddedVideo
+    from vidstyle.embedder.model import EmbeddedVideo
     from vidstyle.indexing import IndexSet
 
 log = logging.getLogger("vidstyle.serve")

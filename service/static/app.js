@@ -227,9 +227,18 @@ async function searchUpload(file) {
 
 // -- wiring -------------------------------------------------------------------------------------------------
 
+// The hash comes from whoever wrote the link: a malformed escape (e.g. "#video=%E0%A4%A") is reported, not thrown.
 function fromHash() {
   const match = location.hash.match(/^#video=(.+)$/);
-  if (match) select(decodeURIComponent(match[1]), false);
+  if (!match) return;
+  let id;
+  try {
+    id = decodeURIComponent(match[1]);
+  } catch (_) {
+    setStatus("The link names no valid video id (bad %-encoding); pick a video on the left.", true);
+    return;
+  }
+  select(id, false);
 }
 
 function debounce(fn, ms) {

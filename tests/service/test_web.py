@@ -41,6 +41,8 @@ def page(browser, server, tmp_path_factory):  # noqa: ANN001, ANN201 - playwrigh
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Chromium reports what the Content-Security-Policy blocked as console errors.
+    pg.on("console", lambda msg: "Content Security Policy" in msg.text and errors.append(msg.text))
     yield pg
     context.close()
     assert not errors, errors
@@ -109,6 +111,38 @@ def test_filter_and_upload_search(page, tmp_path: Path) -> None:  # noqa: ANN001
     top = page.locator("#content-results .card").first.get_attribute("data-video-id")
     assert top.startswith("cat__")
     assert page.is_hidden("#recommend")
+
+
+def test_a_malformed_link_is_reported_not_thrown(page) -> None:  # noqa: ANN001
+    page.goto("/#video=%E0%A4%A")
+    page.wait_for_selector("#video-list li")
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('valid video id')")
+    assert page.inner_text("#selected-title") == "Pick a video on the left"
+    # The page still works, and a well-formed link after it too.
+    page.evaluate(f"() => {{ location.hash = '#video={QUERY}'; }}")
+    page.wait_for_function(f"() => document.querySelector('#selected-title').textContent === {QUERY!r}")
+    page.wait_for_function("() => document.querySelector('#status').textContent === ''")  # its lists are in
+    page.evaluate("() => { location.hash = '#video=%'; }")
+    page.wait_for_function("() => document.querySelector('#status').classList.contains('error')")
+
+
+def test_the_policy_blocks_inline_script(browser, server) -> None:  # noqa: ANN001
+    """The page works under its Content-Security-Policy (the fixture fails on any violation), and the policy
+    is really enforced: an inline script injected into the page does not run."""
+    context = browser.new_context(base_url=server.url)
+    try:
+        pg = context.new_page()
+        blocked: list[str] = []
+        pg.on("console", lambda msg: "Content Security Policy" in msg.text and blocked.append(msg.text))
+        pg.goto("/")
+        pg.wait_for_selector("#video-list li")
+        pg.evaluate("""() => { const s = document.createElement('script');
+                                s.textContent = 'window.__inline_ran = true'; document.head.appendChild(s); }""")
+        pg.wait_for_timeout(200)
+        assert pg.evaluate("() => window.__inline_ran === undefined")
+        assert blocked, "the browser reported no blocked inline script"
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")
