@@ -119,6 +119,7 @@ def save(index_dir: Path, record: IndexRecord) -> SavedFiles:
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(index_dir)
+    _remove_orphans(index_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     data_dir = index_dir / f"{DATA_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
     data_dir.mkdir()
@@ -145,8 +146,32 @@ def save(index_dir: Path, record: IndexRecord) -> SavedFiles:
 
 def remove_stale_data(index_dir: Path, current: SavedFiles) -> None:
     """Delete the data directories the manifest no longer names (older saves)."""
-    keep = {Path(entry["path"]).parts[0] for entry in current.files.values() if entry}
-    for old in Path(index_dir).glob(f"{DATA_PREFIX}*"):
+    _remove_data_except(Path(index_dir), _data_dirs(current.files.values()))
+
+
+def _remove_orphans(index_dir: Path) -> None:
+    """Before a save: delete data directories an interrupted save left behind (named by no manifest).
+
+    Only with a readable manifest, or none at all: a manifest that cannot be read may still name some of them.
+    """
+    path = index_dir / MANIFEST
+    if not path.exists():
+        _remove_data_except(index_dir, set())
+        return
+    try:
+        data = json.loads(path.read_text())
+        entries = [data["ids"], *(space["file"] for space in data["spaces"].values())]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    _remove_data_except(index_dir, _data_dirs(entries))
+
+
+def _data_dirs(entries: Any) -> set[str]:
+    return {Path(entry["path"]).parts[0] for entry in entries if isinstance(entry, dict) and entry.get("path")}
+
+
+def _remove_data_except(index_dir: Path, keep: set[str]) -> None:
+    for old in index_dir.glob(f"{DATA_PREFIX}*"):
         if old.is_dir() and old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
 

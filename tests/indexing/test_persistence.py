@@ -110,6 +110,27 @@ def test_crash_before_manifest_keeps_the_old_index(saved, tmp_path: Path, monkey
     assert len(list(index_dir.glob("data-*"))) == 2  # the new files were written, but not published
     old = IndexSet.load(index_dir, IndexSettings())
     assert len(old) == 1500 and "vid-1" in old
+    # The next save removes the orphan the crashed one left, and keeps nothing but its own files.
+    published = {p.name for p in index_dir.glob("data-*")}
+    old.save(index_dir)
+    after = {p.name for p in index_dir.glob("data-*")}
+    assert len(after) == 1 and not after & published
+
+
+def test_a_save_removes_orphans_but_keeps_what_the_manifest_names(saved, tmp_path: Path, monkeypatch) -> None:
+    """An orphan is removed at the start of the next save, before its own files are written (so a save that
+    then fails leaves no more than one folder beside the published one)."""
+    index_dir = fresh_copy(saved, tmp_path)
+    (index_dir / "data-19990101T000000-deadbeef").mkdir()
+    (index_dir / "data-19990101T000000-deadbeef" / "style.faiss").write_bytes(b"x" * 1000)
+    index_set = IndexSet.load(index_dir, IndexSettings())
+    monkeypatch.setattr(persistence, "atomic_write_bytes", lambda *a, **k: (_ for _ in ()).throw(OSError("full")))
+    with pytest.raises(OSError):
+        index_set.save(index_dir)
+    monkeypatch.undo()
+    names = {p.name for p in index_dir.glob("data-*")}
+    assert "data-19990101T000000-deadbeef" not in names and len(names) == 2
+    assert len(IndexSet.load(index_dir, IndexSettings())) == 1500
 
 
 @pytest.mark.parametrize("target", ["style", "content", "ids"])
