@@ -9,10 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from vidstyle import __version__
 from vidstyle.service.api.errors import ServiceError
+from vidstyle.service.api.methods import method_not_allowed
 from vidstyle.service.api.metrics import MetricsMiddleware
+from vidstyle.service.api.openapi import with_settings
 from vidstyle.service.api.routers import health, search, stylize, videos, web
 from vidstyle.service.api.security import SecurityHeaders
 from vidstyle.service.api.state import AppState
@@ -45,6 +48,9 @@ def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
     app = FastAPI(title="vidstyle", version=__version__, description=DESCRIPTION, lifespan=lifespan, docs_url=None)
     app.state.vidstyle = state
     serve = state.settings.serve
+
+    app.add_exception_handler(HTTPException, method_not_allowed)
+    app.openapi = with_settings(app, serve.max_k)  # type: ignore[method-assign]
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:

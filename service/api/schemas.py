@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -91,3 +91,19 @@ class StylizeInfo(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class ValidationIssue(BaseModel):
+    """One problem FastAPI found with a request (its list-shaped 422 `detail`)."""
+
+    loc: list[str | int] = Field(description="where: e.g. [\"query\", \"k\"] or [\"body\", \"video_id\"]")
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class UnprocessableResponse(BaseModel):
+    """A 422: the parameters do not validate (a list of issues), or the upload cannot be decoded (a reason)."""
+
+    detail: str | list[ValidationIssue]

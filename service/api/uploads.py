@@ -137,6 +137,11 @@ def sniff_suffix(head: bytes) -> str | None:
 
 
 SNIFF_BYTES = 512
+# What `sniff_suffix` accepts, as media types: the OpenAPI `encoding` of every upload's `file` part.
+UPLOAD_MEDIA_TYPES = (
+    "image/png", "image/jpeg", "image/webp", "video/mp4", "video/quicktime", "video/x-matroska", "video/webm",
+    "video/x-msvideo", "video/x-flv", "video/mpeg", "video/mp2t",
+)
 
 
 def spool_upload(file: UploadFile, max_bytes: int, folder: Path | None = None) -> Path:

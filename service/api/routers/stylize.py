@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from vidstyle.service.api.deps import State
+from vidstyle.service.api.routers.search import UNAVAILABLE
 from vidstyle.service.api.schemas import ErrorResponse, StylizeInfo
 
 router = APIRouter(prefix="/v1/stylize", tags=["stylize"])
@@ -26,7 +27,7 @@ async def stylize_info(state: State) -> StylizeInfo:
     responses={
         200: {"content": {"image/png": {}}},
         404: {"model": ErrorResponse, "description": "unknown video, or no CIN checkpoint loaded"},
-        503: {"model": ErrorResponse, "description": "the CIN model could not be loaded, or the model is busy"},
+        503: {**UNAVAILABLE, "description": "the CIN model could not be loaded, or the model is busy"},
     },
 )
 async def stylize_render(

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vidstyle.service.api import video_ids
 from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
-from vidstyle.service.api.routers.search import UPLOAD_ERRORS
+from vidstyle.service.api.routers.search import UPLOAD_BODY, UPLOAD_ERRORS
 from vidstyle.service.api.routers.upload import embed_upload
 from vidstyle.service.api.schemas import (
     DeleteResponse,
@@ -143,6 +143,7 @@ def video_detail(state: State, video_id: str) -> VideoDetail:
     response_model=IngestResponse,
     dependencies=[Depends(require_api_key)],
     responses={**WRITE_ERRORS, **UPLOAD_ERRORS},
+    openapi_extra=UPLOAD_BODY,
 )
 async def add_video(
     state: State,
