@@ -1,7 +1,8 @@
-"""`vidstyle embed SOURCE --out EMB_DIR`."""
+"""`vidstyle embed SOURCE --out EMB_DIR [--engine local|ray] [--address ADDR]`."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,13 @@ import typer
 
 from vidstyle.cli.common import INTERRUPTED_EXIT, ConfigOpt, fail, settings
 from vidstyle.media.decode import ANIMATED_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+
+class Engine(str, Enum):
+    """Where the embed job runs; both write the same rows (docs/CONTRACT.md)."""
+
+    local = "local"
+    ray = "ray"
 
 
 def embed_command(
@@ -19,8 +27,17 @@ def embed_command(
     )],
     out: Annotated[Path, typer.Option("--out", metavar="EMB_DIR", help="the Parquet dataset to write or resume")],
     config: ConfigOpt = None,
-    workers: Annotated[int | None, typer.Option(metavar="N", help="decode worker processes")] = None,
-    engine: Annotated[str, typer.Option(metavar="ENGINE", help="where the job runs; only 'local' for now")] = "local",
+    workers: Annotated[int | None, typer.Option(
+        metavar="N", help="decode worker processes (with --engine ray: decode actors)",
+    )] = None,
+    engine: Annotated[Engine, typer.Option(
+        help="local: decode workers and the model on this machine; ray: the same job on Ray Data",
+    )] = Engine.local,
+    address: Annotated[str | None, typer.Option(
+        metavar="ADDR",
+        help="with --engine ray: the Ray cluster to join ('auto', or the head's host:port); "
+        "without it a local Ray instance sized to this machine is started",
+    )] = None,
     include_images: Annotated[bool, typer.Option(
         "--include-images",
         help=f"also embed images ({', '.join(sorted(IMAGE_SUFFIXES | ANIMATED_SUFFIXES))}) as one-frame videos "
@@ -34,14 +51,20 @@ def embed_command(
     Video ids are paths relative to SOURCE without the suffix (kept when two files differ only in it); a file
     already in EMB_DIR keeps its id. Files that are not videos are counted and left out.
     """
-    from vidstyle.embedder.pipeline import embed
-
-    if engine != "local":
-        fail(f"engine {engine!r} is not available; only 'local' is")
+    if address is not None and engine is not Engine.ray:
+        raise typer.BadParameter("--address is for --engine ray", param_hint="'--address'")
     loaded = settings(config, {"decode": {"workers": workers}} if workers else None)
     try:
-        summary = embed(source, out, loaded, progress=progress, include_images=include_images,
-                        retry_failed=retry_failed)
+        if engine is Engine.ray:
+            from vidstyle.embedder.ray_engine import embed_ray
+
+            summary = embed_ray(source, out, loaded, address=address, workers=workers, progress=progress,
+                                include_images=include_images, retry_failed=retry_failed)
+        else:
+            from vidstyle.embedder.pipeline import embed
+
+            summary = embed(source, out, loaded, progress=progress, include_images=include_images,
+                            retry_failed=retry_failed)
     except KeyboardInterrupt:
         fail("interrupted; finished videos are saved, rerun the same command to resume", code=INTERRUPTED_EXIT)
     typer.echo(summary.line(out))
