@@ -21,6 +21,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vidstyle.media import decode
+
 # Multipart framing (boundaries, part headers, the video_id field) on top of the file itself.
 MULTIPART_SLACK = 64 * 1024
 
@@ -107,33 +109,19 @@ def _error(exc: HTTPException) -> JSONResponse:
 # -- file type -----------------------------------------------------------------------------------------------
 
 
-def sniff_suffix(head: bytes) -> str | None:
-    """The suffix the decoder needs for a file starting with `head` (magic bytes), None when unsupported.
+# The formats uploads take: the decoder's, less GIF and BMP (the media types below list exactly these).
+UPLOAD_SUFFIXES = frozenset({".png", ".jpg", ".webp", ".avi", ".mp4", ".mov", ".mkv", ".flv", ".mpg", ".ts"})
 
-    The client's filename and Content-Type are not trusted: the bytes decide, so garbage is a 415 up front
-    and only files that look like a supported format reach the decoder (whose failures are 422s).
+
+def sniff_suffix(head: bytes) -> str | None:
+    """The suffix the decoder needs for an upload starting with `head` (magic bytes), None when unsupported.
+
+    The client's filename and Content-Type are not trusted: the bytes decide (`media.decode.sniff_suffix`), so
+    garbage is a 415 up front and only files that look like a supported format reach the decoder (whose
+    failures are 422s).
     """
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return ".png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return ".jpg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ".webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return ".avi"
-    if head[4:8] == b"ftyp":
-        return ".mov" if head[8:10] == b"qt" else ".mp4"
-    if head[4:8] in (b"moov", b"mdat", b"free", b"wide", b"skip"):
-        return ".mov"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return ".mkv"  # Matroska and WebM share the EBML header
-    if head.startswith(b"FLV\x01"):
-        return ".flv"
-    if head.startswith(b"\x00\x00\x01\xba"):
-        return ".mpg"
-    if len(head) >= 377 and head[0] == head[188] == head[376] == 0x47:
-        return ".ts"  # MPEG-TS: a sync byte every 188 bytes
-    return None
+    suffix = decode.sniff_suffix(head)
+    return suffix if suffix in UPLOAD_SUFFIXES else None
 
 
 SNIFF_BYTES = 512
