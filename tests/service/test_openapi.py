@@ -53,7 +53,8 @@ def run_schemathesis(url: str, config: Path, key: str | None, seed: int) -> subp
 @pytest.mark.parametrize(("key", "seed"), [
     (API_KEY, 1),
     pytest.param(None, 2, marks=pytest.mark.xfail(
-        reason="ST201: a video the keyed run added (e.g. '.') answers 200 to a query with an unknown parameter", strict=False)),
+        reason="ST201: a video the keyed run added (e.g. '.') answers 200 to a query with an unknown parameter",
+        strict=False)),
 ], ids=["with-key", "without-key"])
 def test_the_server_keeps_to_its_openapi_document(server: Server, tmp_path: Path, key: str | None, seed: int
                                                   ) -> None:
