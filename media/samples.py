@@ -1,12 +1,12 @@
 """Labelled sample media: real photographs shipped in pip packages and drawn scenes (contents), rendered in
-several looks made with real image operations (styles), written as H.264 videos with camera motion.
+the looks of the look library (media/looks.py; styles), written as H.264 videos with camera motion.
 
 Used by `vidstyle demo` and the tests; deterministic from the seed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import av
 import cv2
 import numpy as np
 
-Image = np.ndarray  # (H, W, 3) uint8 RGB
+from vidstyle.media.looks import LOOK_LIBRARY, Image
 
 
 # ---------------------------------------------------------------- contents
@@ -164,247 +164,35 @@ CONTENTS: dict[str, Callable[[np.random.Generator], Image]] = {
 
 
 # ---------------------------------------------------------------- looks
-def _grade(img: Image, matrix: Sequence[Sequence[float]], offset: Sequence[float] = (0, 0, 0)) -> Image:
-    out = img.astype(np.float32) @ np.asarray(matrix, np.float32).T + np.asarray(offset, np.float32)
-    return np.clip(out, 0, 255).astype(np.uint8)
+class _TypicalLooks(Mapping[str, Callable[[Image], Image]]):
+    """Look name -> one fixed instance of it (seed 0), drawn on first use: several looks import heavy modules."""
 
+    def __init__(self) -> None:
+        self._drawn: dict[str, Callable[[Image], Image]] = {}
 
-VIEW_SIDE = 192
-"""Looks are applied to the full scene (long side 480) and seen in ~192 px videos: every look's own scale (dot
-pitch, block size, grain, brush radius) is set relative to that viewing size so that it stays visible there."""
+    def __getitem__(self, name: str) -> Callable[[Image], Image]:
+        if name == "natural":
+            return look_natural
+        if name not in self._drawn:
+            if name not in LOOK_LIBRARY:
+                raise KeyError(name)
+            self._drawn[name] = LOOK_LIBRARY[name].instance(0)
+        return self._drawn[name]
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(("natural", *LOOK_LIBRARY))
 
-def _view_scale(img: Image) -> float:
-    return max(img.shape[:2]) / VIEW_SIDE
+    def __len__(self) -> int:
+        return 1 + len(LOOK_LIBRARY)
 
 
 def look_natural(img: Image) -> Image:
     return img
 
 
-def look_sepia(img: Image) -> Image:
-    return _grade(img, [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
-
-
-def look_pencil(img: Image) -> Image:
-    """OpenCV's pencil sketch (shading strokes) with graphite outlines, so flat drawings keep their contours."""
-    gray, _ = cv2.pencilSketch(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), sigma_s=40, sigma_r=0.08, shade_factor=0.05)
-    edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (5, 5), 0), 30, 90)
-    width = max(int(round(_view_scale(img) * 0.7)), 1)
-    edges = cv2.dilate(edges, np.ones((width, width), np.uint8))
-    gray = np.minimum(gray, np.where(edges > 0, 80, 255).astype(np.uint8))
-    return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
-
-
-def look_cartoon(img: Image) -> Image:
-    """Flat colour regions (OpenCV stylization) with bold black ink outlines."""
-    k = _view_scale(img)
-    flat = cv2.cvtColor(cv2.stylization(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), sigma_s=60, sigma_r=0.45),
-                        cv2.COLOR_BGR2RGB)
-    gray = cv2.medianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), 7)
-    edges = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 9, 4)
-    width = max(int(round(k * 0.8)), 1)
-    edges = cv2.dilate(edges, np.ones((width, width), np.uint8))
-    flat[edges > 0] = (15, 15, 15)
-    return flat
-
-
-def look_halftone(img: Image, cell: int | None = None) -> Image:
-    """Single-ink newspaper halftone: one dot per cell, its radius set by the cell's darkness."""
-    cell = cell or max(int(round(3.5 * _view_scale(img))), 4)
-    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-    h, w = gray.shape
-    out = np.full((h, w, 3), 250, np.uint8)
-    small = cv2.resize(gray, (w // cell, h // cell), interpolation=cv2.INTER_AREA)
-    for y in range(small.shape[0]):
-        for x in range(small.shape[1]):
-            r = int((1 - small[y, x]) * cell * 0.7)
-            if r > 0:
-                cv2.circle(out, (x * cell + cell // 2, y * cell + cell // 2), r, (20, 30, 90), -1)
-    return out
-
-
-def look_neon(img: Image) -> Image:
-    edges = cv2.Canny(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), 60, 150)
-    width = max(int(round(_view_scale(img))), 2)
-    edges = cv2.dilate(edges, np.ones((width, width), np.uint8))
-    out = np.zeros_like(img)
-    out[..., 0], out[..., 2] = edges, (edges * 0.8).astype(np.uint8)
-    out[..., 1] = (edges * 0.2).astype(np.uint8)
-    return cv2.GaussianBlur(out, (3, 3), 0) + (img // 10)
-
-
-def look_posterize_cool(img: Image) -> Image:
-    q = (img // 64) * 64 + 32
-    return _grade(q, [[0.7, 0, 0], [0, 0.9, 0], [0, 0, 1.1]], (0, 10, 40))
-
-
-def look_grain(img: Image) -> Image:
-    rng = np.random.default_rng(int(img.sum()) % 2**32)
-    warm = _grade(img, [[1.05, 0.05, 0], [0.02, 0.95, 0], [0, 0, 0.8]], (10, 0, -10))
-    h, w = img.shape[:2]
-    k = _view_scale(img)  # grain about one viewing pixel across
-    grain = rng.normal(0, 28, (max(int(h / k), 1), max(int(w / k), 1))).astype(np.float32)
-    noisy = warm.astype(np.float32) + cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
-    yy, xx = np.mgrid[0:h, 0:w]
-    vignette = 1 - 0.6 * (((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2) / 2
-    return np.clip(noisy * vignette[..., None], 0, 255).astype(np.uint8)
-
-
-def _box_mean(x: np.ndarray, r: int) -> np.ndarray:
-    return cv2.blur(x, (r, r), borderType=cv2.BORDER_REFLECT)
-
-
-def look_oil(img: Image, radius: int | None = None) -> Image:
-    """Kuwahara filter (each pixel takes the mean of the least-varied of its four quadrants: flat paint dabs),
-    richer saturation, and the relief of a fixed canvas weave lit from the top left."""
-    k = _view_scale(img)
-    radius = radius or max(int(round(3 * k)), 5)
-    f = img.astype(np.float32)
-    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    mean, mean_sq = _box_mean(f, radius), _box_mean(gray, radius)
-    var = _box_mean(gray * gray, radius) - mean_sq**2
-    h, w = gray.shape
-    best_var = np.full((h, w), np.inf, np.float32)
-    out = np.zeros_like(f)
-    o = radius // 2 + 1
-    for dy, dx in ((-o, -o), (-o, o), (o, -o), (o, o)):
-        shift = np.float32([[1, 0, dx], [0, 1, dy]])
-        v = cv2.warpAffine(var, shift, (w, h), borderMode=cv2.BORDER_REFLECT)
-        m = cv2.warpAffine(mean, shift, (w, h), borderMode=cv2.BORDER_REFLECT)
-        better = v < best_var
-        best_var[better], out[better] = v[better], m[better]
-    hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
-    hsv[..., 1] = np.clip(hsv[..., 1] * 1.35, 0, 255)
-    painted = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
-    return np.clip(painted * _canvas(h, w, k)[..., None], 0, 255).astype(np.uint8)
-
-
-def _canvas(h: int, w: int, k: float, seed: int = 11) -> np.ndarray:
-    """Shading in [0.8, 1.2] of a fixed canvas weave, threads ~2.5 viewing pixels wide.
-
-    (Threads one viewing pixel wide alias away when the video is scaled down and compressed, leaving the oil
-    look indistinguishable from flat cartoon shading.)"""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    thread = 2.5 * k
-    weave = np.sin(xx * np.pi / thread) * np.sin(yy * np.pi / thread)
-    weave += 0.5 * cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), k)
-    relief = cv2.Sobel(weave, cv2.CV_32F, 1, 0) + cv2.Sobel(weave, cv2.CV_32F, 0, 1)
-    return 1.0 + 0.2 * relief / (np.abs(relief).max() + 1e-6)
-
-
-_PIXEL_PALETTE = np.array([[20, 12, 28], [68, 36, 52], [48, 52, 109], [78, 74, 78], [133, 76, 48], [52, 101, 36],
-                           [208, 70, 72], [117, 113, 97], [89, 125, 206], [210, 125, 44], [133, 149, 161],
-                           [109, 170, 44], [210, 170, 153], [109, 194, 202], [218, 212, 94], [222, 238, 214]],
-                          np.float32)
-"""DawnBringer's 16-colour palette (a classic pixel-art palette)."""
-
-
-def look_pixel(img: Image, block: int | None = None) -> Image:
-    """Pixel art: 1/block resolution, snapped to a 16-colour palette, blown up with hard nearest-neighbour edges."""
-    block = block or max(int(round(4 * _view_scale(img))), 8)
-    h, w = img.shape[:2]
-    small = cv2.resize(img, (max(w // block, 1), max(h // block, 1)), interpolation=cv2.INTER_AREA).astype(np.float32)
-    d = ((small[:, :, None, :] - _PIXEL_PALETTE[None, None]) ** 2).sum(-1)
-    snapped = _PIXEL_PALETTE[d.argmin(-1)].astype(np.uint8)
-    return cv2.resize(snapped, (w, h), interpolation=cv2.INTER_NEAREST)
-
-
-def _paper(h: int, w: int, k: float = 1.0, seed: int = 7) -> np.ndarray:
-    """A fixed paper-fibre texture in [0.8, 1]: the same sheet under every watercolour."""
-    rng = np.random.default_rng(seed)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 0.8 * k)
-    noise += 0.5 * cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 6)
-    noise = (noise - noise.min()) / (np.ptp(noise) + 1e-6)
-    return 0.8 + 0.2 * noise
-
-
-def look_watercolour(img: Image) -> Image:
-    """Edge-preserving smoothing, washed-out pigment, darker pooled edges, on textured paper."""
-    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    smooth = cv2.edgePreservingFilter(bgr, flags=cv2.RECURS_FILTER, sigma_s=60, sigma_r=0.5)
-    smooth = cv2.cvtColor(smooth, cv2.COLOR_BGR2RGB).astype(np.float32)
-    washed = 255 - 0.7 * (255 - smooth)
-    edges = cv2.Canny(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), 50, 120).astype(np.float32) / 255
-    edges = cv2.GaussianBlur(edges, (0, 0), 1.5)[..., None]
-    pooled = washed * (1 - 0.35 * edges)
-    h, w = img.shape[:2]
-    return np.clip(pooled * _paper(h, w, _view_scale(img))[..., None], 0, 255).astype(np.uint8)
-
-
-def _gradient_map(img: Image, stops: Sequence[Sequence[float]]) -> Image:
-    """Luminance mapped through a piecewise-linear colour ramp (duotone, tritone)."""
-    lum = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-    stops_a = np.asarray(stops, np.float32)
-    xs = np.linspace(0, 1, len(stops_a))
-    return np.stack([np.interp(lum, xs, stops_a[:, c]) for c in range(3)], -1).astype(np.uint8)
-
-
-def look_duotone(img: Image) -> Image:
-    return _gradient_map(img, [(16, 28, 110), (40, 150, 170), (200, 255, 120)])
-
-
-def look_thermal(img: Image) -> Image:
-    """False-colour 'thermal camera': luminance through the inferno colormap, slightly blurred."""
-    gray = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (5, 5), 0)
-    return cv2.cvtColor(cv2.applyColorMap(gray, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
-
-
-def look_teal_orange(img: Image) -> Image:
-    """Blockbuster grade: S-curve contrast, teal shadows, orange highlights, raised saturation."""
-    f = img.astype(np.float32) / 255
-    f = 0.5 + (f - 0.5) * 1.25
-    lum = f.mean(-1, keepdims=True)
-    teal, orange = np.array([-0.08, 0.06, 0.12]), np.array([0.14, 0.03, -0.12])
-    f = f + (1 - lum) * teal + lum * orange
-    return np.clip(f * 255, 0, 255).astype(np.uint8)
-
-
-def look_blueprint(img: Image) -> Image:
-    """White line drawing on blueprint blue with a faint grid."""
-    h, w = img.shape[:2]
-    out = np.empty((h, w, 3), np.uint8)
-    out[:] = (18, 60, 140)
-    out[::24] = (60, 100, 175)
-    out[:, ::24] = (60, 100, 175)
-    edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (5, 5), 0), 40, 110)
-    edges = cv2.dilate(edges, np.ones((2, 2), np.uint8))
-    out[edges > 0] = (235, 245, 255)
-    return out
-
-
-def look_vintage(img: Image) -> Image:
-    """Faded print: lifted blacks, compressed whites, green-yellow cast, low saturation, warm light leak."""
-    f = img.astype(np.float32)
-    gray = f.mean(-1, keepdims=True)
-    f = 0.55 * f + 0.45 * gray
-    f = 45 + f * 0.7
-    f = f * np.array([1.05, 1.02, 0.82]) + np.array([0, 8, 0])
-    h, w = img.shape[:2]
-    leak = np.exp(-(((np.arange(w) - 0.9 * w) / (0.35 * w)) ** 2))[None, :, None] * np.array([60, 25, 0])
-    return np.clip(f + leak, 0, 255).astype(np.uint8)
-
-
-LOOKS: dict[str, Callable[[Image], Image]] = {
-    "natural": look_natural,
-    "sepia": look_sepia,
-    "pencil": look_pencil,
-    "cartoon": look_cartoon,
-    "halftone": look_halftone,
-    "neon": look_neon,
-    "poster": look_posterize_cool,
-    "grain": look_grain,
-    "oil": look_oil,
-    "pixel": look_pixel,
-    "watercolour": look_watercolour,
-    "duotone": look_duotone,
-    "thermal": look_thermal,
-    "teal_orange": look_teal_orange,
-    "blueprint": look_blueprint,
-    "vintage": look_vintage,
-}
-"""Each look is a real image operation a creator might apply (filters, grades, stylisations)."""
+LOOKS: Mapping[str, Callable[[Image], Image]] = _TypicalLooks()
+"""'natural' (the picture as it is) and one fixed instance of every look of the library (media/looks.py), for the
+demo and the tests that want a look to be one fixed operation; the benchmark draws an instance per item instead."""
 
 
 # ---------------------------------------------------------------- video
@@ -454,13 +242,16 @@ def camera_motion(scene: Image, n_frames: int, size: int | tuple[int, int], rng:
     return frames
 
 
-def render_scene(content: str, look: str, seed: int = 0, long_side: int = 480) -> Image:
-    """One content drawn in one look, scaled so its long side is `long_side`."""
-    rng = np.random.default_rng(seed)
-    scene = CONTENTS[content](rng)
+def draw_scene(content: str, seed: int = 0, long_side: int = 480) -> Image:
+    """One content as it is (no look), scaled so its long side is `long_side`."""
+    scene = CONTENTS[content](np.random.default_rng(seed))
     scale = long_side / max(scene.shape[:2])
-    scene = cv2.resize(scene, (int(scene.shape[1] * scale), int(scene.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-    return LOOKS[look](scene)
+    return cv2.resize(scene, (int(scene.shape[1] * scale), int(scene.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+
+
+def render_scene(content: str, look: str, seed: int = 0, long_side: int = 480) -> Image:
+    """One content drawn in one look (its fixed instance in `LOOKS`), scaled so its long side is `long_side`."""
+    return LOOKS[look](draw_scene(content, seed, long_side))
 
 
 @dataclass(frozen=True)
