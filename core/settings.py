@@ -37,8 +37,8 @@ class ModelSettings(BaseModel):
     content_taps: list[str] | None = None
     gram_channels: int = Field(22, ge=2, description="Gram sketch: channels kept per style tap (seeded projection)")
     projection_seed: int = 0
-    style_representation: Literal["stats", "gram", "cin"] = Field(
-        "stats", description="what the `style` column holds (cin needs cin_checkpoint)"
+    style_representation: Literal["stats", "gram", "cin", "texture", "learned"] = Field(
+        "stats", description="what the `style` column holds (cin needs cin_checkpoint, learned a style head)"
     )
     content_mask: bool = Field(True, description="mask static regions (templates, banners) out of content pooling")
     # Content pass (embedder/features.py): a separate, de-stylised input, chosen by bench/quality_sweep.py.
@@ -49,6 +49,15 @@ class ModelSettings(BaseModel):
     content_norm: Literal["l2", "ssqrt"] = Field("l2", description="per-tap block: L2, or signed sqrt then L2")
     style_norm: Literal["l2", "ssqrt"] = Field("ssqrt", description="per-tap block: L2, or signed sqrt then L2")
     style_colour: float = Field(1.0, ge=0, description="weight (in taps) of an RGB histogram in style_stats; 0 = none")
+    # style_texture: luminance texture apart from palette (embedder/features.py).
+    texture_scales: list[float] = Field([1.0, 0.5], min_length=1, description="scales of the luminance texture pass")
+    style_chroma: float = Field(2.0, ge=0, description="weight (in taps) of the chroma histogram in style_texture")
+    style_tone: float = Field(2.0, ge=0, description="weight (in taps) of the tone histogram in style_texture")
+    style_head: str | None = Field(
+        "auto", description="learned style head (adds style_learned): a checkpoint path, 'auto' = the one shipped "
+        "for the backbone if any, null = none",
+    )
+    content_contrast: bool = Field(False, description="stretch each content input's luminance to full contrast")
     # Learned style (vidstyle.styletransfer): with a checkpoint, embeddings also get a `style_cin` column.
     cin_checkpoint: Path | None = Field(None, description="`vidstyle train-style` checkpoint; adds style_cin")
 
@@ -56,6 +65,9 @@ class ModelSettings(BaseModel):
     def _cin_needs_checkpoint(self) -> ModelSettings:
         if self.style_representation == "cin" and self.cin_checkpoint is None:
             raise ValueError("style_representation 'cin' needs model.cin_checkpoint (a train-style checkpoint)")
+        if self.style_representation == "learned" and self.style_head is None:
+            raise ValueError("style_representation 'learned' needs model.style_head (a train-style-head checkpoint "
+                             "or 'auto')")
         return self
 
 
@@ -79,6 +91,10 @@ class IndexSettings(BaseModel):
     pq_bytes: int | None = Field(None, description="IVF-PQ code size; None = from the memory budget")
     train_sample: int = Field(100_000, ge=1000, description="vectors sampled to train IVF/PQ")
     use_gpu: bool = Field(True, description="build and search on GPUs when faiss sees them")
+    compact_after: int = Field(
+        1000, ge=1, description="writes (adds + deletes) kept in the write-ahead log and the delta index before "
+        "the service folds them into the main index files in the background"
+    )
 
 
 class ServeSettings(BaseModel):

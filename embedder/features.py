@@ -31,8 +31,9 @@ import torch.nn.functional as F
 from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import ModelSettings
+from vidstyle.embedder.style_head import StyleHead
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 VECTOR_COLUMNS = ("content", "style_stats", "style_gram")
 
 
@@ -121,13 +122,27 @@ def content_frames(frames: np.ndarray, region_weights: np.ndarray | None, settin
         small = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
         if settings.content_grayscale:
             small = np.repeat(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        if settings.content_contrast:
+            small = stretch_contrast(small)
         if settings.content_blur > 0:
             small = cv2.GaussianBlur(small, (0, 0), settings.content_blur)
         out[i] = small
     return out
 
 
+def stretch_contrast(img: np.ndarray, low: float = 1.0, high: float = 99.0) -> np.ndarray:
+    """`img` (uint8) with its `low`..`high` percentiles stretched to 0..255: a washed-out, faded or low-key look
+    keeps its subject's shapes but at a fraction of the contrast, which the deep taps read as "less of it"."""
+    lo, hi = np.percentile(img, (low, high))
+    if hi - lo < 1:
+        return img
+    return np.clip((img.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
 COLOUR_BINS = 8
+CHROMA_BINS = 16
+TONE_BINS = 32
+_LUMA = (0.299, 0.587, 0.114)
 
 
 def colour_histogram(frames: np.ndarray, bins: int = COLOUR_BINS) -> torch.Tensor:
@@ -142,6 +157,34 @@ def colour_histogram(frames: np.ndarray, bins: int = COLOUR_BINS) -> torch.Tenso
     return (hist / codes.shape[1]).sqrt()
 
 
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """(n, 3, H, W) RGB in [0, 1] → (n, 3, H, W): the luma (BT.601) repeated on three channels, the input the
+    backbone's texture pass sees (palette gone, strokes, dots, grain and edges kept)."""
+    w = torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+
+
+def palette_histograms(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n, 3, H, W) RGB in [0, 1] → square-rooted chroma (CbCr, CHROMA_BINS²) and tone (luma, TONE_BINS) histograms.
+
+    The two halves of a grade kept apart: *which colours* (chroma, whatever the brightness) and *how tones are
+    mapped* (the luma distribution: a lifted black, a crushed highlight, an S-curve). A joint RGB histogram mixes
+    the two and, binned coarsely, cannot tell two tone curves on one palette apart.
+    """
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    y = _LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b
+    cb = ((b - y) / 1.772 + 0.5).clamp(0, 1 - 1e-6)
+    cr = ((r - y) / 1.402 + 0.5).clamp(0, 1 - 1e-6)
+    n = x.shape[0]
+    chroma_codes = ((cb * CHROMA_BINS).long() * CHROMA_BINS + (cr * CHROMA_BINS).long()).flatten(1)
+    tone_codes = (y.clamp(0, 1 - 1e-6) * TONE_BINS).long().flatten(1)
+    ones = torch.ones_like(chroma_codes, dtype=x.dtype)
+    chroma = torch.zeros(n, CHROMA_BINS**2, dtype=x.dtype, device=x.device).scatter_add_(1, chroma_codes, ones)
+    tone = torch.zeros(n, TONE_BINS, dtype=x.dtype, device=x.device).scatter_add_(1, tone_codes, ones)
+    pixels = chroma_codes.shape[1]
+    return (chroma / pixels).sqrt(), (tone / pixels).sqrt()
+
+
 def _signed_sqrt(x: torch.Tensor) -> torch.Tensor:
     return x.sign() * x.abs().sqrt()
 
@@ -154,7 +197,7 @@ class FeatureExtractor:
     surrounds it.
     """
 
-    def __init__(self, backbone: LoadedBackbone, settings: ModelSettings) -> None:
+    def __init__(self, backbone: LoadedBackbone, settings: ModelSettings, style_head: StyleHead | None = None) -> None:
         spec = backbone.spec
         self.settings = settings
         self.device = pick_device(settings.device)
@@ -171,6 +214,7 @@ class FeatureExtractor:
         probe |= self._taps(self.content_model, torch.zeros(1, 3, settings.content_input_size,
                                                             settings.content_input_size))
         channels = {name: t.shape[1] for name, t in probe.items()}
+        self._channels = channels
         gen = torch.Generator().manual_seed(settings.projection_seed)
         c = settings.gram_channels
         self.sketch = {
@@ -180,13 +224,32 @@ class FeatureExtractor:
         off_diag = (self.triu[0] != self.triu[1]).float()
         self.triu_scale = 1.0 + (2**0.5 - 1.0) * off_diag
         colour = COLOUR_BINS**3 if settings.style_colour > 0 else 0
+        tap_stats = 2 * sum(channels[t] for t in self.style_taps)
         self.dims = {
             "content": sum(channels[t] for t in self.content_taps),
-            "style_stats": 2 * sum(channels[t] for t in self.style_taps) + colour,
+            "style_stats": tap_stats + colour,
             "style_gram": len(self.style_taps) * c * (c + 1) // 2,
+            "style_texture": len(settings.texture_scales) * tap_stats + CHROMA_BINS**2 + TONE_BINS,
         }
+        self.head = style_head
+        if style_head is not None:
+            style_head.check_layout(self.block_layout(), self.head_features(backbone))
+            self.head = style_head.to(self.device)
+            self.dims["style_learned"] = style_head.out_dim
         self.dims["style"] = self.dims[f"style_{settings.style_representation}"]
         self.fingerprint = self._fingerprint(backbone)
+
+    def head_features(self, backbone: LoadedBackbone) -> dict:
+        """What else a style head depends on besides the block layout: the backbone, its weights, the input."""
+        s = self.settings
+        return {"backbone": backbone.spec.name, "weights_sha256": backbone.weights_sha256,
+                "input_size": s.input_size, "style_norm": s.style_norm}
+
+    def block_layout(self) -> dict[str, int]:
+        """Name → size of every per-frame style block (`style_blocks`), in order: what a style head is built on."""
+        layout = {f"colour/{t}": 2 * self._channels[t] for t in self.style_taps}
+        layout |= {f"luma{k}/{t}": 2 * self._channels[t] for k in self.settings.texture_scales for t in self.style_taps}
+        return layout | {"rgb": COLOUR_BINS**3, "chroma": CHROMA_BINS**2, "tone": TONE_BINS}
 
     def _fingerprint(self, backbone: LoadedBackbone) -> str:
         s = self.settings
@@ -203,6 +266,9 @@ class FeatureExtractor:
             "content_input": [s.content_input_size, s.content_grayscale, s.content_blur, s.content_pooling],
             "norm": [s.content_norm, s.style_norm],
             "style_colour": [s.style_colour, COLOUR_BINS],
+            "texture": [s.texture_scales, s.style_chroma, s.style_tone, CHROMA_BINS, TONE_BINS],
+            "content_contrast": s.content_contrast,
+            "head": None if self.head is None else self.head.sha256,
             "aggregate": "mean",
             "version": FEATURE_VERSION,
         }
@@ -221,29 +287,63 @@ class FeatureExtractor:
         channels that fire hardest, which otherwise decide the cosine on their own)."""
         return l2n(_signed_sqrt(x) if norm == "ssqrt" else x)
 
+    def _stats(self, fmaps: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+        """Per style tap, the channel mean and std (AdaIN's instance-norm statistics), one normalised block each."""
+        out = {}
+        for t in self.style_taps:
+            f = fmaps[t].flatten(2)
+            out[f"{prefix}/{t}"] = self._block(torch.cat([f.mean(2), f.std(2)], dim=1), self.settings.style_norm)
+        return out
+
+    def style_blocks(self, frames: np.ndarray) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Per-frame style blocks (`block_layout`, each normalised) and the colour pass's tap maps (for Grams).
+
+        - `colour/<tap>`: the statistics of the colour frame (palette and texture mixed, today's `style_stats`);
+        - `luma<scale>/<tap>`: the statistics of the luminance image at each of `texture_scales`: texture, strokes
+          and rendering whatever the colours, at two viewing distances (a halftone's dots at one, its tone at the
+          other);
+        - `rgb`, `chroma`, `tone`: the palette as a joint RGB histogram, as chroma alone and as the tone curve.
+        """
+        x = frames_to_tensor(frames, self.device)
+        colour_maps = self._taps(self.style_model, x)
+        blocks = self._stats(colour_maps, "colour")
+        grey = luminance(x)
+        for k in self.settings.texture_scales:
+            g = grey if k == 1 else F.interpolate(grey, scale_factor=k, mode="bilinear", antialias=True)
+            blocks |= self._stats(self._taps(self.style_model, g), f"luma{k}")
+        with torch.inference_mode():
+            chroma, tone = palette_histograms(x)
+            blocks["rgb"] = l2n(colour_histogram(frames).to(self.device))
+            blocks["chroma"], blocks["tone"] = l2n(chroma), l2n(tone)
+        return blocks, colour_maps
+
     def __call__(self, frames: np.ndarray, region_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """frames: (n, S, S, 3) uint8 RGB; region_weights: (n, g, g) moving-region masks (content crop) or None."""
-        style_taps = self._taps(self.style_model, frames_to_tensor(frames))
-        content_in = content_frames(frames, region_weights if self.settings.content_mask else None, self.settings)
+        s = self.settings
+        blocks, colour_maps = self.style_blocks(frames)
+        content_in = content_frames(frames, region_weights if s.content_mask else None, s)
         content_taps = self._taps(self.content_model, frames_to_tensor(content_in))
         with torch.inference_mode():
-            s = self.settings
             content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]
-            stats, grams = [], []
+            grams = []
             for t in self.style_taps:
-                f = style_taps[t].flatten(2)  # (n, C, HW)
-                stats.append(self._block(torch.cat([f.mean(2), f.std(2)], dim=1), s.style_norm))
-                sk = torch.einsum("kc,nch->nkh", self.sketch[t], f)
-                gram = sk @ sk.transpose(1, 2) / f.shape[2]
+                sk = torch.einsum("kc,nch->nkh", self.sketch[t], colour_maps[t].flatten(2))
+                gram = sk @ sk.transpose(1, 2) / sk.shape[2]
                 grams.append(self._block(gram[:, self.triu[0], self.triu[1]] * self.triu_scale, s.style_norm))
+            stats = [blocks[f"colour/{t}"] for t in self.style_taps]
             if s.style_colour > 0:  # the AdaIN statistics only: style_gram stays Gatys' Gram alone
-                colour = colour_histogram(frames).to(self.device)
-                stats.append(self._block(colour, s.style_norm) * s.style_colour**0.5)
+                stats.append(blocks["rgb"] * s.style_colour**0.5)
+            luma = [b for name, b in blocks.items() if name.startswith("luma")]
+            # Texture blocks weigh one tap each; chroma and tone are weighted in taps, like style_colour.
+            texture = [*luma, blocks["chroma"] * s.style_chroma**0.5, blocks["tone"] * s.style_tone**0.5]
             out = {
                 "content": l2n(torch.cat(content, dim=1)),
                 "style_stats": l2n(torch.cat(stats, dim=1)),
                 "style_gram": l2n(torch.cat(grams, dim=1)),
+                "style_texture": l2n(torch.cat(texture, dim=1)),
             }
+            if self.head is not None:
+                out["style_learned"] = self.head(torch.cat(list(blocks.values()), dim=1))
         return {k: v.cpu().numpy().astype(np.float32) for k, v in out.items()}
 
     def _pool(self, fmap: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from vidstyle.backbones import load_backbone
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights
+from vidstyle.embedder.style_head import StyleHeadError, load_style_head, resolve_style_head
 from vidstyle.media.decode import Decoded, DecodeError
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 
@@ -42,7 +43,11 @@ class Embedder:
             self.cin = CinEmbedding(m.cin_checkpoint, backbone, pick_device(m.device), m.style_representation,
                                     m.batch_size)
         base = m.model_copy(update={"style_representation": "stats"}) if m.style_representation == "cin" else m
-        self.features = FeatureExtractor(backbone, base)
+        head_path = resolve_style_head(m.style_head, m.backbone)
+        if head_path is None and m.style_representation == "learned":
+            raise StyleHeadError(f"no style head for {m.backbone}: train one with `vidstyle train-style-head` and set "
+                                 "model.style_head, or use style_representation 'texture'")
+        self.features = FeatureExtractor(backbone, base, None if head_path is None else load_style_head(head_path))
         self.fingerprint = self.features.fingerprint + (self.cin.fingerprint_tag if self.cin else "")
         self.dims = self.features.dims | (self.cin.dims if self.cin else {})
         self._single_pool: DecodePool | None = None
