@@ -90,13 +90,22 @@ def make_benchmark_command(
     kinds: Annotated[str, typer.Option("--kinds", help="comma-separated: image,video,three_panel")] = (
         "image,video,three_panel"
     ),
+    split: Annotated[str, typer.Option("--split", help="looks of the train families, the held-out ones, or all")] = (
+        "all"
+    ),
+    looks: Annotated[str | None, typer.Option("--looks", help="comma-separated look names (within --split)")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Generate a labelled benchmark: PNGs, H.264 videos and three-panel videos, triplets.csv and labels.csv."""
+    """Generate a labelled benchmark: PNGs, H.264 videos and three-panel videos, triplets.csv and labels.csv.
+
+    Each item draws its own instance of its look; --split train|heldout keeps to the looks of those families
+    (vidstyle.media.looks.SPLITS).
+    """
     from vidstyle.evaluation.benchmark import make_benchmark
 
     if config is not None:
         settings(config)  # validated for uniformity; generation itself needs no model
-    bench = make_benchmark(out, n=n, seed=seed, kinds=[k.strip() for k in kinds.split(",") if k.strip()])
+    chosen = [name.strip() for name in looks.split(",") if name.strip()] if looks else None
+    bench = make_benchmark(out, n=n, seed=seed, kinds=[k.strip() for k in kinds.split(",") if k.strip()],
+                           looks=chosen, split=split)
     typer.echo(f"{len(bench.items)} files, {len(bench.triplets)} triplets -> {bench.triplets_csv}, {bench.labels_csv}")
-

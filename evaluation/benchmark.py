@@ -1,8 +1,13 @@
 """`vidstyle make-benchmark`: a labelled A/B/C benchmark of images, videos and three-panel videos.
 
-Every item is one content (a photograph shipped in a pip package, or a drawn scene) rendered in one look (a real
-image operation), as a PNG (kind `image`), a short H.264 video with camera motion (`video`), or a vertical video
-whose moving content panel sits inside a static template covering most of the frame (`three_panel`).
+Every item is one content (a photograph shipped in a pip package, or a drawn scene) rendered in one look of the
+look library (media/looks.py), as a PNG (kind `image`), a short H.264 video with camera motion (`video`), or a
+vertical video whose moving content panel sits inside a static template covering most of the frame (`three_panel`).
+
+Each item draws its own instance of its look (strength, palette, texture scale, texture seeds), seeded by the
+benchmark's seed and the item: two items of one look share the look, not its parameters, so "same style" is tested
+as "same look", the way a viewer sees it. `split` restricts the looks to the training or the held-out families
+(media.looks.SPLITS), so that choices made on one split can be judged on the other.
 
 Triplets follow docs/CONTRACT.md: A and C share style, B and C share content. For `three_panel`, A also shares C's
 *template*: the case a whole-frame content vector gets wrong (two videos in the same template look alike
@@ -14,6 +19,7 @@ Everything is deterministic from the seed: scenes, crops, camera paths, template
 from __future__ import annotations
 
 import csv
+import io
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,13 +28,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidstyle.core.files import atomic_write_bytes
 from vidstyle.evaluation.errors import EvaluationError
-from vidstyle.media.samples import CONTENTS, LOOKS, Image, camera_motion, render_scene, write_video
+from vidstyle.media.looks import LOOK_LIBRARY, Instance, UnknownLookError, get_look, looks_in
+from vidstyle.media.samples import CONTENTS, Image, camera_motion, draw_scene, write_video
 
 KINDS = ("image", "video", "three_panel")
-BENCHMARK_LOOKS = tuple(look for look in LOOKS if look != "natural")
-"""'natural' is no look at all: two untouched pictures share no style beyond their subjects' own colours (a
-drawn cartoon and a photograph are both 'natural'), so a triplet claiming they share one would be noise."""
+SPLIT_NAMES = ("train", "heldout", "all")
+BENCHMARK_LOOKS = tuple(LOOK_LIBRARY)
+"""Every look of the library. 'natural' (the untouched picture) is none: two untouched pictures share no style
+beyond their subjects' own colours (a drawn cartoon and a photograph are both 'natural'), so a triplet claiming
+they share one would be noise."""
 VIDEO_SIZE = 192
 PANEL_FRAME_WH = (144, 256)  # 9:16 vertical frame
 FPS, SECONDS = 10, 2.4
@@ -131,6 +141,10 @@ class Item:
         stem = f"{self.content}__{self.look}" + (f"__{self.template}" if self.template else "")
         return f"{self.kind}/{stem}.{'png' if self.kind == 'image' else 'mp4'}"
 
+    @property
+    def family(self) -> str:
+        return get_look(self.look).family
+
 
 @dataclass
 class Benchmark:
@@ -148,36 +162,39 @@ class Benchmark:
 
 
 class _Renderer:
-    """Renders items, caching each styled scene (content x look) across the items that reuse it."""
+    """Renders items, each in its own instance of its look, caching the unstyled scenes and templates."""
 
     def __init__(self, out: Path, seed: int) -> None:
         self.out, self.seed = out, seed
-        self._scenes: dict[tuple[str, str], Image] = {}
-        self._templates: dict[tuple[str, str], Template] = {}
+        self._scenes: dict[str, Image] = {}
+        self._templates: dict[str, Template] = {}
 
-    def scene(self, content: str, look: str) -> Image:
-        key = (content, look)
-        if key not in self._scenes:
-            scene_seed = int(_rng(self.seed, "scene", content).integers(2**31))
-            self._scenes[key] = render_scene(content, look, seed=scene_seed)
-        return self._scenes[key]
+    def scene(self, content: str) -> Image:
+        if content not in self._scenes:
+            self._scenes[content] = draw_scene(content, seed=int(_rng(self.seed, "scene", content).integers(2**31)))
+        return self._scenes[content]
 
-    def styled_template(self, template_id: str, look: str) -> Template:
+    def instance(self, item: Item) -> Instance:
+        """The item's own draw of its look: the same for every frame of the item, another for the next item."""
+        return get_look(item.look).sample(_rng(self.seed, "look", item.relpath))
+
+    def styled_template(self, template_id: str, look: Instance) -> Template:
         """The template drawn at twice the size, styled with the look, then scaled down (looks assume detail)."""
-        key = (template_id, look)
-        if key not in self._templates:
+        if template_id not in self._templates:
             w, h = PANEL_FRAME_WH
-            big = make_template(template_id, self.seed, (2 * w, 2 * h))
-            styled = cv2.resize(LOOKS[look](big.image), (w, h), interpolation=cv2.INTER_AREA)
-            x, y, pw, ph = big.panel
-            self._templates[key] = Template(template_id, styled, (x // 2, y // 2, pw // 2, ph // 2))
-        return self._templates[key]
+            self._templates[template_id] = make_template(template_id, self.seed, (2 * w, 2 * h))
+        big = self._templates[template_id]
+        w, h = PANEL_FRAME_WH
+        styled = cv2.resize(look(big.image), (w, h), interpolation=cv2.INTER_AREA)
+        x, y, pw, ph = big.panel
+        return Template(template_id, styled, (x // 2, y // 2, pw // 2, ph // 2))
 
     def render(self, item: Item) -> Path:
         path = self.out / item.relpath
         path.parent.mkdir(parents=True, exist_ok=True)
         rng = _rng(self.seed, item.relpath)
-        scene = self.scene(item.content, item.look)
+        look = self.instance(item)
+        scene = look(self.scene(item.content))
         n_frames = int(SECONDS * FPS)
         if item.kind == "image":
             (frame,) = camera_motion(scene, 1, 256, rng)
@@ -185,7 +202,7 @@ class _Renderer:
         elif item.kind == "video":
             write_video(path, camera_motion(scene, n_frames, VIDEO_SIZE, rng), fps=FPS, gop=FPS)
         else:
-            t = self.styled_template(item.template, item.look)
+            t = self.styled_template(item.template, look)
             panel = camera_motion(scene, n_frames, (t.panel[2], t.panel[3]), rng)
             write_video(path, compose_three_panel(t.image, panel, t.panel), fps=FPS, gop=FPS)
         return path
@@ -220,12 +237,43 @@ def draw_triplets(kind: str, n: int, seed: int, contents: Sequence[str], looks: 
     return out
 
 
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """The whole CSV or nothing: written atomically, so an interrupted run never leaves a partial label file."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def benchmark_looks(split: str = "all", looks: Sequence[str] | None = None) -> list[str]:
+    """The looks of a split's families ('train', 'heldout' or 'all'), or the given ones, each checked to be in it."""
+    if split not in SPLIT_NAMES:
+        raise EvaluationError(f"unknown split {split!r}; choose from {list(SPLIT_NAMES)}")
+    allowed = looks_in(split)
+    if not looks:
+        return list(allowed)
+    try:
+        families = {name: get_look(name).family for name in looks}
+    except UnknownLookError as exc:
+        raise EvaluationError(str(exc)) from None
+    outside = [name for name in looks if name not in allowed]
+    if outside:
+        raise EvaluationError(f"look(s) {outside} (families {sorted({families[n] for n in outside})}) are not in "
+                              f"the {split!r} split; leave out --looks or choose from {list(allowed)}")
+    return list(dict.fromkeys(looks))
+
+
 def make_benchmark(out: Path, n: int = 30, seed: int = 0, kinds: Sequence[str] = KINDS,
-                   contents: Sequence[str] | None = None, looks: Sequence[str] | None = None) -> Benchmark:
-    """Write `n` triplets per kind under `out`, with `triplets.csv` and `labels.csv` (paths relative to `out`)."""
+                   contents: Sequence[str] | None = None, looks: Sequence[str] | None = None,
+                   split: str = "all") -> Benchmark:
+    """Write `n` triplets per kind under `out`, with `triplets.csv` and `labels.csv` (paths relative to `out`).
+
+    The looks are `looks` if given, else every look of `split`'s families; each must belong to `split`.
+    """
     out = Path(out)
     contents = list(contents or CONTENTS)
-    looks = list(looks or BENCHMARK_LOOKS)
+    looks = benchmark_looks(split, looks)
     if len(contents) < 2 or len(looks) < 2:
         raise EvaluationError("a benchmark needs at least two contents and two looks")
     unknown = [k for k in kinds if k not in KINDS]
@@ -237,14 +285,8 @@ def make_benchmark(out: Path, n: int = 30, seed: int = 0, kinds: Sequence[str] =
     bench.items = list(dict.fromkeys(item for trip in bench.triplets for item in trip))
     render_items(out, bench.items, seed)
     out.mkdir(parents=True, exist_ok=True)
-    with bench.triplets_csv.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["a", "b", "c", "kind"])
-        for a, b, c in bench.triplets:
-            w.writerow([a.relpath, b.relpath, c.relpath, c.kind])
-    with bench.labels_csv.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["path", "content_id", "style_id", "kind", "template_id"])
-        for item in bench.items:
-            w.writerow([item.relpath, item.content, item.look, item.kind, item.template])
+    _write_csv(bench.triplets_csv, ["a", "b", "c", "kind", "family"],
+               [[a.relpath, b.relpath, c.relpath, c.kind, c.family] for a, b, c in bench.triplets])
+    _write_csv(bench.labels_csv, ["path", "content_id", "style_id", "kind", "template_id", "style_family"],
+               [[i.relpath, i.content, i.look, i.kind, i.template, i.family] for i in bench.items])
     return bench
