@@ -161,6 +161,12 @@ class Benchmark:
         return self.out / "labels.csv"
 
 
+def item_look(item: Item, seed: int) -> Instance:
+    """The item's own instance of its look, from the benchmark's seed and the item: one for every frame of the
+    item, another for the next item of the same look."""
+    return get_look(item.look).sample(_rng(seed, "look", item.relpath))
+
+
 class _Renderer:
     """Renders items, each in its own instance of its look, caching the unstyled scenes and templates."""
 
@@ -173,10 +179,6 @@ class _Renderer:
         if content not in self._scenes:
             self._scenes[content] = draw_scene(content, seed=int(_rng(self.seed, "scene", content).integers(2**31)))
         return self._scenes[content]
-
-    def instance(self, item: Item) -> Instance:
-        """The item's own draw of its look: the same for every frame of the item, another for the next item."""
-        return get_look(item.look).sample(_rng(self.seed, "look", item.relpath))
 
     def styled_template(self, template_id: str, look: Instance) -> Template:
         """The template drawn at twice the size, styled with the look, then scaled down (looks assume detail)."""
@@ -193,7 +195,7 @@ class _Renderer:
         path = self.out / item.relpath
         path.parent.mkdir(parents=True, exist_ok=True)
         rng = _rng(self.seed, item.relpath)
-        look = self.instance(item)
+        look = item_look(item, self.seed)
         scene = look(self.scene(item.content))
         n_frames = int(SECONDS * FPS)
         if item.kind == "image":
