@@ -65,6 +65,77 @@ class NeighboursSummary:
         return f"wrote the neighbours of {self.videos} videos{reused} -> {out}"
 
 
+@dataclass(frozen=True)
+class TableJob:
+    """One table to write, planned against the index before any search: its videos cut into parts of `chunk`
+    ids, and which of those parts an earlier run of the same request already published. Both engines (this
+    module's `write_neighbours`, `vidstyle.indexing.neighbours_ray`) run from it, so they write the same parts."""
+
+    out: Path
+    work: Path
+    ids: list[str]
+    space: str
+    k: int
+    blend: Blend | None
+    chunk: int
+
+    def parts(self) -> list[tuple[Path, list[str]]]:
+        """Every part of the table: its file in the work folder and the ids it holds, in order."""
+        return [(self.work / f"part-{n:06d}.parquet", self.ids[start : start + self.chunk])
+                for n, start in enumerate(range(0, len(self.ids), self.chunk))]
+
+    def todo(self) -> list[tuple[Path, list[str]]]:
+        """The parts not yet published (a rerun of an interrupted job skips the others)."""
+        return [(path, batch) for path, batch in self.parts() if not path.is_file()]
+
+    def rows(self, index: IndexSet, video_ids: Sequence[str]) -> pa.Table:
+        """The rows of `video_ids` (one part), searched in `index`."""
+        return _rows(index, video_ids, self.space, self.k, self.blend)
+
+    @staticmethod
+    def publish(part: Path, table: pa.Table) -> None:
+        """Write one part atomically (temp, fsync, rename): a crash leaves it whole or absent."""
+        atomic_write(part, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+    def finish(self, reused: int) -> NeighboursSummary:
+        """Join the parts into the table (written atomically) and remove the work folder."""
+        parts = [path for path, _ in self.parts()]
+        table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for p in parts]) if parts else SCHEMA.empty_table()
+        atomic_write(self.out, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        shutil.rmtree(self.work, ignore_errors=True)
+        return NeighboursSummary(videos=len(self.ids), reused_parts=reused, parts=len(parts))
+
+
+def ids_digest(ids: Sequence[str]) -> str:
+    """What identifies the indexed videos: the sha256 of the sorted ids, one a line."""
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+def plan_table(index: IndexSet, space: str, k: int, out: Path, *, blend: Blend | None = None,
+               chunk: int = 1024) -> TableJob:
+    """Check the request and prepare the work folder beside `out` (keeping an earlier run's parts of this very
+    job, removing anything else), for the table of `space` ("style", "content" or "recommend", which needs
+    `blend`)."""
+    if space not in SPACES_AND_RECOMMEND:
+        raise ValueError(f"unknown space {space!r}; expected one of {', '.join(SPACES_AND_RECOMMEND)}")
+    if space == "recommend" and blend is None:
+        raise ValueError("recommend needs the blend's parameters")
+    out = Path(out)
+    ids = sorted(index.video_ids())
+    work = out.parent / f".{out.name}.parts"
+    job = {
+        "fingerprint": index.fingerprint,
+        "videos": len(ids),
+        "ids_sha256": ids_digest(ids),
+        "space": space,
+        "k": k,
+        "chunk": chunk,
+        "blend": asdict(blend) if space == "recommend" and blend else None,
+    }
+    _prepare(work, job)
+    return TableJob(out, work, ids, space, k, blend if space == "recommend" else None, chunk)
+
+
 def write_neighbours(
     index: IndexSet,
     space: str,
@@ -76,40 +147,15 @@ def write_neighbours(
     progress: bool = True,
 ) -> NeighboursSummary:
     """Write the table for `space` ("style", "content" or "recommend", which needs `blend`) to `out`."""
-    if space not in SPACES_AND_RECOMMEND:
-        raise ValueError(f"unknown space {space!r}; expected one of {', '.join(SPACES_AND_RECOMMEND)}")
-    if space == "recommend" and blend is None:
-        raise ValueError("recommend needs the blend's parameters")
-    out = Path(out)
-    ids = sorted(index.video_ids())
-    work = out.parent / f".{out.name}.parts"
-    job = {
-        "fingerprint": index.fingerprint,
-        "videos": len(ids),
-        "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-        "space": space,
-        "k": k,
-        "chunk": chunk,
-        "blend": asdict(blend) if space == "recommend" and blend else None,
-    }
-    _prepare(work, job)
-    starts = range(0, len(ids), chunk)
-    reused = 0
-    with tqdm(total=len(ids), unit="video", desc=f"neighbours ({space})", disable=not progress) as bar:
-        for n, start in enumerate(starts):
-            part = work / f"part-{n:06d}.parquet"
-            batch = ids[start : start + chunk]
-            if part.is_file():
-                reused += 1
-            else:
-                table = _rows(index, batch, space, k, blend)
-                atomic_write(part, lambda tmp, table=table: pq.write_table(table, tmp, compression="zstd"))
+    job = plan_table(index, space, k, out, blend=blend, chunk=chunk)
+    todo = job.todo()
+    reused = len(job.parts()) - len(todo)
+    with tqdm(total=len(job.ids), unit="video", desc=f"neighbours ({space})", disable=not progress) as bar:
+        bar.update(len(job.ids) - sum(len(batch) for _, batch in todo))
+        for part, batch in todo:
+            job.publish(part, _rows(index, batch, space, k, job.blend))
             bar.update(len(batch))
-    parts = [work / f"part-{n:06d}.parquet" for n in range(len(starts))]
-    table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for p in parts]) if parts else SCHEMA.empty_table()
-    atomic_write(out, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-    shutil.rmtree(work, ignore_errors=True)
-    return NeighboursSummary(videos=len(ids), reused_parts=reused, parts=len(parts))
+    return job.finish(reused)
 
 
 def _prepare(work: Path, job: dict) -> None:
