@@ -161,6 +161,14 @@ def _relief(height: np.ndarray, angle: float) -> np.ndarray:
     return shade / (float(np.abs(shade).max()) + 1e-6)
 
 
+def _reduced(img: Image, factor: int, op: Callable[[Image], np.ndarray],
+             interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """`op` run on a copy `factor` times smaller, its result scaled back: slow filters at about the viewing scale."""
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (max(w // factor, 1), max(h // factor, 1)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(op(small), (w, h), interpolation=interpolation)
+
+
 def _borders(labels: np.ndarray, width: int) -> np.ndarray:
     """Where a label map changes value, `width` pixels wide, as a bool mask."""
     edge = (np.diff(labels, axis=0, prepend=labels[:1]) != 0) | (np.diff(labels, axis=1, prepend=labels[:, :1]) != 0)
@@ -680,10 +688,8 @@ def flat_colour(rng: np.random.Generator) -> Instance:
     spatial, colour = rng.uniform(1.2, 2.0), rng.uniform(25, 40)
 
     def apply(img: Image) -> Image:
-        h, w = img.shape[:2]
-        small = cv2.resize(img, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA)
-        flat = cv2.pyrMeanShiftFiltering(small, spatial * view_scale(img), colour)
-        return cv2.resize(flat, (w, h), interpolation=cv2.INTER_NEAREST)
+        return _reduced(img, 2, lambda small: cv2.pyrMeanShiftFiltering(small, spatial * view_scale(img), colour),
+                        cv2.INTER_NEAREST)
 
     return apply
 
@@ -740,14 +746,10 @@ def gouache(rng: np.random.Generator) -> Instance:
 
     weight, lift = rng.uniform(0.25, 0.4), rng.uniform(15, 30)
 
-    def apply(img: Image) -> Image:
-        h, w = img.shape[:2]
-        small = cv2.resize(img, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA)
-        flat = denoise_tv_chambolle(small.astype(np.float32) / 255, weight=weight, channel_axis=-1)
-        flat = cv2.resize(flat.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        return _u8(lift + (255 - lift) * flat)
+    def flatten(small: Image) -> np.ndarray:
+        return denoise_tv_chambolle(small.astype(np.float32) / 255, weight=weight, channel_axis=-1).astype(np.float32)
 
-    return apply
+    return lambda img: _u8(lift + (255 - lift) * _reduced(img, 2, flatten))
 
 
 @_look("painterly", "pillow")
@@ -758,13 +760,10 @@ def palette_knife(rng: np.random.Generator) -> Instance:
     size = int(rng.choice([5, 7]))
     sharpen = rng.uniform(1.5, 2.5)
 
-    def apply(img: Image) -> Image:
-        h, w = img.shape[:2]
-        small = _pil(cv2.resize(img, (max(w // 3, 1), max(h // 3, 1)), interpolation=cv2.INTER_AREA))
-        blotched = ImageEnhance.Sharpness(small.filter(ImageFilter.ModeFilter(size))).enhance(sharpen)
-        return cv2.resize(np.asarray(blotched), (w, h), interpolation=cv2.INTER_NEAREST)
+    def blotch(small: Image) -> np.ndarray:
+        return np.asarray(ImageEnhance.Sharpness(_pil(small).filter(ImageFilter.ModeFilter(size))).enhance(sharpen))
 
-    return apply
+    return lambda img: _reduced(img, 3, blotch, cv2.INTER_NEAREST)
 
 
 # ---------------------------------------------------------------- drawing media
@@ -774,10 +773,7 @@ def pencil(rng: np.random.Generator) -> Instance:
     shade, width, tone = rng.uniform(0.03, 0.07), rng.uniform(0.5, 0.9), rng.uniform(60, 100)
 
     def apply(img: Image) -> Image:
-        h, w = img.shape[:2]
-        small = cv2.resize(img, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA)
-        gray, _ = cv2.pencilSketch(small, sigma_s=20, sigma_r=0.08, shade_factor=shade)
-        gray = cv2.resize(gray, (w, h), interpolation=cv2.INTER_LINEAR)
+        gray = _reduced(img, 2, lambda small: cv2.pencilSketch(small, sigma_s=20, sigma_r=0.08, shade_factor=shade)[0])
         gray = np.where(_edges(img, width, 30, 90), np.minimum(gray, tone), gray).astype(np.uint8)
         return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
 
@@ -789,13 +785,10 @@ def colour_pencil(rng: np.random.Generator) -> Instance:
     """Coloured pencil: OpenCV's colour pencil sketch, strokes over white paper."""
     shade, sigma_r = rng.uniform(0.02, 0.05), rng.uniform(0.06, 0.1)
 
-    def apply(img: Image) -> Image:
-        h, w = img.shape[:2]
-        small = cv2.resize(img, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA)
-        _, colour = cv2.pencilSketch(small, sigma_s=20, sigma_r=sigma_r, shade_factor=shade)
-        return cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR)
+    def sketch(small: Image) -> np.ndarray:
+        return cv2.pencilSketch(small, sigma_s=20, sigma_r=sigma_r, shade_factor=shade)[1]
 
-    return apply
+    return lambda img: _reduced(img, 2, sketch)
 
 
 @_look("drawing", "numpy")
@@ -1091,12 +1084,11 @@ def superpixel(rng: np.random.Generator) -> Instance:
 
     n_segments, compactness = int(rng.integers(120, 260)), rng.uniform(8, 20)
 
+    def segment(small: Image) -> np.ndarray:
+        return slic(small, n_segments=n_segments, compactness=compactness, start_label=0).astype(np.int32)
+
     def apply(img: Image) -> Image:
-        h, w = img.shape[:2]
-        small = cv2.resize(img, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA)
-        labels = slic(small, n_segments=n_segments, compactness=compactness, start_label=0)
-        labels = cv2.resize(labels.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
-        return _mean_per_label(img, labels)
+        return _mean_per_label(img, _reduced(img, 2, segment, cv2.INTER_NEAREST))
 
     return apply
 
