@@ -3,15 +3,25 @@
 Ids: every video gets a fresh int64 id when added (re-adding a video retires its old id), shared by both
 spaces, so one table maps ids to video ids for both.
 
+Writes cost the same at any catalogue size: an add goes into a small exact `delta` index searched beside
+the main one, a delete hides the id from the main index (`SpaceIndex.hide`) or drops it from the delta. With a
+write-ahead log attached (`load(..., writable=True)`), each write is appended and fsynced before it is applied.
+`save()` is the compaction: it folds the delta and the deletes into the main index (a cost in proportion to
+them, under the write lock), seals the log, writes INDEX_DIR through `persistence.save` while searches and
+writes go on, then drops the log records the save made redundant. Loading replays the log past the save.
+
 Concurrency: searches share a readers-writer lock; `add`/`remove` take it exclusively for the short time
 they apply, so a search sees the state before or after an update, never between. Writers are also
-serialised by a separate mutex, which lets `save()` and HNSW compaction run without blocking searches.
-Saving and loading INDEX_DIR is `vidstyle.indexing.persistence`.
+serialised by a separate mutex (the log append and its fsync happen under it, outside the readers' lock), and
+saves by a third, so a save runs without blocking searches or writes. The main index changes only in a save.
+Saving and loading INDEX_DIR is `vidstyle.indexing.persistence`; the log is `vidstyle.indexing.writelog`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +33,13 @@ from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
 from vidstyle.core.vectors import unit
 from vidstyle.embedder.dataset import read_embeddings
-from vidstyle.indexing import persistence
+from vidstyle.indexing import persistence, writelog
 from vidstyle.indexing.errors import UnknownVideoError
+from vidstyle.indexing.factory import IndexPlan, create_index
 from vidstyle.indexing.rwlock import RWLock
 from vidstyle.indexing.space import SpaceIndex
+
+DELTA_PLAN = IndexPlan(kind="flat", reason="writes since the last compaction (exact search)")
 
 
 def space_columns(settings: IndexSettings) -> dict[str, str]:
@@ -67,8 +80,18 @@ class IndexSet:
         self._video_of: dict[int, str] = {i: v for v, i in self._id_of.items()}
         self._next_id = record.next_id
         self._saved = saved or persistence.SavedFiles()
+        self._settings = next(iter(self._spaces.values())).settings
+        self._delta = {space: self._empty_delta(index.dim) for space, index in self._spaces.items()}
+        self._in_delta: set[int] = set()  # ids stored in the deltas rather than the main indexes
+        self._log_id = record.log_id or uuid.uuid4().hex
+        self._log_seq = record.log_seq  # the last logged write applied here
+        self._log: writelog.WriteLog | None = None
         self._rw = RWLock()
         self._writer = threading.Lock()
+        self._saving = threading.Lock()
+
+    def _empty_delta(self, dim: int) -> SpaceIndex:
+        return SpaceIndex(create_index(DELTA_PLAN, dim), DELTA_PLAN, self._settings)
 
     # ----------------------------------------------------------------------------------------- build
     @classmethod
@@ -107,6 +130,7 @@ class IndexSet:
             id_table=dict(zip(video_ids, ids.tolist())),
             next_id=len(ids),
             created_at=persistence.now(),
+            log_id=uuid.uuid4().hex,
         )
         return cls(record)
 
@@ -135,7 +159,7 @@ class IndexSet:
         """The stored (unit) vector of `video_id` in `space`; decoded, so approximate, for IVF-PQ."""
         self._space(space)
         with self._rw.read():
-            return self._space(space).reconstruct(self._int_id(video_id))
+            return self._reconstruct(space, self._int_id(video_id))
 
     def search(self, query: np.ndarray, space: str, k: int, exclude: Collection[str] = ()) -> list[tuple[str, float]]:
         """The `k` videos most similar to `query` in `space`, best first, as (video_id, cosine score)."""
@@ -143,66 +167,84 @@ class IndexSet:
         _check_k(k)
         q = unit_rows(np.asarray(query).reshape(1, -1), dim, what=f"{space} query")
         with self._rw.read():
-            return self._search_locked(q, self._space(space), k, exclude)
+            return self._search_locked(q, space, k, exclude)
 
     def search_id(self, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
         """Neighbours of a stored video (itself left out); UnknownVideoError if it is not stored."""
         self._space(space)
         _check_k(k)
         with self._rw.read():
-            return self._search_id_locked(video_id, self._space(space), k)
+            return self._search_id_locked(video_id, space, k)
 
     def search_id_with_vectors(self, video_id: str, space: str, k: int, vector_space: str) -> NeighbourVectors:
         """`search_id` in `space`, plus the stored `vector_space` vectors of the video and of each neighbour,
         under one read lock: separate calls could see a neighbour that a concurrent delete then removed."""
         self._space(space)
-        self._space(vector_space)
+        dim = self._space(vector_space).dim
         _check_k(k)
         with self._rw.read():
-            neighbours = self._search_id_locked(video_id, self._space(space), k)
-            other = self._space(vector_space)
-            query = other.reconstruct(self._id_of[video_id])
-            rows = [other.reconstruct(self._id_of[vid]) for vid, _ in neighbours]
-        vectors = np.stack(rows) if rows else np.zeros((0, other.dim), np.float32)
+            neighbours = self._search_id_locked(video_id, space, k)
+            query = self._reconstruct(vector_space, self._id_of[video_id])
+            rows = [self._reconstruct(vector_space, self._id_of[vid]) for vid, _ in neighbours]
+        vectors = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
         return NeighbourVectors(neighbours, query, vectors)
 
-    def _search_id_locked(self, video_id: str, index: SpaceIndex, k: int) -> list[tuple[str, float]]:
-        q = unit_rows(index.reconstruct(self._int_id(video_id)), index.dim)
-        return self._search_locked(q, index, k, (video_id,))
+    def _search_id_locked(self, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
+        q = unit_rows(self._reconstruct(space, self._int_id(video_id)), self._spaces[space].dim)
+        return self._search_locked(q, space, k, (video_id,))
 
     def search_ids(self, video_ids: Sequence[str], space: str, k: int) -> list[list[tuple[str, float]]]:
         """`search_id` for many stored videos in one batched search (each left out of its own list), the way
         an offline job asks: same answers as one call per video, at a fraction of the cost."""
-        index = self._space(space)
+        dim = self._space(space).dim
         _check_k(k)
         if not video_ids:
             return []
         with self._rw.read():
             ids = [self._int_id(v) for v in video_ids]
-            q = unit_rows(np.stack([index.reconstruct(i) for i in ids]), index.dim)
+            q = unit_rows(np.stack([self._reconstruct(space, i) for i in ids]), dim)
             fetch = min(k + 1, len(self._id_of))
-            scores, labels = index.search(q, fetch)
-            return [self._results(index, scores[r], labels[r], k, {ids[r]}) for r in range(len(ids))]
+            scores, labels = self._search_both(space, q, fetch)
+            return [self._results(space, scores[r], labels[r], k, {ids[r]}) for r in range(len(ids))]
 
     def vectors(self, video_ids: Sequence[str], space: str) -> np.ndarray:
         """The stored (unit) vectors of `video_ids` in `space`, one row each, read under one lock."""
-        index = self._space(space)
+        dim = self._space(space).dim
         with self._rw.read():
-            rows = [index.reconstruct(self._int_id(v)) for v in video_ids]
-        return np.stack(rows) if rows else np.zeros((0, index.dim), np.float32)
+            rows = [self._reconstruct(space, self._int_id(v)) for v in video_ids]
+        return np.stack(rows) if rows else np.zeros((0, dim), np.float32)
 
-    def _search_locked(
-        self, q: np.ndarray, index: SpaceIndex, k: int, exclude: Collection[str]
-    ) -> list[tuple[str, float]]:
+    def pending_writes(self) -> int:
+        """Adds and deletes not yet folded into the main indexes (what a compaction would fold)."""
+        return len(self._in_delta) + len(next(iter(self._spaces.values())).hidden)
+
+    def _reconstruct(self, space: str, vector_id: int) -> np.ndarray:
+        where = self._delta if vector_id in self._in_delta else self._spaces
+        return where[space].reconstruct(vector_id)
+
+    def _search_both(self, space: str, q: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
+        """The best `fetch` of the main index and the delta together, per query row, best first."""
+        scores, labels = self._spaces[space].search(q, fetch)
+        delta = self._delta[space]
+        if delta.ntotal == 0:
+            return scores, labels
+        delta_scores, delta_labels = delta.search(q, fetch)
+        scores = np.concatenate([scores, delta_scores], axis=1)
+        labels = np.concatenate([labels, delta_labels], axis=1)
+        scores = np.where(labels < 0, -np.inf, scores)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :fetch]
+        return np.take_along_axis(scores, order, axis=1), np.take_along_axis(labels, order, axis=1)
+
+    def _search_locked(self, q: np.ndarray, space: str, k: int, exclude: Collection[str]) -> list[tuple[str, float]]:
         excluded = {self._id_of[v] for v in exclude if v in self._id_of}
         fetch = min(k + len(excluded), len(self._id_of))
         if fetch <= 0:
             return []
-        scores, labels = index.search(q, fetch)
-        return self._results(index, scores[0], labels[0], k, excluded)
+        scores, labels = self._search_both(space, q, fetch)
+        return self._results(space, scores[0], labels[0], k, excluded)
 
     def _results(
-        self, index: SpaceIndex, scores: np.ndarray, labels: np.ndarray, k: int, excluded: Collection[int]
+        self, space: str, scores: np.ndarray, labels: np.ndarray, k: int, excluded: Collection[int]
     ) -> list[tuple[str, float]]:
         """One query's (video_id, score) list from FAISS's row, without `excluded` ids, at most `k` long."""
         results: list[tuple[str, float]] = []
@@ -211,7 +253,7 @@ class IndexSet:
                 continue
             video = self._video_of.get(label)
             if video is None:  # an invariant, not a user error: index and table updated together
-                raise RuntimeError(f"{index.plan.description}: id {label} missing from the id table")
+                raise RuntimeError(f"{space} index: id {label} missing from the id table")
             results.append((video, score))
             if len(results) == k:
                 break
@@ -231,12 +273,36 @@ class IndexSet:
 
     # ------------------------------------------------------------------------------------ write side
     def add(self, video_ids: list[str], vectors: dict[str, np.ndarray]) -> None:
-        """Add videos (`vectors[space]`: (n, dims[space])); re-adding a stored id replaces its vectors."""
+        """Add videos (`vectors[space]`: (n, dims[space])); re-adding a stored id replaces its vectors.
+
+        With a log attached, the write is durable when this returns."""
         video_ids = list(video_ids)
         if len(set(video_ids)) != len(video_ids):
             raise ValueError("video_ids passed to add() must be unique")
         if not all(isinstance(v, str) and v for v in video_ids):
             raise ValueError("video ids must be non-empty strings")
+        prepared = self._prepare(video_ids, vectors)
+        if not video_ids:
+            return
+        with self._writer:
+            self._append("add", video_ids, prepared)
+            with self._rw.write():
+                self._apply_add(video_ids, prepared)
+
+    def remove(self, video_ids: list[str]) -> None:
+        """Remove videos; UnknownVideoError (and nothing removed) if any is not stored."""
+        wanted = list(dict.fromkeys(video_ids))
+        if not wanted:
+            return
+        with self._writer:  # the id table changes only under this mutex
+            missing = [v for v in wanted if v not in self._id_of]
+            if missing:
+                raise UnknownVideoError(missing)
+            self._append("remove", wanted)
+            with self._rw.write():
+                self._apply_remove(wanted)
+
+    def _prepare(self, video_ids: list[str], vectors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         unknown = set(vectors) - set(SPACES)
         if unknown:
             raise ValueError(f"unknown space(s) {sorted(unknown)}; expected {', '.join(SPACES)}")
@@ -248,62 +314,103 @@ class IndexSet:
             if len(matrix) != len(video_ids):
                 raise ValueError(f"{len(matrix)} {space} vectors for {len(video_ids)} video ids")
             prepared[space] = matrix
-        if not video_ids:
-            return
-        with self._writer:
-            with self._rw.write():
-                retired = [self._id_of[v] for v in video_ids if v in self._id_of]
-                new_ids = np.arange(self._next_id, self._next_id + len(video_ids), dtype=np.int64)
-                for space, index in self._spaces.items():
-                    if retired:
-                        index.remove(np.asarray(retired, dtype=np.int64))
-                    index.add(prepared[space], new_ids)
-                    index.refresh_gpu()
-                for old in retired:
-                    del self._video_of[old]
-                for video, new in zip(video_ids, new_ids.tolist()):
-                    self._id_of[video] = new
-                    self._video_of[new] = video
-                self._next_id += len(video_ids)
-            self._compact_locked()
+        return prepared
 
-    def remove(self, video_ids: list[str]) -> None:
-        """Remove videos; UnknownVideoError (and nothing removed) if any is not stored."""
-        wanted = list(dict.fromkeys(video_ids))
-        if not wanted:
-            return
-        with self._writer:
-            with self._rw.write():
-                missing = [v for v in wanted if v not in self._id_of]
-                if missing:
-                    raise UnknownVideoError(missing)
-                ids = np.asarray([self._id_of[v] for v in wanted], dtype=np.int64)
-                for index in self._spaces.values():
-                    index.remove(ids)
-                    index.refresh_gpu()
-                for video, old in zip(wanted, ids.tolist()):
-                    del self._id_of[video]
-                    del self._video_of[old]
-            self._compact_locked()
+    def _append(self, op: str, video_ids: list[str], vectors: Mapping[str, np.ndarray] | None = None) -> None:
+        """Log a write before it is applied (caller holds the writer mutex); a no-op without a log."""
+        if self._log is not None:
+            self._log_seq = self._log.append(op, video_ids, vectors)
 
-    def _compact_locked(self) -> None:
-        """Rebuild tombstone-heavy indexes (HNSW) aside, then swap them in; caller holds the writer mutex."""
+    def _apply_add(self, video_ids: list[str], prepared: Mapping[str, np.ndarray]) -> None:
+        """Put new vectors in the deltas under fresh ids (caller holds both locks)."""
+        retired = [self._id_of[v] for v in video_ids if v in self._id_of]
+        self._retire(retired)
+        for old in retired:
+            del self._video_of[old]
+        new_ids = np.arange(self._next_id, self._next_id + len(video_ids), dtype=np.int64)
+        for space, delta in self._delta.items():
+            delta.add(prepared[space], new_ids)
+        self._in_delta.update(new_ids.tolist())
+        for video, new in zip(video_ids, new_ids.tolist()):
+            self._id_of[video] = new
+            self._video_of[new] = video
+        self._next_id += len(video_ids)
+
+    def _apply_remove(self, video_ids: list[str]) -> None:
+        """Remove stored videos (caller holds both locks); ids not stored are skipped, as a replay needs."""
+        present = [v for v in video_ids if v in self._id_of]
+        self._retire([self._id_of[v] for v in present])
+        for video in present:
+            del self._video_of[self._id_of.pop(video)]
+
+    def _retire(self, ids: list[int]) -> None:
+        """Take ids out of searches: dropped from the small deltas, hidden in the main indexes."""
+        in_delta = [i for i in ids if i in self._in_delta]
+        in_main = [i for i in ids if i not in self._in_delta]
+        if in_delta:
+            for delta in self._delta.values():
+                delta.remove(np.asarray(in_delta, dtype=np.int64))
+            self._in_delta.difference_update(in_delta)
+        if in_main:
+            for index in self._spaces.values():
+                index.hide(in_main)
+
+    def _replay(self, record: writelog.LogRecord) -> None:
+        """Apply one logged write at load; skips what a replay has already applied (idempotent)."""
+        if record.op == "add":
+            self._apply_add(record.video_ids, self._prepare(record.video_ids, record.vectors))
+        elif record.op == "remove":
+            self._apply_remove(record.video_ids)
+        else:
+            raise ValueError(f"unknown write-ahead log operation {record.op!r} (seq {record.seq})")
+        self._log_seq = record.seq
+
+    # ------------------------------------------------------------------------------------- compaction
+    def compact(self) -> None:
+        """Fold the deltas and the hidden deletes into the main indexes, in memory (what `save` starts with)."""
+        with self._saving:
+            with self._writer, self._rw.write():
+                self._fold_locked()
+            self._rebuild_tombstoned()
+
+    def _fold_locked(self) -> None:
+        """Move the deltas' vectors into the main indexes and apply hidden deletes (caller holds both locks).
+
+        Costs in proportion to the writes folded (IVF: hash direct map removal, list appends), not the index."""
+        for space, index in self._spaces.items():
+            index.fold_hidden()
+            delta = self._delta[space]
+            if delta.ntotal:
+                vectors, ids = delta.contents()
+                index.add(vectors, ids)
+                self._delta[space] = self._empty_delta(index.dim)
+            index.refresh_gpu()
+        self._in_delta.clear()
+
+    def _rebuild_tombstoned(self) -> None:
+        """Rebuild tombstone-heavy indexes (HNSW) aside, then swap them in; caller holds the save mutex.
+
+        Searches and writes go on against the old index meanwhile; deletes made meanwhile carry over."""
         for space, index in list(self._spaces.items()):
             if index.needs_compaction():
-                fresh = index.compacted()  # searches go on against `index` meanwhile
-                with self._rw.write():
+                fresh = index.compacted()
+                with self._writer, self._rw.write():
+                    fresh.hide(index.hidden)
                     self._spaces[space] = fresh
 
     # ----------------------------------------------------------------------------------- persistence
     def _record(self) -> persistence.IndexRecord:
+        """What a save writes: the main indexes (folded) and a copy of the id table (caller holds the locks)."""
         return persistence.IndexRecord(
             fingerprint=self.fingerprint,
-            spaces=self._spaces,
+            spaces=dict(self._spaces),
             columns=self.columns,
-            id_table=self._id_of,
+            id_table=dict(self._id_of),
             next_id=self._next_id,
             created_at=self.created_at,
             emb_dir=self.emb_dir,
+            log_id=self._log_id,
+            log_seq=self._log_seq,
         )
 
     @property
@@ -313,15 +420,49 @@ class IndexSet:
             return persistence.manifest(self._record(), self._saved)
 
     def save(self, index_dir: Path) -> None:
-        """Write both indexes, the id table and manifest.json (last) to `index_dir`; crash-safe."""
-        with self._writer:  # no update between the data files and the manifest; searches continue
-            self._saved = persistence.save(Path(index_dir), self._record())
-        persistence.remove_stale_data(Path(index_dir), self._saved)
+        """Compact, then write both indexes, the id table and manifest.json (last) to `index_dir`; crash-safe.
+
+        Searches and writes go on while the files are written (the main indexes change only in a save). With a
+        log attached, `index_dir` must be its directory: the save seals the log, and deletes what it folded in.
+        """
+        index_dir = Path(index_dir)
+        if self._log is not None and index_dir.resolve() != self._log.index_dir.resolve():
+            raise ValueError(f"this index logs its writes to {self._log.index_dir}; it cannot be saved elsewhere")
+        with self._saving:
+            with self._writer, self._rw.write():
+                self._fold_locked()
+                if self._log is not None:
+                    self._log.rotate()  # later writes go to a segment the save does not cover
+                record = self._record()  # the id table as of the fold: later writes are the log's
+            self._rebuild_tombstoned()
+            record = dataclasses.replace(record, spaces=dict(self._spaces))  # only a save swaps them
+            self._saved = persistence.save(index_dir, record)
+            persistence.remove_stale_data(index_dir, self._saved)
+            writelog.drop_through(index_dir, record.log_id, record.log_seq)
+
+    def close(self) -> None:
+        """Close the write-ahead log (a later write raises); what was written stays durable."""
+        with self._writer:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
 
     @classmethod
-    def load(cls, index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None) -> IndexSet:
-        """Open a saved INDEX_DIR, verifying it first; IndexLoadError says what is wrong and what to do."""
-        return cls(*persistence.load(Path(index_dir), settings, expect_fingerprint))
+    def load(
+        cls, index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None, *, writable: bool = False
+    ) -> IndexSet:
+        """Open a saved INDEX_DIR, verifying it first, and replay its write-ahead log; IndexLoadError says what is
+        wrong and what to do. `writable`: this process is INDEX_DIR's one writer: it removes what an interrupted
+        save left, cuts a torn last log record, and logs its writes."""
+        index_dir = Path(index_dir)
+        index_set = cls(*persistence.load(index_dir, settings, expect_fingerprint))
+        with index_set._writer, index_set._rw.write():
+            for record in writelog.read(index_dir, index_set._log_id, index_set._log_seq):
+                index_set._replay(record)
+            if writable:
+                persistence.remove_orphans(index_dir)
+                index_set._log = writelog.WriteLog(index_dir, index_set._log_id, index_set._log_seq)
+        return index_set
 
 
 def _check_k(k: int) -> None:

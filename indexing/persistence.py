@@ -6,11 +6,14 @@ Layout:
     INDEX_DIR/data-<stamp>/style.faiss    written by faiss.write_index
     INDEX_DIR/data-<stamp>/content.faiss
     INDEX_DIR/data-<stamp>/ids.parquet    live videos: id (int64) <-> video_id (string)
+    INDEX_DIR/wal-<log id>-<seq>.log      writes since the save (`vidstyle.indexing.writelog`); the manifest's
+                                          "log" names the log and the last record the data files hold
 
 `save()` writes each data file into a fresh `data-<stamp>/` directory (each one temp, fsync, rename, via
 `vidstyle.core.files`), then atomically replaces `manifest.json`, which names those files with their sizes and
 sha256 checksums; `remove_stale_data()` then deletes older data directories. A crash at any moment leaves either
-the old manifest with its intact files or the new manifest with its complete files, never a mix. `load()`
+the old manifest with its intact files or the new manifest with its complete files, never a mix; data
+directories an interrupted save left are removed by the next save or writable open (`remove_orphans`). `load()`
 refuses (IndexLoadError) a file whose size or checksum differs from the manifest, an unexpected model
 fingerprint, and an index whose dimension differs from the manifest's.
 
@@ -61,6 +64,8 @@ class IndexRecord:
     next_id: int
     created_at: str
     emb_dir: Path | None = None  # the dataset it was built from (absolute in memory, relative on disk)
+    log_id: str | None = None  # the write-ahead log continuing these files (None: written before logs existed)
+    log_seq: int = 0  # the last log record these files hold
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ def manifest(record: IndexRecord, saved: SavedFiles, index_dir: Path | None = No
         "spaces": spaces,
         "ids": files.get("ids"),
         "emb_dir": emb_dir.as_posix() if emb_dir is not None else None,
+        "log": {"id": record.log_id, "seq": record.log_seq},
         "faiss_version": faiss.__version__,
         "created_at": record.created_at,
         "saved_at": saved.saved_at,
@@ -118,8 +124,7 @@ def save(index_dir: Path, record: IndexRecord) -> SavedFiles:
     """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(index_dir)
-    _remove_orphans(index_dir)
+    remove_orphans(index_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     data_dir = index_dir / f"{DATA_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
     data_dir.mkdir()
@@ -149,11 +154,15 @@ def remove_stale_data(index_dir: Path, current: SavedFiles) -> None:
     _remove_data_except(Path(index_dir), _data_dirs(current.files.values()))
 
 
-def _remove_orphans(index_dir: Path) -> None:
-    """Before a save: delete data directories an interrupted save left behind (named by no manifest).
+def remove_orphans(index_dir: Path) -> None:
+    """Delete the temp files and data directories an interrupted save left behind (named by no manifest).
 
-    Only with a readable manifest, or none at all: a manifest that cannot be read may still name some of them.
+    Only INDEX_DIR's one writer may call it (before a save, or when it opens the index): another process's save
+    in progress looks just like an interrupted one. Only with a readable manifest, or none at all: a manifest
+    that cannot be read may still name some of them.
     """
+    index_dir = Path(index_dir)
+    remove_stale_temps(index_dir)
     path = index_dir / MANIFEST
     if not path.exists():
         _remove_data_except(index_dir, set())
@@ -212,6 +221,8 @@ def load(
             next_id=int(data["next_id"]),
             created_at=data["created_at"],
             emb_dir=(index_dir / data["emb_dir"]).resolve() if data.get("emb_dir") else None,
+            log_id=(data.get("log") or {}).get("id"),
+            log_seq=int((data.get("log") or {}).get("seq", 0)),
         )
         return record, SavedFiles(files, data.get("saved_at"))
     except (KeyError, TypeError) as exc:

@@ -1,9 +1,11 @@
 """One space's FAISS index (style or content): build, add, remove, search, reconstruct.
 
 Ids are the int64 ids of `IndexSet`'s id table. Flat and IVF indexes remove vectors for real
-(`remove_ids`); HNSW graphs cannot, so removed ids become tombstones, filtered out of every search by an
-`IDSelector` in the per-query parameters, and the graph is rebuilt without them once they pass
-`COMPACT_FRACTION` of it. Not thread-safe on its own: `IndexSet` keeps readers and writers apart.
+(`remove_ids`); HNSW graphs cannot, so removed ids become tombstones (`dead`), filtered out of every search by
+an `IDSelector` in the per-query parameters, and the graph is rebuilt without them once they pass
+`COMPACT_FRACTION` of it. Deletes made since the last compaction are `hidden` the same way, so that a delete
+never rewrites a large index; `fold_hidden` removes them for real when the compaction runs. Not thread-safe
+on its own: `IndexSet` keeps readers and writers apart.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class SpaceIndex:
         self.plan = plan
         self.settings = settings
         self.dead: set[int] = set()
+        self.hidden: set[int] = set()
         self._selector: faiss.IDSelector | None = None
         self._selector_parts: tuple[object, ...] = ()
         self._mark_dead(dead)
@@ -102,16 +105,40 @@ class SpaceIndex:
         else:
             self.index.remove_ids(ids)
 
+    def hide(self, ids: Iterable[int]) -> None:
+        """Leave stored ids out of every search until `fold_hidden` removes them (a delete costs O(hidden))."""
+        self.hidden.update(int(i) for i in ids)
+        self._update_selector()
+
+    def fold_hidden(self) -> None:
+        """Remove the hidden ids for real (HNSW: they become tombstones)."""
+        if self.hidden:
+            hidden = np.fromiter(self.hidden, dtype=np.int64, count=len(self.hidden))
+            self.hidden = set()
+            self.remove(hidden)
+            self._update_selector()
+
+    def contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, ids) of a Flat index, every stored one: what a compaction moves out of a delta."""
+        assert self.kind == "flat", "contents() reads Flat deltas only"
+        ids = self.stored_ids()
+        vectors = faiss.downcast_index(self.index.index).reconstruct_n(0, self.ntotal) if len(ids) else None
+        return (vectors if vectors is not None else np.zeros((0, self.dim), np.float32)), ids
+
     def _mark_dead(self, ids: Iterable[int]) -> None:
         self.dead.update(int(i) for i in ids)
-        if not self.dead:
+        self._update_selector()
+
+    def _update_selector(self) -> None:
+        excluded = self.dead | self.hidden
+        if not excluded:
             self._selector, self._selector_parts = None, ()
             return
-        dead = np.fromiter(self.dead, dtype=np.int64, count=len(self.dead))
-        batch = faiss.IDSelectorBatch(len(dead), faiss.swig_ptr(dead))
+        array = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
+        batch = faiss.IDSelectorBatch(len(array), faiss.swig_ptr(array))
         # Keep every part alive as long as the selector: faiss holds raw pointers.
         self._selector = faiss.IDSelectorNot(batch)
-        self._selector_parts = (batch, dead)
+        self._selector_parts = (batch, array)
 
     def needs_compaction(self) -> bool:
         return bool(self.dead) and len(self.dead) > COMPACT_FRACTION * self.ntotal

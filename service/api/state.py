@@ -69,7 +69,8 @@ class AppState:
         if not index_dir.is_dir():
             raise StartupError(f"INDEX_DIR {index_dir} does not exist; build it with `vidstyle index build`")
         try:
-            index = IndexSet.load(index_dir, settings.index)
+            # One writer per INDEX_DIR: with several worker processes writes are disabled and none logs.
+            index = IndexSet.load(index_dir, settings.index, writable=settings.serve.workers == 1)
         except IndexLoadError as exc:
             raise StartupError(str(exc)) from exc
         # The dataset: given explicitly, else the one the index was built from (its manifest records it).
@@ -100,6 +101,7 @@ class AppState:
     def close(self) -> None:
         self.model.close()
         self._query_pool.shutdown(wait=False, cancel_futures=True)
+        self.writes.close()
 
     # -- queries (thread-safe; the index swaps state atomically on writes) -----------------------------------
 

@@ -1,9 +1,11 @@
 """The service's write path: adding, replacing and deleting videos, and reconciling the index with the dataset.
 
-Order of every write: the dataset row first (`Catalog`, the source of truth), then the index in memory, then
-the index files. After a crash between two of those steps, `reconcile()` at the next start brings the index back
-in line with the dataset. One writer at a time (`lock`); searches go on meanwhile (the index swaps its state
-atomically).
+Order of every write: the dataset row first (`Catalog`, the source of truth), then the index, whose write-ahead
+log makes the write durable before it is acknowledged (the index files are not rewritten: a write costs the same
+at any catalogue size). After a crash between the two, `reconcile()` at the next start brings the index back in
+line with the dataset. One writer at a time (`lock`); searches go on meanwhile (the index swaps its state
+atomically). `Compactor` folds the logged writes into the index files in the background, once
+`index.compact_after` of them pile up, and at a clean shutdown.
 """
 
 from __future__ import annotations
@@ -27,6 +29,48 @@ if TYPE_CHECKING:
 log = logging.getLogger("vidstyle.serve")
 
 
+class Compactor:
+    """A background thread that saves the index (folding its delta and log into INDEX_DIR) when woken."""
+
+    def __init__(self, index: IndexSet, index_dir: Path, compact_after: int) -> None:
+        self.index = index
+        self.index_dir = index_dir
+        self.compact_after = compact_after
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vidstyle-compactor", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """After a write: wake the thread once enough writes wait to be folded."""
+        if self.index.pending_writes() >= self.compact_after:
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            self._compact()
+
+    def _compact(self) -> None:
+        pending = self.index.pending_writes()
+        try:
+            self.index.save(self.index_dir)
+            log.info("compacted %d pending writes into %s", pending, self.index_dir)
+        except Exception:  # noqa: BLE001 - the writes stay in the log; the next write wakes us again
+            log.exception("compaction of %s failed; the writes stay in its write-ahead log", self.index_dir)
+
+    def close(self) -> None:
+        """Stop the thread, then fold what is left, so a clean restart replays nothing."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+        if self.index.pending_writes():
+            self._compact()
+
+
 class WritePath:
     """Writes to one catalogue: its dataset (`catalog`), its index and INDEX_DIR, or a reason they are disabled."""
 
@@ -40,6 +84,14 @@ class WritePath:
         self.metrics = metrics
         self.lock = threading.Lock()
         self.version = 0  # bumped by every write that changed the index
+        writable = index_dir is not None and catalog is not None and settings.serve.workers == 1
+        self.compactor = Compactor(index, index_dir, settings.index.compact_after) if writable else None
+
+    def close(self) -> None:
+        """At shutdown: fold the logged writes into the index files and close the log."""
+        if self.compactor is not None:
+            self.compactor.close()
+        self.index.close()
 
     def check_writable(self) -> None:
         if self.settings.serve.workers > 1:
@@ -88,9 +140,9 @@ class WritePath:
         }
         with self.lock:
             replaced = self.catalog.add(row, dims) or video_id in self.index
-            self.index.add([video_id], vectors)
-            self.index.save(self.index_dir)
+            self.index.add([video_id], vectors)  # logged and fsynced: durable from here
             self.version += 1
+        self._written()
         self.metrics.writes.labels("replace" if replaced else "add").inc()
         return replaced
 
@@ -103,6 +155,10 @@ class WritePath:
             self.catalog.remove(video_id)
             if video_id in self.index:
                 self.index.remove([video_id])
-            self.index.save(self.index_dir)
             self.version += 1
+        self._written()
         self.metrics.writes.labels("delete").inc()
+
+    def _written(self) -> None:
+        if self.compactor is not None:
+            self.compactor.poke()

@@ -1,10 +1,12 @@
-"""Searches running while other threads add and remove: each result matches the state before or after an
-update, never a state in between (a half-applied add or remove, or an id table out of step)."""
+"""Searches running while other threads add, remove and compact: each result matches the state before or after
+an update, never a state in between (a half-applied add or remove, a delta folded twice or not at all, or an id
+table out of step)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,8 +67,9 @@ def expected_tops(states, queries: dict[str, np.ndarray]) -> dict[str, list[set[
     return out
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["delta", "with-compactions"])
 @pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf_flat"])
-def test_searches_see_whole_states_only(kind: str) -> None:
+def test_searches_see_whole_states_only(kind: str, compact: bool, tmp_path: Path) -> None:
     initial, ops, states = scenario()
     names = list(initial)
     vectors = {space: np.stack([initial[n][s] for n in names]) for s, space in enumerate(SPACES)}
@@ -101,11 +104,13 @@ def test_searches_see_whole_states_only(kind: str) -> None:
 
     def writer() -> None:
         try:
-            for kind_, video_ids, vecs in ops:
+            for step, (kind_, video_ids, vecs) in enumerate(ops):
                 if kind_ == "add":
                     index_set.add(video_ids, vecs)
                 else:
                     index_set.remove(video_ids)
+                if compact and step % 3 == 2:  # fold the delta and the deletes into the main index, and save
+                    index_set.save(tmp_path / "index")
                 time.sleep(0.003)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)

@@ -251,9 +251,12 @@ def test_hnsw_tombstones_are_compacted() -> None:
     index_set = IndexSet.from_vectors("fp", names, vectors, IndexSettings(index_type="hnsw"))
     index_set.remove(names[:100])
     space = index_set._spaces["style"]
-    assert len(space.dead) == 100 and space.ntotal == n
+    assert len(space.hidden) == 100 and not space.dead and space.ntotal == n  # hidden until a compaction
+    index_set.compact()
+    assert len(space.dead) == 100 and not space.hidden and space.ntotal == n  # the graph keeps them, dead
     assert not {v for v, _ in index_set.search(vectors["style"][0], "style", n)} & set(names[:100])
     index_set.remove(names[100:400])  # 400 of 1200 tombstoned > 25%: rebuilt without them
+    index_set.compact()
     space = index_set._spaces["style"]
     assert not space.dead and space.ntotal == n - 400
     got = index_set.search(vectors["style"][500], "style", 5)

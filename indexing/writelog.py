@@ -1,0 +1,222 @@
+"""The write-ahead log of INDEX_DIR: every add and delete, appended and fsynced before it is acknowledged.
+
+Why a log: rewriting a million-vector index for each added video costs seconds; appending one record costs the
+same at any catalogue size. The index files hold the catalogue as of the last compaction (the manifest names
+the log and the last sequence number folded in); the log holds what came after. Opening INDEX_DIR replays the
+records past that number, in order, so replay is idempotent however often a crash interrupts it.
+
+Files: `wal-<log id>-<first seq>.log` segments. A compaction seals the open segment and starts the next one
+(`rotate`), saves the index, then deletes the sealed segments (`drop_through`). The log id changes with each
+fresh build, so the log of an index that was rebuilt in place is never replayed onto the new one.
+
+Record: `<u32 length><u32 crc32>` then the payload: `<u32 header length>`, a JSON header (`seq`, `op`, `ids`,
+`dims`) and, for an add, each space's float32 rows in header order. A crash mid-append leaves a torn last
+record; it was never acknowledged, and opening the log for writing cuts it off.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import struct
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from vidstyle.core.files import fsync_dir
+from vidstyle.indexing.errors import IndexLoadError
+
+log = logging.getLogger(__name__)
+
+_FRAME = struct.Struct("<II")  # payload length, crc32 of the payload
+_HEADER_LEN = struct.Struct("<I")
+_SEGMENT = re.compile(r"^wal-([0-9a-f]+)-(\d{12})\.log$")
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One acknowledged write: `op` is "add" (with `vectors[space]`, one row per id) or "remove"."""
+
+    seq: int
+    op: str
+    video_ids: list[str]
+    vectors: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Segment:
+    path: Path
+    first_seq: int
+
+
+def segments(index_dir: Path, log_id: str | None = None) -> list[_Segment]:
+    """The log's segments in INDEX_DIR, oldest first (all logs' with `log_id` None)."""
+    found = []
+    for path in Path(index_dir).glob("wal-*.log"):
+        match = _SEGMENT.match(path.name)
+        if match and (log_id is None or match.group(1) == log_id):
+            found.append(_Segment(path, int(match.group(2))))
+    return sorted(found, key=lambda s: s.first_seq)
+
+
+def encode(record: LogRecord) -> bytes:
+    header = {"seq": record.seq, "op": record.op, "ids": record.video_ids}
+    blocks = []
+    if record.op == "add":
+        header["dims"] = {space: int(rows.shape[1]) for space, rows in record.vectors.items()}
+        blocks = [np.ascontiguousarray(rows, dtype="<f4").tobytes() for rows in record.vectors.values()]
+    head = json.dumps(header, separators=(",", ":")).encode()
+    payload = b"".join([_HEADER_LEN.pack(len(head)), head, *blocks])
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _decode(payload: bytes) -> LogRecord:
+    (head_len,) = _HEADER_LEN.unpack_from(payload)
+    header = json.loads(payload[_HEADER_LEN.size : _HEADER_LEN.size + head_len])
+    ids = list(header["ids"])
+    vectors: dict[str, np.ndarray] = {}
+    offset = _HEADER_LEN.size + head_len
+    for space, dim in header.get("dims", {}).items():
+        size = len(ids) * dim * 4
+        vectors[space] = np.frombuffer(payload, dtype="<f4", count=len(ids) * dim, offset=offset).reshape(-1, dim)
+        offset += size
+    return LogRecord(int(header["seq"]), header["op"], ids, vectors)
+
+
+def _read_segment(path: Path) -> tuple[list[LogRecord], int]:
+    """The whole records of one segment and the byte length they span (a torn tail lies beyond it)."""
+    data = path.read_bytes()
+    records, offset = [], 0
+    while offset + _FRAME.size <= len(data):
+        length, crc = _FRAME.unpack_from(data, offset)
+        payload = data[offset + _FRAME.size : offset + _FRAME.size + length]
+        if len(payload) < length or zlib.crc32(payload) != crc:
+            break
+        try:
+            records.append(_decode(payload))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexLoadError(f"{path}: unreadable log record at byte {offset} ({exc})") from exc
+        offset += _FRAME.size + length
+    return records, offset
+
+
+def read(index_dir: Path, log_id: str | None, after_seq: int) -> Iterator[LogRecord]:
+    """The records of log `log_id` past `after_seq`, in order; a torn tail is skipped (never acknowledged).
+
+    IndexLoadError when a sealed segment is damaged or sequence numbers skip: acknowledged writes would be lost.
+    """
+    if log_id is None:
+        return
+    found = segments(index_dir, log_id)
+    if found and found[0].first_seq > after_seq + 1:
+        raise IndexLoadError(
+            f"{index_dir}: the write-ahead log starts at seq {found[0].first_seq}, after the saved {after_seq}: a "
+            "compaction replaced the index while it was read; open it again"
+        )
+    expected = None
+    for i, segment in enumerate(found):
+        records, valid = _read_segment(segment.path)
+        if valid < segment.path.stat().st_size and i < len(found) - 1:
+            raise IndexLoadError(
+                f"{segment.path}: damaged write-ahead log segment (a later one exists); restore it or rebuild "
+                "the index from the embeddings dataset (`vidstyle index build`)"
+            )
+        for record in records:
+            if expected is not None and record.seq != expected:
+                raise IndexLoadError(f"{segment.path}: write-ahead log jumps from seq {expected - 1} to {record.seq}")
+            expected = record.seq + 1
+            if record.seq > after_seq:
+                yield record
+
+
+class WriteLog:
+    """The open, appendable end of one log; one writer process per INDEX_DIR, callers serialise appends."""
+
+    def __init__(self, index_dir: Path, log_id: str, last_seq: int) -> None:
+        """Open log `log_id` for appending after `last_seq` (the highest seq already applied)."""
+        self.index_dir = Path(index_dir)
+        self.log_id = log_id
+        self.last_seq = last_seq
+        self._lock = _lock_writer(self.index_dir)
+        found = segments(self.index_dir, log_id)
+        if found:
+            current = found[-1]
+            _, valid = _read_segment(current.path)
+            if valid < current.path.stat().st_size:
+                log.warning(
+                    "%s: cutting off a torn last record (%d bytes)", current.path, current.path.stat().st_size - valid
+                )
+                os.truncate(current.path, valid)
+            self._open(current.path)
+        else:
+            self._start_segment(last_seq + 1)
+
+    def _open(self, path: Path) -> None:
+        self.path = path
+        self._fh = open(path, "ab", buffering=0)  # noqa: SIM115 - held open for appends until close()
+
+    def _start_segment(self, first_seq: int) -> None:
+        path = self.index_dir / f"wal-{self.log_id}-{first_seq:012d}.log"
+        self._open(path)
+        os.fsync(self._fh.fileno())
+        fsync_dir(self.index_dir)
+
+    def append(self, op: str, video_ids: Sequence[str], vectors: Mapping[str, np.ndarray] | None = None) -> int:
+        """Write one record and fsync it; its seq once it is durable."""
+        seq = self.last_seq + 1
+        data = encode(LogRecord(seq, op, list(video_ids), dict(vectors or {})))
+        written = self._fh.write(data)
+        if written != len(data):  # unbuffered: a short write means the disk is full; undo the partial record
+            os.truncate(self.path, self._fh.tell() - (written or 0))
+            raise OSError(f"{self.path}: short write to the write-ahead log ({written} of {len(data)} bytes)")
+        os.fdatasync(self._fh.fileno())
+        self.last_seq = seq
+        return seq
+
+    def rotate(self) -> int:
+        """Seal the open segment and start the next; returns the last seq of the sealed ones."""
+        sealed = self.last_seq
+        self._fh.close()
+        self._start_segment(sealed + 1)
+        return sealed
+
+    def close(self) -> None:
+        self._fh.close()
+        self._lock.close()  # releases the writer lock
+
+
+def _lock_writer(index_dir: Path) -> TextIO:
+    """The open lock file, locked exclusively; IndexLoadError when another process writes to INDEX_DIR."""
+    fh = open(index_dir / "wal.lock", "a+")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise IndexLoadError(
+            f"{index_dir}: another process is writing to this index (it holds wal.lock); run one writer per "
+            "INDEX_DIR, or serve it read-only with serve.workers > 1"
+        ) from None
+    return fh
+
+
+def drop_through(index_dir: Path, log_id: str, seq: int) -> None:
+    """After a save that folded in every record up to `seq`: delete the segments it made redundant, and the
+    segments of any other log (left by an index rebuilt in place)."""
+    for segment in segments(index_dir):
+        match = _SEGMENT.match(segment.path.name)
+        assert match is not None
+        if match.group(1) != log_id or _last_seq_at_most(index_dir, segment, log_id, seq):
+            segment.path.unlink(missing_ok=True)
+
+
+def _last_seq_at_most(index_dir: Path, segment: _Segment, log_id: str, seq: int) -> bool:
+    """Whether every record of `segment` is at or before `seq` (a later segment starts at or before seq + 1)."""
+    later = [s for s in segments(index_dir, log_id) if s.first_seq > segment.first_seq]
+    return bool(later) and later[0].first_seq <= seq + 1
