@@ -13,7 +13,7 @@ import typer
 
 from vidstyle import __version__
 from vidstyle.cli import demo, embed, evaluate, index, neighbours, serve, style
-from vidstyle.cli.common import INTERRUPTED_EXIT, ReportingGroup
+from vidstyle.cli.common import INTERRUPTED_EXIT, Command, ReportingGroup
 
 app = typer.Typer(
     cls=ReportingGroup,
@@ -41,17 +41,17 @@ def _root(
     """vidstyle: separate style and content embeddings for video recommendation."""
 
 
-app.command("embed")(embed.embed_command)
-app.command("demo")(demo.demo_command)
+app.command("embed", cls=Command)(embed.embed_command)
+app.command("demo", cls=Command)(demo.demo_command)
 app.add_typer(index.index_app, name="index", help="Build the style and content FAISS indexes.")
-app.command("query")(index.query_command)
-app.command("neighbours")(neighbours.neighbours_command)
-app.command("serve")(serve.serve_command)
-app.command("eval")(evaluate.eval_command)
-app.command("eval-retrieval")(evaluate.eval_retrieval_command)
-app.command("make-benchmark")(evaluate.make_benchmark_command)
-app.command("train-style")(style.train_style_command)
-app.command("stylize")(style.stylize_command)
+app.command("query", cls=Command)(index.query_command)
+app.command("neighbours", cls=Command)(neighbours.neighbours_command)
+app.command("serve", cls=Command)(serve.serve_command)
+app.command("eval", cls=Command)(evaluate.eval_command)
+app.command("eval-retrieval", cls=Command)(evaluate.eval_retrieval_command)
+app.command("make-benchmark", cls=Command)(evaluate.make_benchmark_command)
+app.command("train-style", cls=Command)(style.train_style_command)
+app.command("stylize", cls=Command)(style.stylize_command)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from vidstyle.core.errors import USER_ERROR_EXIT, VidstyleError, first_line
 from vidstyle.core.settings import Settings, load_settings
@@ -69,6 +69,24 @@ class ReportingGroup(TyperGroup):
             return super().invoke(ctx)
         except VidstyleError as exc:
             fail(first_line(exc))
+
+
+class Command(TyperCommand):
+    """A subcommand whose usage line names its arguments as click does (`SOURCE`, `[OUT]`); typer writes a
+    required one as `{SOURCE}`, which reads as a set or a placeholder to fill in, not as an argument."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            argument = param.param_type_name == "argument"
+            pieces += [_usage_name(param)] if argument else param.get_usage_pieces(ctx)
+        return pieces
+
+
+def _usage_name(argument: click.Parameter) -> str:
+    name = argument.metavar or (argument.name or "").upper()
+    name = name if argument.required else f"[{name}]"
+    return name + ("..." if argument.nargs != 1 else "")
 
 
 def _name_metavars(command: click.Command) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from vidstyle.cli.common import ConfigOpt, fail, settings
+from vidstyle.cli.common import Command, ConfigOpt, fail, settings
 from vidstyle.core.settings import Settings
 from vidstyle.core.spaces import Space
 from vidstyle.embedder import dataset
@@ -23,7 +23,7 @@ def _index_group() -> None:
     """Build the style and content indexes from an embeddings dataset."""
 
 
-@index_app.command("build")
+@index_app.command("build", cls=Command)
 def build_command(
     emb_dir: Annotated[Path, typer.Argument(metavar="EMB_DIR", help="embeddings dataset written by `vidstyle embed`")],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="INDEX_DIR", help="where to write (replaced atomically)")],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -36,8 +37,30 @@ def test_help_lists_every_subcommand_and_each_has_help() -> None:
         options = sub.stdout[sub.stdout.index("Options:"):]
         assert "<bool>" not in sub.stdout and "<path>" not in options and "<int>" not in options, sub.stdout
         assert "--k " not in sub.stdout, sub.stdout
-        usage = sub.stdout.splitlines()[0]
-        assert usage == usage.replace("{source}", "").replace("{index_dir}", ""), usage  # arguments in capitals
+
+
+def _leaf_commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """(path, command) of every command below `group` that is not itself a group (typer's own click types)."""
+    found = []
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        found += _leaf_commands(command, path) if hasattr(command, "commands") else [(path, command)]
+    return found
+
+
+def test_usage_lines_name_arguments_plainly() -> None:
+    """Every subcommand's usage line names its arguments as in the docs (`SOURCE`), not typer's `{SOURCE}`."""
+    commands = _leaf_commands(typer.main.get_command(app))
+    assert len(commands) >= len(CONTRACT_COMMANDS)
+    for path, command in commands:
+        text = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).stdout
+        usage = text.splitlines()[0]
+        arguments = [p.metavar for p in command.params if p.param_type_name == "argument"]
+        assert all(a and a == a.upper() for a in arguments), (path, arguments)
+        assert usage.endswith(" ".join([" ".join(path), "[OPTIONS]", *arguments])), usage
+        assert "{" not in usage and "}" not in usage, usage
+    embed = runner.invoke(app, ["embed", "--help"], env={"COLUMNS": "200"}).stdout.splitlines()[0]
+    assert embed.endswith("embed [OPTIONS] SOURCE"), embed
 
 
 def test_embed_help_lists_the_extensions_it_picks_up() -> None:
