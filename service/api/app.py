@@ -6,12 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from vidstyle import __version__
+from vidstyle.service.api.deps import QUERY_ERRORS, reject_unknown_query
 from vidstyle.service.api.errors import ServiceError
 from vidstyle.service.api.methods import method_not_allowed
 from vidstyle.service.api.metrics import MetricsMiddleware
@@ -57,8 +58,9 @@ def create_app(state: AppState, preload_model: bool = True) -> FastAPI:
         headers = {"Retry-After": str(serve.retry_after_s)} if exc.retry_later else None
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
-    for module in (health, videos, search, stylize, web):
-        app.include_router(module.router)
+    for module in (health, videos, search, stylize):
+        app.include_router(module.router, dependencies=[Depends(reject_unknown_query)], responses=QUERY_ERRORS)
+    app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
 
     max_body = serve.max_upload_mb * 2**20 + MULTIPART_SLACK

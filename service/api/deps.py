@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
-from vidstyle.service.api.schemas import Space
+from vidstyle.service.api.schemas import Space, UnprocessableResponse
 from vidstyle.service.api.state import AppState
 from vidstyle.service.api.uploads import check_api_key
 
@@ -39,8 +41,6 @@ async def k_param(
 ) -> int:
     limit = request.app.state.vidstyle.settings.serve.max_k
     if k > limit:
-        from fastapi.exceptions import RequestValidationError
-
         raise RequestValidationError(
             [{"type": "less_than_equal", "loc": ("query", "k"), "msg": f"Input should be less than or equal to {limit}",
               "input": k, "ctx": {"le": limit}}]
@@ -51,3 +51,33 @@ async def k_param(
 K = Annotated[int, Depends(k_param)]
 SpaceParam = Annotated[Space, Query(description="style or content")]
 DEFAULT_SPACE = Space.style
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare, as FastAPI refuses a bad one (422, its list of issues).
+
+    Ignoring them would answer a misspelt `?K=5` or `?spase=content` with the defaults as if all were well, and
+    make the answer depend on whether the video exists (404 before any parameter is looked at, else 200).
+    """
+    declared = _query_names(request.scope["route"].dependant)
+    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in declared]
+    if unknown:
+        raise RequestValidationError([
+            {"type": "extra_forbidden", "loc": ("query", name), "msg": "Extra inputs are not permitted",
+             "input": request.query_params[name]}
+            for name in unknown
+        ])
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters of a route's signature and of every dependency below it."""
+    names = {field.alias for field in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
+# Every route of the API (not the page) runs the check above; the 422 it may answer is declared on each, also where
+# FastAPI declares none (a route without parameters). A route's own 422 entry, if any, takes precedence.
+QUERY_ERRORS = {422: {"model": UnprocessableResponse, "description": "bad parameters, or a query parameter the "
+                      "route does not declare (a list of issues)"}}
