@@ -52,6 +52,7 @@ app.command("eval-retrieval", cls=Command)(evaluate.eval_retrieval_command)
 app.command("make-benchmark", cls=Command)(evaluate.make_benchmark_command)
 app.command("train-style", cls=Command)(style.train_style_command)
 app.command("stylize", cls=Command)(style.stylize_command)
+app.command("stylize-compare", cls=Command)(style.stylize_compare_command)
 
 
 def main() -> None:

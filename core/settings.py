@@ -58,6 +58,7 @@ class ModelSettings(BaseModel):
         "for the backbone if any, null = none",
     )
     content_contrast: bool = Field(False, description="stretch each content input's luminance to full contrast")
+    content_edges: bool = Field(False, description="add the content taps of the input's edge map (line renderings)")
     # Learned style (vidstyle.styletransfer): with a checkpoint, embeddings also get a `style_cin` column.
     cin_checkpoint: Path | None = Field(None, description="`vidstyle train-style` checkpoint; adds style_cin")
 

@@ -139,6 +139,21 @@ def stretch_contrast(img: np.ndarray, low: float = 1.0, high: float = 99.0) -> n
     return np.clip((img.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
 
 
+def edge_map(images: np.ndarray) -> np.ndarray:
+    """(n, s, s, 3) uint8 → the same shape: gradient magnitude of the luminance, stretched to full range.
+
+    What survives a line drawing, an engraving, an emboss or a neon outline is where the edges are, not the
+    shading between them; comparing edge maps lets a photo match its own line rendering.
+    """
+    out = np.empty_like(images)
+    for i, img in enumerate(images):
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        mag = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+        mag = np.clip(mag * (255.0 / max(float(np.percentile(mag, 99)), 1.0)), 0, 255).astype(np.uint8)
+        out[i] = mag[..., None]
+    return out
+
+
 COLOUR_BINS = 8
 CHROMA_BINS = 16
 TONE_BINS = 32
@@ -226,7 +241,7 @@ class FeatureExtractor:
         colour = COLOUR_BINS**3 if settings.style_colour > 0 else 0
         tap_stats = 2 * sum(channels[t] for t in self.style_taps)
         self.dims = {
-            "content": sum(channels[t] for t in self.content_taps),
+            "content": sum(channels[t] for t in self.content_taps) * (2 if settings.content_edges else 1),
             "style_stats": tap_stats + colour,
             "style_gram": len(self.style_taps) * c * (c + 1) // 2,
             "style_texture": len(settings.texture_scales) * tap_stats + CHROMA_BINS**2 + TONE_BINS,
@@ -267,7 +282,7 @@ class FeatureExtractor:
             "norm": [s.content_norm, s.style_norm],
             "style_colour": [s.style_colour, COLOUR_BINS],
             "texture": [s.texture_scales, s.style_chroma, s.style_tone, CHROMA_BINS, TONE_BINS],
-            "content_contrast": s.content_contrast,
+            "content_contrast": [s.content_contrast, s.content_edges],
             "head": None if self.head is None else self.head.sha256,
             "aggregate": "mean",
             "version": FEATURE_VERSION,
@@ -325,6 +340,9 @@ class FeatureExtractor:
         content_taps = self._taps(self.content_model, frames_to_tensor(content_in))
         with torch.inference_mode():
             content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]
+            if s.content_edges:
+                edge_taps = self._taps(self.content_model, frames_to_tensor(edge_map(content_in)))
+                content += [self._block(self._pool(edge_taps[t]), s.content_norm) for t in self.content_taps]
             grams = []
             for t in self.style_taps:
                 sk = torch.einsum("kc,nch->nkh", self.sketch[t], colour_maps[t].flatten(2))

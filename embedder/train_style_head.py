@@ -1,0 +1,322 @@
+"""Training the learned style head (`vidstyle train-style-head`): supervised contrastive, training looks only.
+
+Data. Groups of scenes × look instances, every combination rendered: `contents_per_group` training scenes (photos
+and drawings that are not the benchmark's subjects, each a random crop) and `looks_per_group` looks of the
+*training* families (`media.looks.looks_in("train")`), each drawn once per group with its own parameters and
+applied to every scene of the group. Each rendering is then cropped, squashed to the model's input square as the
+decoder does, and degraded (JPEG at a random quality, sometimes a down-and-up scaling), so that positives differ
+in subject, crop, scale and compression. A group holds the hard cases side by side: one scene in eight looks (must
+be pushed apart) and one look on six scenes (must be pulled together). The held-out families are never rendered
+here; that is what makes their benchmark numbers a test of generalisation.
+
+Loss. Supervised contrastive (Khosla et al. 2020) with the look's name as the label: every other frame in the
+same look is a positive, whatever its parameters, every other look a negative. Batches mix whole groups (hard
+negatives) with a look-balanced sample (positives across groups).
+
+The backbone is frozen, so the statistics of every training frame are computed once (and cached on disk); the
+training loop only runs the head, a few seconds per hundred steps on a CPU. Everything is seeded, and a
+checkpoint taken at any step resumes to the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from vidstyle.core.errors import VidstyleError
+from vidstyle.core.files import atomic_write
+from vidstyle.core.settings import Settings
+from vidstyle.embedder.features import FeatureExtractor
+from vidstyle.embedder.style_head import StyleHead, save_style_head
+from vidstyle.media.looks import LOOK_LIBRARY, looks_in
+
+Image = np.ndarray
+
+
+@dataclass(frozen=True)
+class HeadTraining:
+    """Everything that decides the trained head: same values, same seed → same weights."""
+
+    groups: int = 48
+    contents_per_group: int = 6
+    looks_per_group: int = 8
+    steps: int = 1500
+    group_batch: int = 2  # whole groups per batch (hard negatives: one scene in many looks)
+    looks_batch: int = 12  # plus this many looks ...
+    per_look: int = 4  # ... with this many frames each (positives across groups)
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    temperature: float = 0.1
+    hidden: int = 512
+    out_dim: int = 128
+    split: str = "train"
+    seed: int = 0
+
+    def data_key(self) -> dict:
+        return {k: getattr(self, k) for k in ("groups", "contents_per_group", "looks_per_group", "split", "seed")}
+
+
+class TrainingError(VidstyleError, ValueError):
+    """A training run that cannot start or resume as asked."""
+
+
+# ---------------------------------------------------------------- training scenes (never the benchmark's subjects)
+def _skimage(name: str) -> Callable[[], Image]:
+    def load() -> Image:
+        import skimage.data
+
+        img = np.asarray(getattr(skimage.data, name)())
+        img = img.astype(np.uint8) * (255 if img.dtype == bool else 1)
+        return np.ascontiguousarray(np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img[..., :3])
+
+    return load
+
+
+def _matplotlib(name: str) -> Callable[[], Image]:
+    def load() -> Image:
+        import matplotlib.cbook
+
+        with matplotlib.cbook.get_sample_data(name) as fh:
+            img = cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_COLOR)
+        return np.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+
+    return load
+
+
+TRAINING_PHOTOS: dict[str, Callable[[], Image]] = {
+    "hubble": _skimage("hubble_deep_field"),
+    "tissue": _skimage("immunohistochemistry"),
+    "retina": _skimage("retina"),
+    "colorwheel": _skimage("colorwheel"),
+    "clock": _skimage("clock"),
+    "moon": _skimage("moon"),
+    "cell": _skimage("cell"),
+    "brick": _skimage("brick"),
+    "grass": _skimage("grass"),
+    "page": _skimage("page"),
+    "text": _skimage("text"),
+    "horse": _skimage("horse"),
+    "hopper": _matplotlib("grace_hopper.jpg"),
+}
+"""Pictures bundled with installed packages that are *not* among `media.samples.CONTENTS` (the benchmark's)."""
+
+
+def _drawn_scene(rng: np.random.Generator) -> Image:
+    """A random drawing: a gradient ground, then bands, discs, polygons and lines in random colours."""
+    h, w = 360, 480
+    t = np.linspace(0, 1, h)[:, None, None]
+    top, bottom = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    img = ((1 - t) * top + t * bottom + np.zeros((1, w, 1))).astype(np.uint8)
+    for _ in range(int(rng.integers(6, 20))):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        kind = rng.integers(4)
+        if kind == 0:
+            cv2.circle(img, tuple(int(v) for v in rng.integers(0, [w, h])), int(rng.integers(10, 90)), colour, -1)
+        elif kind == 1:
+            pts = rng.integers(0, [w, h], size=(int(rng.integers(3, 7)), 2)).astype(np.int32)
+            cv2.fillPoly(img, [pts], colour)
+        elif kind == 2:
+            y = int(rng.integers(0, h))
+            img[y : y + int(rng.integers(4, 40))] = colour
+        else:
+            p0, p1 = (tuple(int(v) for v in rng.integers(0, [w, h])) for _ in range(2))
+            cv2.line(img, p0, p1, colour, int(rng.integers(1, 8)))
+    return img
+
+
+def training_scene(rng: np.random.Generator, photos: dict[str, Image]) -> Image:
+    """A random crop (half to all of a photo, or a fresh drawing) scaled to a 480-pixel long side."""
+    if rng.random() < 0.25:
+        scene = _drawn_scene(rng)
+    else:
+        photo = photos[sorted(photos)[int(rng.integers(len(photos)))]]
+        h, w = photo.shape[:2]
+        side = rng.uniform(0.5, 1.0)
+        ch, cw = max(int(h * side), 32), max(int(w * side * rng.uniform(0.75, 1.33)), 32)
+        ch, cw = min(ch, h), min(cw, w)
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        scene = photo[y : y + ch, x : x + cw]
+    scale = 480 / max(scene.shape[:2])
+    return cv2.resize(scene, (max(int(scene.shape[1] * scale), 8), max(int(scene.shape[0] * scale), 8)),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _view(img: Image, size: int, rng: np.random.Generator) -> Image:
+    """What the embedder would see of a rendering: a crop, squashed to the input square, compressed."""
+    h, w = img.shape[:2]
+    side = rng.uniform(0.7, 1.0)
+    ch, cw = int(h * side), int(w * side)
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    view = img[y : y + ch, x : x + cw]
+    if rng.random() < 0.3:  # seen smaller than the input, as a low-resolution upload is
+        small = int(size * rng.uniform(0.4, 0.8))
+        view = cv2.resize(view, (small, small), interpolation=cv2.INTER_AREA)
+    view = cv2.resize(view, (size, size), interpolation=cv2.INTER_AREA if view.shape[0] > size else cv2.INTER_LINEAR)
+    if rng.random() < 0.8:
+        quality = int(rng.integers(35, 95))
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(view, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        view = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(view)
+
+
+@dataclass
+class TrainingFrames:
+    frames: np.ndarray  # (n, S, S, 3) uint8
+    labels: np.ndarray  # (n,) index into `looks`
+    groups: np.ndarray  # (n,) group of each frame
+    looks: list[str]
+
+
+def render_training_frames(cfg: HeadTraining, size: int, progress: bool = False) -> TrainingFrames:
+    """Every (scene, look instance) combination of every group, from the training families only."""
+    names = list(looks_in(cfg.split))
+    if len(names) < cfg.looks_per_group:
+        raise TrainingError(f"split {cfg.split!r} has {len(names)} looks; looks_per_group is {cfg.looks_per_group}")
+    photos = {name: load() for name, load in TRAINING_PHOTOS.items()}
+    frames, labels, groups = [], [], []
+    for g in tqdm(range(cfg.groups), desc="rendering training looks", disable=not progress):
+        rng = np.random.default_rng([cfg.seed, g])
+        scenes = [training_scene(rng, photos) for _ in range(cfg.contents_per_group)]
+        for li in rng.choice(len(names), cfg.looks_per_group, replace=False):
+            instance = LOOK_LIBRARY[names[li]].sample(rng)
+            for scene in scenes:
+                frames.append(_view(instance(scene), size, rng))
+                labels.append(li)
+                groups.append(g)
+    return TrainingFrames(np.stack(frames), np.asarray(labels), np.asarray(groups), names)
+
+
+def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, progress: bool = False) -> np.ndarray:
+    """(n, D) float32: the concatenated per-frame style blocks the head reads."""
+    out = []
+    for i in tqdm(range(0, len(frames), batch), desc="backbone statistics", disable=not progress):
+        blocks, _ = fx.style_blocks(frames[i : i + batch])
+        out.append(torch.cat(list(blocks.values()), dim=1).cpu().numpy().astype(np.float32))
+    return np.concatenate(out)
+
+
+def cached_blocks(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None,
+                  progress: bool = False) -> tuple[np.ndarray, TrainingFrames]:
+    """The training set's statistics, from `cache_dir` when the same data and features were computed before."""
+    key = hashlib.sha256(json.dumps([cfg.data_key(), fx.fingerprint, list(fx.block_layout().items())],
+                                    sort_keys=True).encode()).hexdigest()[:16]
+    path = None if cache_dir is None else Path(cache_dir) / f"style-head-data-{key}.npz"
+    if path is not None and path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            data = TrainingFrames(np.empty(0), z["labels"], z["groups"], [str(s) for s in z["looks"]])
+            return z["x"], data
+    data = render_training_frames(cfg, fx.settings.input_size, progress)
+    x = extract_blocks(fx, data.frames, fx.settings.batch_size, progress)
+    if path is not None:
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to a bare temp name
+                np.savez(fh, x=x, labels=data.labels, groups=data.groups, looks=np.asarray(data.looks))
+
+        atomic_write(path, write)
+    return x, data
+
+
+# ---------------------------------------------------------------- loss and loop
+def supcon_loss(z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Supervised contrastive loss over unit vectors `z` (Khosla et al. 2020, the L_out form)."""
+    logits = z @ z.T / temperature
+    self_mask = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positives = (labels[:, None] == labels[None, :]) & ~self_mask
+    count = positives.sum(1)
+    keep = count > 0
+    mean_log_prob = torch.where(positives, log_prob, torch.zeros_like(log_prob)).sum(1)[keep] / count[keep]
+    return -mean_log_prob.mean()
+
+
+def _batch(rng: np.random.Generator, labels: np.ndarray, groups: np.ndarray, cfg: HeadTraining) -> np.ndarray:
+    chosen = rng.choice(np.unique(groups), cfg.group_batch, replace=False)
+    idx = [np.flatnonzero(np.isin(groups, chosen))]
+    present = np.unique(labels)
+    for label in rng.choice(present, min(cfg.looks_batch, len(present)), replace=False):
+        pool = np.flatnonzero(labels == label)
+        idx.append(rng.choice(pool, min(cfg.per_look, len(pool)), replace=False))
+    return np.concatenate(idx)
+
+
+def _checkpoint(path: Path, head: StyleHead, opt: torch.optim.Optimizer, rng: np.random.Generator, step: int,
+                cfg: HeadTraining, losses: list[float]) -> None:
+    state = {"step": step, "head": head.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
+             "torch_rng": torch.get_rng_state(), "cfg": asdict(cfg), "losses": losses}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTraining(), cache_dir: Path | None = None,
+                     resume: Path | None = None, checkpoint_every: int = 100, progress: bool = True,
+                     stop_after: int | None = None) -> dict:
+    """Train a head for `settings.model`'s features and write it to `out`; returns the training record.
+
+    `resume`: a `.state` file written beside an earlier run's `out` (every `checkpoint_every` steps); the run goes
+    on from its step with the same batches, so the result equals an uninterrupted run's. `stop_after` ends the run
+    after that many steps (for tests of resumption), leaving the state file.
+    """
+    from vidstyle.backbones import load_backbone
+
+    m = settings.model.model_copy(update={"style_head": None, "style_representation": "texture"})
+    backbone = load_backbone(m.backbone, m.weights_path)
+    fx = FeatureExtractor(backbone, m)
+    started = time.perf_counter()
+    x, data = cached_blocks(fx, cfg, cache_dir, progress)
+    data_s = time.perf_counter() - started
+
+    torch.manual_seed(cfg.seed)
+    head = StyleHead(fx.block_layout(), fx.head_features(backbone), cfg.hidden, cfg.out_dim)
+    xt = torch.from_numpy(x)
+    head.mean.copy_(xt.mean(0))
+    head.std.copy_(xt.std(0).clamp_min(1e-4))
+    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng([cfg.seed, 1])
+    step, losses = 0, []
+    state_path = Path(str(out) + ".state")
+    if resume is not None:
+        state = torch.load(resume, map_location="cpu", weights_only=False)
+        if state["cfg"] != asdict(cfg):
+            raise TrainingError(f"{resume} was trained with other settings: {state['cfg']}")
+        head.load_state_dict(state["head"])
+        opt.load_state_dict(state["opt"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, losses = state["step"], list(state["losses"])
+    labels_t = torch.from_numpy(data.labels)
+    head.train()
+    bar = tqdm(total=cfg.steps, initial=step, desc="training style head", disable=not progress)
+    while step < cfg.steps:
+        lr = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))  # cosine schedule
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = torch.from_numpy(_batch(rng, data.labels, data.groups, cfg))
+        loss = supcon_loss(head(xt[idx]), labels_t[idx], cfg.temperature)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        losses.append(float(loss))
+        bar.update(1)
+        if step % checkpoint_every == 0 or step == cfg.steps:
+            _checkpoint(state_path, head, opt, rng, step, cfg, losses)
+        if stop_after is not None and step >= stop_after:
+            bar.close()
+            return {"stopped_at": step, "losses": losses}
+    bar.close()
+    head.eval()
+    record = {"config": asdict(cfg), "looks": data.looks, "frames": len(data.labels), "data_s": round(data_s, 1),
+              "train_s": round(time.perf_counter() - started - data_s, 1),
+              "loss_first": float(np.mean(losses[:20])), "loss_last": float(np.mean(losses[-20:]))}
+    save_style_head(head, out, record)
+    return record | {"losses": losses}
