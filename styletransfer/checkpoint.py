@@ -1,7 +1,8 @@
-"""Checkpoints of the CIN model: what they hold, how they are written (atomically) and read back (verified).
+"""Checkpoints of every trained method: what they hold, how they are written (atomically) and read back (verified).
 
-A checkpoint stores the model's config, the SHA-256 of the backbone weights its head was trained on, the trained
-state, and whatever the training loop adds to resume exactly (step, optimiser, random state, history).
+A checkpoint stores the model's config (with its `method`), the SHA-256 of the backbone weights it was trained
+on, the trained state, and whatever the training loop adds to resume exactly (step, optimiser, random state,
+history).
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import torch
 from vidstyle.backbones import LoadedBackbone, load_backbone
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_path
+from vidstyle.styletransfer.methods import StyleModel, build_model
 from vidstyle.styletransfer.model import CinConfig, CinModel
 
 CHECKPOINT_FORMAT = 1
 
 
 class CheckpointError(VidstyleError, ValueError):
-    """A CIN checkpoint that cannot be read or does not fit the configured backbone."""
+    """A style-transfer checkpoint that cannot be read or does not fit the configured backbone or method."""
 
 
-def save_checkpoint(path: Path, model: CinModel, extra: dict[str, Any] | None = None) -> None:
+def save_checkpoint(path: Path, model: StyleModel, extra: dict[str, Any] | None = None) -> None:
     """Write atomically: a crash mid-save leaves the previous checkpoint intact."""
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -39,21 +41,33 @@ def save_checkpoint(path: Path, model: CinModel, extra: dict[str, Any] | None = 
 def read_checkpoint(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"CIN checkpoint {path} does not exist")
+        raise CheckpointError(f"style-transfer checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)  # no pickled code
     except Exception as exc:  # noqa: BLE001 - any unpickling error means the same: not a checkpoint
-        raise CheckpointError(f"cannot read CIN checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+        raise CheckpointError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a vidstyle CIN checkpoint (format {CHECKPOINT_FORMAT})")
+        raise CheckpointError(f"{path} is not a vidstyle style-transfer checkpoint (format {CHECKPOINT_FORMAT})")
     return payload
 
 
 def load_cin(path: Path, backbone: LoadedBackbone | None = None, weights_path: Path | None = None,
              device: torch.device | str = "cpu") -> CinModel:
-    """The model of a checkpoint, on `backbone` (loaded from the checkpoint's backbone name when None).
+    """Ghiasi's model (the `style_cin` embedding) of a checkpoint; a checkpoint of another method is refused."""
+    model = load_model(path, backbone, weights_path, device)
+    if not isinstance(model, CinModel):
+        raise CheckpointError(f"{path} holds a {model.config.method} model; the style_cin embedding needs a ghiasi "
+                              f"checkpoint (vidstyle train-style --method ghiasi)")
+    return model
 
-    The trunk's weights must be the ones the head was trained on: a head on other features is meaningless.
+
+def load_model(path: Path, backbone: LoadedBackbone | None = None, weights_path: Path | None = None,
+               device: torch.device | str = "cpu") -> StyleModel:
+    """The model of a checkpoint, of its method, on `backbone` (loaded from the checkpoint's backbone name when
+    None).
+
+    The backbone's weights must be the ones the model was trained on: a head or decoder on other features is
+    meaningless.
     """
     payload = read_checkpoint(path)
     config = CinConfig.from_dict(payload["config"])
@@ -61,13 +75,13 @@ def load_cin(path: Path, backbone: LoadedBackbone | None = None, weights_path: P
         backbone = load_backbone(config.backbone, weights_path)
     if backbone.spec.name != config.backbone:
         raise CheckpointError(
-            f"CIN checkpoint {path} was trained on backbone {config.backbone}, the config uses {backbone.spec.name}"
+            f"checkpoint {path} was trained on backbone {config.backbone}, the config uses {backbone.spec.name}"
         )
     if backbone.weights_sha256 != payload["backbone_sha256"]:
         raise CheckpointError(
-            f"CIN checkpoint {path} was trained on {config.backbone} weights {payload['backbone_sha256'][:12]}, "
+            f"checkpoint {path} was trained on {config.backbone} weights {payload['backbone_sha256'][:12]}, "
             f"the loaded weights are {backbone.weights_sha256[:12]}"
         )
-    model = CinModel(config, backbone)
+    model = build_model(config, backbone)
     model.load_trained_state(payload["state"])
-    return model.to(device).eval()
+    return model.to(device).train(False)

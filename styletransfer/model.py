@@ -15,6 +15,7 @@ only a small head is trained: per tap, channel mean/std of the raw features (Ada
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,24 +29,36 @@ from vidstyle.core.settings import ConfigError
 
 # Taps used by the perceptual loss and by P, per backbone. VGG19: Gatys' style layers and content layer.
 # EfficientNet-Lite0: the same depths (/2, /2, /4, /8) for style; block10 (the backbone's first content tap).
+# "encoder" is AdaIN's frozen encoder cut (relu4_1 in Huang & Belongie; block4 is at the same /8 depth).
 LOSS_TAPS: dict[str, dict[str, tuple[str, ...]]] = {
     "vgg19": {
         "style": ("relu1_1", "relu2_1", "relu3_1", "relu4_1"),
         "content": ("relu4_2",),
         "predictor": ("relu1_1", "relu2_1", "relu3_1", "relu4_1"),
+        "encoder": ("relu4_1",),
     },
     "efficientnet_lite0": {
         "style": ("stem", "block0", "block2", "block4"),
         "content": ("block10",),
         "predictor": ("stem", "block0", "block2", "block4"),
+        "encoder": ("block4",),
     },
 }
+
+# The seed's methods that train a network (`vidstyle train-style --method`); Gatys et al. optimise pixels instead.
+TRAINED_METHODS = ("ghiasi", "cin", "johnson", "stylebank", "adain")
+METHODS = ("gatys", *TRAINED_METHODS)
 
 
 @dataclass
 class CinConfig:
-    """Everything that defines the networks and the training run; stored in every checkpoint."""
+    """Everything that defines the networks and the training run; stored in every checkpoint.
 
+    One config serves every trained method (`method`): they share the transformer's shape, the loss taps and
+    weights and the optimiser; the few method-specific fields say which method reads them.
+    """
+
+    method: str = "ghiasi"  # one of METHODS; checkpoints written before methods existed are ghiasi
     backbone: str = "efficientnet_lite0"
     image_size: int = 128  # training crops of content and style images
     style_size: int = 128  # P always sees its input resized to this side (train, embed, stylize alike)
@@ -66,15 +79,22 @@ class CinConfig:
     save_every: int = 100
     clip_grad: float = 20.0  # global gradient-norm clip (typical norms 7-13 at the start): spikes only
     loss_scales: dict[str, float] = field(default_factory=dict)  # set from the data at the start of training
+    n_styles: int = 0  # cin, johnson, stylebank: styles learned (one per style file), set from the data
+    bank_t: int = 2  # stylebank: T stylising steps, then one reconstruction step (Chen et al.'s T:1 schedule)
+    frozen_styles: int = 0  # stylebank --add-style: banks below this index, E and D stay fixed (0: train all)
+    encoder_tap: str = ""  # adain: the frozen encoder's cut
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown style-transfer method {self.method!r}; known: {', '.join(METHODS)}")
         defaults = LOSS_TAPS.get(self.backbone)
         if defaults is None:
             raise ConfigError(f"no CIN tap table for backbone {self.backbone!r}; known: {sorted(LOSS_TAPS)}")
         self.style_taps = tuple(self.style_taps or defaults["style"])
         self.content_taps = tuple(self.content_taps or defaults["content"])
         self.predictor_taps = tuple(self.predictor_taps or defaults["predictor"])
+        self.encoder_tap = self.encoder_tap or defaults["encoder"][0]
         self.channels = tuple(self.channels)  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,6 +184,32 @@ class StyleTransformer(nn.Module):
         for layer in self.layers:
             x = layer(x, params)
         return torch.sigmoid(x)
+
+
+def conv_block(cin: int, cout: int, k: int, stride: int = 1, up: bool = False, norm: bool = True,
+               relu: bool = True) -> nn.Sequential:
+    """The plain counterpart of `ConvCIN` (instance norm with its own affine, or none), for the networks whose
+    style lives elsewhere: StyleBank's encoder, banks and decoder, AdaIN's decoder."""
+    layers: list[nn.Module] = [nn.Upsample(scale_factor=2, mode="nearest")] if up else []
+    layers += [nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride)]
+    if norm:
+        layers.append(nn.InstanceNorm2d(cout, affine=True))
+    if relu:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+def render_frame(content: np.ndarray, device: torch.device | str, multiple: int,
+                 net: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+    """Run `net` ((1, 3, H', W') in [0, 1] → same) on a (H, W, 3) uint8 frame reflection-padded to a multiple of
+    `multiple` (the network's total stride), and return the crop back to (H, W, 3) uint8."""
+    h, w = content.shape[:2]
+    c = frames_to_tensor(content[None], device)
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        c = F.pad(c, (0, pw, 0, ph), mode="reflect")
+    y = net(c)[..., :h, :w]
+    return (y[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy()
 
 
 # ---------------------------------------------------------------- style prediction network P
@@ -286,10 +332,5 @@ class CinModel(nn.Module):
         self.eval()
         device = next(self.head.parameters()).device
         z = self.bottleneck(frames_to_tensor(style_frames, device)).mean(0, keepdim=True)
-        h, w = content.shape[:2]
-        c = frames_to_tensor(content[None], device)
-        ph, pw = (-h) % 4, (-w) % 4
-        if ph or pw:
-            c = F.pad(c, (0, pw, 0, ph), mode="reflect")
-        y = self.transformer(c, self.head.params(z))[..., :h, :w]
-        return (y[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy()
+        gb = self.head.params(z)
+        return render_frame(content, device, 4, lambda c: self.transformer(c, gb))

@@ -58,7 +58,7 @@ def test_resume_continues_exactly(tmp_path, trained_tiny, tiny_frames, offline_s
     train(contents, styles, ckpt, tiny_config(steps=5), offline_settings, device="cpu", progress=False, threads=1)
     with pytest.raises(ValueError, match="--resume"):
         train(contents, styles, ckpt, tiny_config(), offline_settings, device="cpu", progress=False, threads=1)
-    train(contents, styles, ckpt, tiny_config(steps=30), offline_settings, device="cpu", resume=True,
+    train(contents, styles, ckpt, tiny_config(steps=30), offline_settings, device="cpu", resume=ckpt,
           progress=False, threads=1)
     a, b = read_checkpoint(trained_tiny), read_checkpoint(ckpt)
     assert b["step"] == 30
@@ -71,8 +71,9 @@ def test_resume_continues_exactly(tmp_path, trained_tiny, tiny_frames, offline_s
 def test_divergence_stops_without_overwriting_the_last_good_checkpoint(tmp_path, tiny_frames, offline_settings,
                                                                        monkeypatch) -> None:
     import vidstyle.styletransfer.train as ts
+    from vidstyle.styletransfer.ghiasi import GhiasiModel
 
-    real, calls = ts.perceptual_losses, []
+    real, calls = GhiasiModel.training_losses, []
 
     def nan_at_third(*args):
         losses = real(*args)
@@ -81,7 +82,7 @@ def test_divergence_stops_without_overwriting_the_last_good_checkpoint(tmp_path,
             losses.total = losses.total * float("nan")
         return losses
 
-    monkeypatch.setattr(ts, "perceptual_losses", nan_at_third)
+    monkeypatch.setattr(GhiasiModel, "training_losses", nan_at_third)
     contents, styles = tiny_frames
     ckpt = tmp_path / "nan.pt"
     with pytest.raises(ts.TrainingDiverged, match="step 3.*keeps step 2"):
@@ -179,7 +180,7 @@ def test_cli_train_resume_and_stylize(tmp_path, tiny_frames) -> None:
     assert "trained 2 steps" in res.output and ckpt.is_file()
     res = runner.invoke(app, [*base, "--steps", "3"])
     assert res.exit_code != 0 and "--resume" in res.output
-    res = runner.invoke(app, [*base, "--steps", "3", "--resume"])
+    res = runner.invoke(app, [*base, "--steps", "3", "--resume", str(ckpt)])
     assert res.exit_code == 0 and "trained 3 steps" in res.output, res.output
     png = tmp_path / "out.png"
     res = runner.invoke(app, ["stylize", str(tmp_path / "c" / "0.png"), "--like", str(tmp_path / "s" / "1.png"),
