@@ -1,4 +1,4 @@
-"""The look library: 50 looks in 8 families, each a *distribution* over one kind of rendering.
+"""The look library: 60 looks in 8 families, each a *distribution* over one kind of rendering.
 
 A look is what a creator applies to a whole video: a grade, a film stock, a halftone screen, a paint filter, a
 drawing medium, a surface texture, a digital rendering, an edge or relief rendering. `look.sample(rng)` draws one
@@ -119,9 +119,10 @@ def _seed(rng: np.random.Generator) -> int:
 
 
 def _ramp(lum: np.ndarray, stops: np.ndarray) -> Image:
-    """Luminance in [0, 1] through a piecewise-linear colour ramp (duotone, tritone, ink on paper)."""
-    xs = np.linspace(0, 1, len(stops))
-    return _u8(np.stack([np.interp(lum, xs, stops[:, c]) for c in range(3)], -1))
+    """Luminance in [0, 1] through a piecewise-linear colour ramp (duotone, tritone), as a 256-entry table."""
+    xs, levels = np.linspace(0, 1, len(stops)), np.linspace(0, 1, 256)
+    table = _u8(np.stack([np.interp(levels, xs, stops[:, c]) for c in range(3)], -1))
+    return table[np.clip(lum * 255 + 0.5, 0, 255).astype(np.uint8)]
 
 
 def _s_curve(x: np.ndarray, gain: float, mid: float = 0.5) -> np.ndarray:
@@ -631,7 +632,8 @@ def oil(rng: np.random.Generator) -> Instance:
 
     def apply(img: Image) -> Image:
         h, w = img.shape[:2]
-        painted = _saturate(_u8(_kuwahara(img, _px(img, radius, 3))), sat).astype(np.float32)
+        painted = _reduced(img, 2, lambda small: _saturate(_u8(_kuwahara(small, _px(small, radius, 3))), sat))
+        painted = painted.astype(np.float32)
         return _u8(painted * _canvas(h, w, thread * view_scale(img), seed)[..., None])
 
     return apply
@@ -749,7 +751,7 @@ def gouache(rng: np.random.Generator) -> Instance:
     def flatten(small: Image) -> np.ndarray:
         return denoise_tv_chambolle(small.astype(np.float32) / 255, weight=weight, channel_axis=-1).astype(np.float32)
 
-    return lambda img: _u8(lift + (255 - lift) * _reduced(img, 2, flatten))
+    return lambda img: _u8(lift + (255 - lift) * _reduced(img, 3, flatten))
 
 
 @_look("painterly", "pillow")
@@ -952,14 +954,13 @@ def stucco(rng: np.random.Generator) -> Instance:
 
     size, depth, seed, angle = rng.uniform(1.0, 1.8), rng.uniform(0.3, 0.45), _seed(rng), rng.uniform(0, 2 * np.pi)
 
-    def apply(img: Image) -> Image:
-        h, w = img.shape[:2]
-        k = view_scale(img) * size
+    @lru_cache(maxsize=8)
+    def wall(h: int, w: int, k: float) -> np.ndarray:
         raw = np.random.default_rng(seed).normal(0, 1, (h, w)).astype(np.float32)
-        height = gaussian(raw, sigma=k) + 0.5 * gaussian(raw, sigma=3 * k) * 3
-        return _u8(img.astype(np.float32) * (1 + depth * _relief(height.astype(np.float32), angle))[..., None])
+        height = (gaussian(raw, sigma=k) + 1.5 * gaussian(raw, sigma=3 * k)).astype(np.float32)
+        return (1 + depth * _relief(height, angle))[..., None]
 
-    return apply
+    return lambda img: _u8(img.astype(np.float32) * wall(*img.shape[:2], view_scale(img) * size))
 
 
 @_look("texture", "opencv")
@@ -1088,7 +1089,7 @@ def superpixel(rng: np.random.Generator) -> Instance:
         return slic(small, n_segments=n_segments, compactness=compactness, start_label=0).astype(np.int32)
 
     def apply(img: Image) -> Image:
-        return _mean_per_label(img, _reduced(img, 2, segment, cv2.INTER_NEAREST))
+        return _mean_per_label(img, _reduced(img, 3, segment, cv2.INTER_NEAREST))
 
     return apply
 
