@@ -66,6 +66,8 @@ def test_each_look_is_deterministic_from_its_seed(name: str, photo: np.ndarray) 
     assert out.std() > 5, "the look leaves a picture, not a flat colour"
     others = [look.instance(seed)(photo) for seed in (2, 3, 4)]
     assert any(not np.array_equal(out, other) for other in others), "other seeds draw other parameters"
+    odd = np.ascontiguousarray(photo[:37, :53])  # a small frame of odd size: every texture still fits it
+    assert look.instance(1)(odd).shape == odd.shape
 
 
 def test_one_instance_is_coherent_across_video_frames() -> None:
