@@ -74,17 +74,23 @@ def _area_weights(n_in: int, n_out: int, lo: torch.Tensor, hi: torch.Tensor, are
 
 def crop_resize(frames: torch.Tensor, boxes: torch.Tensor | None, size: int) -> torch.Tensor:
     """(n, C, H, W) float frames, each cropped to its box (top, bottom, left, right; None = whole) and resized to
-    size x size with cv2.INTER_AREA's weights; (n, C, size, size) float, not rounded."""
+    size x size with cv2.INTER_AREA's weights; (n, C, size, size) float, not rounded.
+
+    Whole frames shrunk by a whole factor are block means (`avg_pool2d`, what OpenCV's area path computes);
+    anything else is the weight-matrix product, with the weights built once per distinct box (a video's frames
+    share theirs)."""
     n, _, h, w = frames.shape
+    if boxes is None and h % size == 0 and w % size == 0:
+        return F.avg_pool2d(frames, (h // size, w // size))
     if boxes is None:
         boxes = torch.tensor([[0, h, 0, w]], device=frames.device).expand(n, 4)
-    boxes = boxes.to(frames.device)
-    # OpenCV takes the area path only when neither axis grows (per frame: each crop has its own sizes).
-    shrinks = ((boxes[:, 1] - boxes[:, 0]) >= size) & ((boxes[:, 3] - boxes[:, 2]) >= size)
-    ry = torch.where(shrinks[:, None, None], _area_weights(h, size, boxes[:, 0], boxes[:, 1], True),
-                     _area_weights(h, size, boxes[:, 0], boxes[:, 1], False))
-    rx = torch.where(shrinks[:, None, None], _area_weights(w, size, boxes[:, 2], boxes[:, 3], True),
-                     _area_weights(w, size, boxes[:, 2], boxes[:, 3], False))
+    unique, which = torch.unique(boxes.to(frames.device), dim=0, return_inverse=True)
+    # OpenCV takes the area path only when neither axis grows (per box: each crop has its own sizes).
+    shrinks = (((unique[:, 1] - unique[:, 0]) >= size) & ((unique[:, 3] - unique[:, 2]) >= size))[:, None, None]
+    ry = torch.where(shrinks, _area_weights(h, size, unique[:, 0], unique[:, 1], True),
+                     _area_weights(h, size, unique[:, 0], unique[:, 1], False))[which]
+    rx = torch.where(shrinks, _area_weights(w, size, unique[:, 2], unique[:, 3], True),
+                     _area_weights(w, size, unique[:, 2], unique[:, 3], False))[which]
     return ry[:, None] @ frames @ rx[:, None].transpose(-1, -2)
 
 
@@ -96,10 +102,10 @@ def _round_u8(x: torch.Tensor, half_even: bool = False) -> torch.Tensor:
 
 def grey(frames: torch.Tensor) -> torch.Tensor:
     """(n, 3, H, W) RGB values 0..255 (integers) → (n, 1, H, W): cv2.COLOR_RGB2GRAY's fixed-point BT.601 sum as
-    OpenCV computes it for uint8, (9798 R + 19235 G + 3735 B + 2¹⁴) >> 15, exact for integer input (older OpenCV
-    builds used 14 bits, which differs by one grey level on a few pixels in a thousand)."""
-    weights = torch.tensor([9798, 19235, 3735], device=frames.device, dtype=torch.float64).view(1, 3, 1, 1)
-    return torch.floor(((frames.double() * weights).sum(1, keepdim=True) + 16384) / 32768).to(frames.dtype)
+    OpenCV computes it for uint8, (9798 R + 19235 G + 3735 B + 2¹⁴) >> 15 (older OpenCV builds used 14 bits,
+    which differs by one grey level on a few pixels in a thousand). Exact in float32: the sum stays under 2²⁴."""
+    r, g, b = frames.float().unbind(1)
+    return torch.floor((r * 9798 + g * 19235 + b * 3735 + 16384) / 32768).unsqueeze(1)
 
 
 def gaussian_kernel(sigma: float, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -164,11 +170,11 @@ def _first_last(flags: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def colour_histogram_torch(frames: torch.Tensor, bins: int = 8) -> torch.Tensor:
     """`features.colour_histogram` on the frames' device: (n, H, W, 3) uint8 → (n, bins³) float32, square-rooted
     joint RGB histograms. Counts are integers either way, so the two agree to float rounding."""
-    q = frames.long() * bins // 256
+    q = frames.int() * bins // 256  # int32: a quarter of the memory traffic of int64 codes
     codes = ((q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]).flatten(1)
     n, per_frame = codes.shape
-    offsets = torch.arange(n, device=codes.device)[:, None] * bins**3
-    hist = torch.bincount((codes + offsets).flatten(), minlength=n * bins**3).view(n, bins**3)
+    codes += torch.arange(n, device=codes.device, dtype=torch.int32)[:, None] * bins**3
+    hist = torch.bincount(codes.flatten(), minlength=n * bins**3).view(n, bins**3)
     return (hist.float() / per_frame).sqrt()
 
 
