@@ -86,6 +86,7 @@ class IndexSet:
         self._log_id = record.log_id or uuid.uuid4().hex
         self._log_seq = record.log_seq  # the last logged write applied here
         self._log: writelog.WriteLog | None = None
+        self._pending = 0  # videos added or deleted since the last fold
         self._rw = RWLock()
         self._writer = threading.Lock()
         self._saving = threading.Lock()
@@ -215,8 +216,8 @@ class IndexSet:
         return np.stack(rows) if rows else np.zeros((0, dim), np.float32)
 
     def pending_writes(self) -> int:
-        """Adds and deletes not yet folded into the main indexes (what a compaction would fold)."""
-        return len(self._in_delta) + len(next(iter(self._spaces.values())).hidden)
+        """Videos added or deleted since the last compaction (what the log holds past the index files)."""
+        return self._pending
 
     def _reconstruct(self, space: str, vector_id: int) -> np.ndarray:
         where = self._delta if vector_id in self._in_delta else self._spaces
@@ -335,6 +336,7 @@ class IndexSet:
             self._id_of[video] = new
             self._video_of[new] = video
         self._next_id += len(video_ids)
+        self._pending += len(video_ids)
 
     def _apply_remove(self, video_ids: list[str]) -> None:
         """Remove stored videos (caller holds both locks); ids not stored are skipped, as a replay needs."""
@@ -342,6 +344,7 @@ class IndexSet:
         self._retire([self._id_of[v] for v in present])
         for video in present:
             del self._video_of[self._id_of.pop(video)]
+        self._pending += len(present)
 
     def _retire(self, ids: list[int]) -> None:
         """Take ids out of searches: dropped from the small deltas, hidden in the main indexes."""
@@ -386,6 +389,7 @@ class IndexSet:
                 self._delta[space] = self._empty_delta(index.dim)
             index.refresh_gpu()
         self._in_delta.clear()
+        self._pending = 0
 
     def _rebuild_tombstoned(self) -> None:
         """Rebuild tombstone-heavy indexes (HNSW) aside, then swap them in; caller holds the save mutex.
