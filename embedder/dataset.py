@@ -30,6 +30,7 @@ from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps
 
 PART_GLOB = "part-*.parquet"
+COPY_COLUMN = "copy_descriptors"  # per keyframe, `vidstyle.embedder.copy_descriptor`; absent in older datasets
 SETTINGS_FILE = "_settings.json"  # the settings behind the rows' vectors; "_" keeps pyarrow's readers off it
 
 
@@ -49,6 +50,7 @@ def schema(dims: dict[str, int]) -> pa.Schema:
             pa.field("frame_times", pa.list_(pa.float32())),
             *vector_fields,
             pa.field("thumbnails", pa.list_(pa.binary())),
+            pa.field(COPY_COLUMN, pa.list_(pa.list_(pa.float32()))),
             pa.field("model", pa.string(), nullable=False),
         ]
     )
@@ -141,6 +143,27 @@ def write_vectors(
 def read_part(emb_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table:
     """One part's rows (FileNotFoundError when a concurrent delete removed it)."""
     return pq.read_table(Path(emb_dir) / name, columns=columns)
+
+
+def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> dict[str, np.ndarray | None]:
+    """video_id -> its per-keyframe copy descriptors (n_keyframes, dim), for the ok rows (all, or `video_ids`).
+
+    A row without them (a part written before the column existed, or a failed row) maps to None: unknown, which
+    the copy check reports as such rather than guessing (re-embed into a new EMB_DIR to compute them).
+    """
+    wanted = None if video_ids is None else set(video_ids)
+    out: dict[str, np.ndarray | None] = {}
+    for part in parts(emb_dir):
+        name = Path(str(part)).name
+        try:
+            table = read_part(emb_dir, name, ["video_id", "status", COPY_COLUMN])
+        except (pa.ArrowInvalid, KeyError):  # a part from before the column: its videos stay unknown
+            table = read_part(emb_dir, name, ["video_id", "status"])
+            table = table.append_column(COPY_COLUMN, pa.nulls(table.num_rows, pa.list_(pa.list_(pa.float32()))))
+        for vid, status, frames in zip(*(table.column(c).to_pylist() for c in ("video_id", "status", COPY_COLUMN))):
+            if status == "ok" and (wanted is None or vid in wanted):
+                out[vid] = np.asarray(frames, np.float32) if frames else None
+    return out
 
 
 def part_vectors(

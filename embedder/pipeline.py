@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from vidstyle.core.settings import Settings
-from vidstyle.embedder import dataset
+from vidstyle.embedder import copy_descriptor, dataset
 from vidstyle.media.decode import Decoded
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.sources import SourceError, VideoSource, scan
@@ -55,11 +55,16 @@ def embed_file(path: Path, settings: Settings) -> EmbeddedVideo:
 
 
 def ok_row(src: VideoSource, decoded: Decoded, vectors: dict[str, np.ndarray], model: str) -> dict[str, Any]:
-    """The EMB_DIR row of a video embedded by model `model` (dataset.schema's columns)."""
+    """The EMB_DIR row of a video embedded by model `model` (dataset.schema's columns).
+
+    The copy descriptors are made here, from the decoded keyframes, so every engine and the service's uploads
+    store them alike; they need no model (`vidstyle.embedder.copy_descriptor`).
+    """
     return {
         "video_id": src.video_id, "path": str(src.path), "status": "ok", "error": None,
         "n_frames": len(decoded.frames), "frame_times": [float(t) for t in decoded.times],
         "thumbnails": decoded.thumbnails, "model": model, **vectors,
+        dataset.COPY_COLUMN: copy_descriptor.describe(decoded.frames),
     }
 
 

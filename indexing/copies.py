@@ -1,0 +1,91 @@
+"""Is a candidate a copy of the query? Keyframe descriptors matched in temporal order.
+
+Two videos are the same footage when many of their keyframes match *in order*: a re-graded, cropped, mirrored,
+captioned, re-encoded, sped-up or re-framed copy keeps the sequence of its frames, while another shot of the
+same subject matches a frame here and there at best. `match` scores that:
+
+1. `S[i, j]`: the cosine of query keyframe i and candidate keyframe j (`vidstyle.embedder.copy_descriptor`),
+   taken the better of as-is and mirrored (a flipped copy is flipped throughout, so the choice is per video).
+2. The best order-preserving one-to-one alignment (dynamic programming, as in sequence alignment): pairs
+   (i1 < i2 < ..., j1 < j2 < ...) maximising the sum of their similarities. Speed changes and trims only
+   change which frames pair up, never their order.
+3. The score is that sum divided by the number of frames of the shorter video: the mean similarity of its frames
+   to their aligned partners. A copy scores high on every frame; different footage of one subject has only a
+   few good pairs, so its mean stays low.
+
+`score >= threshold` (`serve.copy_threshold`, chosen on training copies, docs/recommend.md) makes a copy.
+Descriptors unknown (a dataset embedded before they existed) give no verdict: `CopyCheck.unknown`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidstyle.embedder.copy_descriptor import DIM, mirror
+
+DescriptorLookup = Callable[[Sequence[str]], Mapping[str, np.ndarray | None]]
+"""video ids → their (n_keyframes, DIM) descriptors; None (or absent) for a video with none stored."""
+
+
+@dataclass(frozen=True)
+class CopyCheck:
+    score: float | None  # mean aligned keyframe similarity; None when either side has no descriptors
+    frames: int  # keyframe pairs aligned
+    mirrored: bool  # the best alignment was with the candidate mirrored
+
+    @property
+    def unknown(self) -> bool:
+        return self.score is None
+
+    def is_copy(self, threshold: float) -> bool:
+        return self.score is not None and self.score >= threshold
+
+
+UNKNOWN = CopyCheck(None, 0, False)
+
+
+def usable(descriptors: np.ndarray | None) -> np.ndarray | None:
+    """The descriptors as (n, DIM) float32, or None when missing or of another shape (another version)."""
+    if descriptors is None:
+        return None
+    d = np.asarray(descriptors, np.float32)
+    if d.ndim != 2 or d.shape[1] != DIM or len(d) == 0:
+        return None
+    return d
+
+
+def match(query: np.ndarray | None, candidate: np.ndarray | None) -> CopyCheck:
+    """How well `candidate`'s keyframes align, in order, with `query`'s (module docstring)."""
+    q, c = usable(query), usable(candidate)
+    if q is None or c is None:
+        return UNKNOWN
+    straight = _align(q @ c.T)
+    flipped = _align(q @ mirror(c).T)
+    best, was_mirrored = (flipped, True) if flipped[0] > straight[0] else (straight, False)
+    total, pairs = best
+    return CopyCheck(float(total / min(len(q), len(c))), pairs, was_mirrored)
+
+
+def _align(sims: np.ndarray) -> tuple[float, int]:
+    """Largest sum of similarities over order-preserving one-to-one pairs; (sum, pairs). Only positive
+    similarities are worth pairing, so unrelated frames add nothing rather than pulling the sum down."""
+    gain = np.maximum(sims, 0.0)
+    n, m = gain.shape
+    best = np.zeros((n + 1, m + 1))
+    pairs = np.zeros((n + 1, m + 1), np.int64)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            take = best[i - 1, j - 1] + gain[i - 1, j - 1]
+            options = (take, best[i - 1, j], best[i, j - 1])
+            k = int(np.argmax(options))
+            best[i, j] = options[k]
+            pairs[i, j] = (pairs[i - 1, j - 1] + (gain[i - 1, j - 1] > 0), pairs[i - 1, j], pairs[i, j - 1])[k]
+    return float(best[n, m]), int(pairs[n, m])
+
+
+def check_many(query: np.ndarray | None, candidates: Iterable[np.ndarray | None]) -> list[CopyCheck]:
+    """`match` of one query against each candidate."""
+    return [match(query, c) for c in candidates]
