@@ -306,7 +306,7 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
         loss.backward()
         opt.step()
         step += 1
-        losses.append(float(loss))
+        losses.append(loss.item())
         bar.update(1)
         if step % checkpoint_every == 0 or step == cfg.steps:
             _checkpoint(state_path, head, opt, rng, step, cfg, losses)
@@ -320,3 +320,9 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
               "loss_first": float(np.mean(losses[:20])), "loss_last": float(np.mean(losses[-20:]))}
     save_style_head(head, out, record)
     return record | {"losses": losses}
+
+
+def embed_with_head(head: StyleHead, blocks: np.ndarray) -> np.ndarray:
+    """Head outputs for rows of concatenated style blocks (evaluation without running the backbone again)."""
+    with torch.inference_mode():
+        return head(torch.from_numpy(blocks)).numpy()
