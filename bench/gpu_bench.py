@@ -192,9 +192,9 @@ def bench_backbone(name: str, args: argparse.Namespace, paths: list[Path], varia
 
     flops = flops_per_frame(ModelStage(fx, Variant("fp32", False, False)), frames, content_in)
     rows = []
+    bs = m.batch_size
     for variant in variants:
         stage = ModelStage(fx, variant)
-        bs = m.batch_size
 
         def run_model(stage: ModelStage = stage) -> None:
             for i in range(0, n, bs):
@@ -241,9 +241,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="frames per model call")
     parser.add_argument("--workers", type=int, default=None, help="decode workers (default: decode.workers)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes of the model over the frames")
-    parser.add_argument("--variants", default="fp32:contiguous,fp32:channels_last,bf16:channels_last",
-                        help="dtype:format pairs; each also compiled unless --no-compile")
-    parser.add_argument("--no-compile", action="store_true", help="eager only (torch.compile takes minutes on CPU)")
+    parser.add_argument("--variants", default="fp32:contiguous,fp32:channels_last,bf16:channels_last,"
+                        "fp32:channels_last:compiled,bf16:channels_last:compiled",
+                        help="dtype:format[:compiled], comma-separated")
+    parser.add_argument("--no-compile", action="store_true", help="leave the compiled variants out")
     parser.add_argument("--tiny", action="store_true",
                         help="seconds on a CPU: 2 videos 160x96, 64-px input, 32-px content input, eager only")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -259,10 +260,10 @@ def main() -> None:
 
     device = torch.device(args.device)
     variants = []
-    for pair in args.variants.split(","):
-        dtype, fmt = pair.split(":")
-        for compiled in (False,) if args.no_compile else (False, True):
-            variants.append(Variant(dtype, fmt == "channels_last", compiled))
+    for entry in args.variants.split(","):
+        dtype, fmt, *compiled = entry.split(":")
+        if not (compiled and args.no_compile):
+            variants.append(Variant(dtype, fmt == "channels_last", bool(compiled)))
     side = 1024 if args.device == "cpu" else 8192
     peaks = {"bf16": matmul_tflops(device, torch.bfloat16, side), "fp32": matmul_tflops(device, torch.float32, side)}
     width, height = (int(v) for v in args.size.split("x"))
