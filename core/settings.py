@@ -79,7 +79,7 @@ class EmbedSettings(BaseModel):
 class IndexSettings(BaseModel):
     memory_budget_mb: int = Field(4096, ge=1, description="largest index (per space) kept in memory")
     latency_budget_ms: float = Field(5.0, gt=0, description="single-query search latency target")
-    index_type: Literal["auto", "flat", "ivf_flat", "hnsw", "ivf_pq"] = Field(
+    index_type: Literal["auto", "flat", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq"] = Field(
         "auto", description="auto = chosen from n and the two budgets (see indexing.factory); else forced"
     )
     style_column: str = Field("style", description="EMB_DIR column the style index holds (e.g. style_cin)")

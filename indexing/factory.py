@@ -9,7 +9,9 @@ scanning one vector, measured once per process and dimension on the machine at h
     ivf_flat  raw vectors in sqrt(n) lists, nprobe lists scanned; fast to build, real removals, GPU-able
     hnsw      graph; latency nearly flat in n but slow to build (minutes per million on 2 cores) and no
               physical removal (tombstones), so it is the fallback when IVF cannot meet the latency budget
-    ivf_pq    product-quantised codes, for when raw vectors exceed `memory_budget_mb`; lossy scores
+    ivf_sq8   one byte per dimension (4x smaller), for when raw vectors exceed `memory_budget_mb`; the top
+              candidates are re-ranked exactly from the float vectors memory-mapped from INDEX_DIR
+    ivf_pq    product-quantised codes, for when even SQ8 exceeds the budget; re-ranked the same way
 
 All indexes use inner product on L2-normalised vectors, i.e. cosine similarity. Search parameters (nprobe,
 efSearch) are passed per query as `faiss.SearchParameters`; the shared index is never mutated to search.
@@ -34,14 +36,25 @@ from vidstyle.indexing.gpu import gpu_clustering_index
 
 log = logging.getLogger(__name__)
 
-IndexKind = Literal["flat", "ivf_flat", "hnsw", "ivf_pq"]
-KINDS: tuple[IndexKind, ...] = ("flat", "ivf_flat", "hnsw", "ivf_pq")
+IndexKind = Literal["flat", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq"]
+KINDS: tuple[IndexKind, ...] = ("flat", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq")
+IVF_KINDS: tuple[IndexKind, ...] = ("ivf_flat", "ivf_sq8", "ivf_pq")
+# Compressed codes rank candidates only roughly: the best RERANK_FACTOR * k (at least RERANK_MIN) are re-scored
+# with the exact float vectors, read from a memory-mapped file (a few KB of random reads per query).
+RERANK_KINDS: tuple[IndexKind, ...] = ("ivf_sq8", "ivf_pq")
+RERANK_FACTOR = 4
+RERANK_MIN = 50
 METRIC = faiss.METRIC_INNER_PRODUCT
 
 # k-means wants ~39+ points per centroid (faiss warns below); fewer gives empty or junk lists.
 MIN_POINTS_PER_CENTROID = 39
 # Below these counts a trained index is pointless (and PQ's 256-centroid codebooks cannot be trained).
-MIN_VECTORS_TO_TRAIN: dict[str, int] = {"ivf_flat": 1_000, "ivf_pq": MIN_POINTS_PER_CENTROID * 256}
+MIN_VECTORS_TO_TRAIN: dict[str, int] = {"ivf_flat": 1_000, "ivf_sq8": 1_000, "ivf_pq": MIN_POINTS_PER_CENTROID * 256}
+# IVF centroids: 10 k-means iterations on at most 64 points per centroid. faiss's defaults (25 iterations, 256
+# points) spent 25 of a 49 s 1M x 512 build training, for no recall at nprobe 16 on the benchmark data
+# (bench/RESULTS.md, "Index build").
+IVF_TRAIN_ITERATIONS = 10
+IVF_POINTS_PER_CENTROID = 64
 PQ_BITS = 8
 # PQ codebooks: 10 k-means iterations reach the recall of faiss's default 25 (0.956 vs 0.960 in tests) at
 # 40% of the cost, and 64 points per centroid (16k vectors) suffice for 256 centroids in a few dimensions.
@@ -93,6 +106,7 @@ class IndexPlan:
             "flat": "IDMap2,Flat",
             "ivf_flat": f"IVF{self.nlist},Flat",
             "hnsw": f"IDMap2,HNSW{self.hnsw_m},Flat",
+            "ivf_sq8": f"IVF{self.nlist},SQ8",
             "ivf_pq": f"IVF{self.nlist},PQ{self.pq_bytes}x{PQ_BITS}",
         }[self.kind]
 
@@ -156,9 +170,12 @@ def estimate_memory_bytes(kind: IndexKind, n: int, dim: int, *, nlist: int, pq_b
         "flat": raw,
         "ivf_flat": raw,
         "hnsw": raw + 2 * hnsw_m * 4 * 1.05,  # level-0 links (2M int32) plus ~5% upper levels
+        "ivf_sq8": dim,
         "ivf_pq": pq_bytes,
     }[kind] + ID_OVERHEAD_BYTES
-    fixed = {"flat": 0, "ivf_flat": nlist * raw, "hnsw": 0, "ivf_pq": nlist * raw + 256 * raw}[kind]
+    fixed = {"flat": 0, "ivf_flat": nlist * raw, "hnsw": 0, "ivf_sq8": nlist * raw, "ivf_pq": nlist * raw + 256 * raw}[
+        kind
+    ]
     return int(n * per_vector + fixed)
 
 
@@ -178,7 +195,9 @@ def estimate_latency_s(
         # ~ef*M/4 distances (most neighbours are already visited), each a random access
         "hnsw": RANDOM_ACCESS_FACTOR * settings.ef_search * settings.hnsw_m / 4,
         # centroid scan + the query's 256-entry lookup tables (once) + m byte lookups per scanned code
-        "ivf_pq": nlist + 256 + RANDOM_ACCESS_FACTOR * scanned * pq_bytes / dim,
+        # codes decoded per scanned vector, then the re-ranked candidates read at random from the float file
+        "ivf_sq8": nlist + scanned + RANDOM_ACCESS_FACTOR * RERANK_MIN,
+        "ivf_pq": nlist + 256 + RANDOM_ACCESS_FACTOR * (scanned * pq_bytes / dim + RERANK_MIN),
     }[kind]
     return touched * s_per_vector
 
@@ -217,7 +236,7 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
         return IndexPlan(
             kind=kind,
             reason=reason,
-            nlist=nlist if kind in ("ivf_flat", "ivf_pq") else 0,
+            nlist=nlist if kind in IVF_KINDS else 0,
             pq_bytes=pq_bytes,
             hnsw_m=settings.hnsw_m if kind == "hnsw" else 0,
             ef_construction=settings.ef_construction if kind == "hnsw" else 0,
@@ -270,6 +289,13 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
             f"{too_slow} {budgets}; no type meets the latency budget, IVF-Flat estimated {ms('ivf_flat')} "
             "is the closest that fits memory",
         )
+    if n >= MIN_VECTORS_TO_TRAIN["ivf_sq8"] and fits("ivf_sq8") and fast("ivf_sq8"):
+        return plan(
+            "ivf_sq8",
+            f"raw vectors ({4 * dim} B each) exceed the memory budget {budgets}; IVF-SQ8 nlist={nlist} "
+            f"({dim} B per vector in memory) with the top candidates re-ranked exactly from the float vectors "
+            f"memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')}",
+        )
     if n < MIN_VECTORS_TO_TRAIN["ivf_pq"]:
         return plan("flat", f"raw vectors exceed memory {budgets}, but {n} are too few to train PQ; exact search")
     pq = _choose_pq_bytes(dim, settings, partial(fits, "ivf_pq"), partial(fast, "ivf_pq"))
@@ -293,11 +319,15 @@ def create_index(plan: IndexPlan, dim: int) -> faiss.Index:
     quantizer = faiss.IndexFlatIP(dim)
     if plan.kind == "ivf_flat":
         index = faiss.IndexIVFFlat(quantizer, dim, plan.nlist, METRIC)
+    elif plan.kind == "ivf_sq8":
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, plan.nlist, faiss.ScalarQuantizer.QT_8bit, METRIC)
     else:
         index = faiss.IndexIVFPQ(quantizer, dim, plan.nlist, plan.pq_bytes, PQ_BITS, METRIC)
         index.pq.cp.niter = PQ_TRAIN_ITERATIONS
         index.pq.cp.max_points_per_centroid = PQ_POINTS_PER_CENTROID
     index.cp.spherical = True  # unit-norm centroids: inner-product assignment == nearest centroid
+    index.cp.niter = IVF_TRAIN_ITERATIONS
+    index.cp.max_points_per_centroid = IVF_POINTS_PER_CENTROID
     # An IVF index keeps the caller's ids itself; the hash direct map lets reconstruct() and
     # remove_ids() find a vector by id without scanning every list.
     index.own_fields = True
@@ -306,7 +336,7 @@ def create_index(plan: IndexPlan, dim: int) -> faiss.Index:
 
 
 def needs_training(plan: IndexPlan) -> bool:
-    return plan.kind in ("ivf_flat", "ivf_pq")
+    return plan.kind in IVF_KINDS
 
 
 def train_index(index: faiss.Index, plan: IndexPlan, vectors: np.ndarray, settings: IndexSettings) -> None:
@@ -330,7 +360,7 @@ def train_index(index: faiss.Index, plan: IndexPlan, vectors: np.ndarray, settin
 
 def search_params(plan: IndexPlan, settings: IndexSettings, k: int) -> faiss.SearchParameters | None:
     """Per-query parameters; `sel` (tombstones) is added by the caller when needed."""
-    if plan.kind in ("ivf_flat", "ivf_pq"):
+    if plan.kind in IVF_KINDS:
         return faiss.SearchParametersIVF(nprobe=min(settings.nprobe, plan.nlist))
     if plan.kind == "hnsw":
         return faiss.SearchParametersHNSW(efSearch=max(settings.ef_search, k))

@@ -35,7 +35,7 @@ from vidstyle.core.vectors import unit
 from vidstyle.embedder.dataset import read_embeddings
 from vidstyle.indexing import persistence, writelog
 from vidstyle.indexing.errors import UnknownVideoError
-from vidstyle.indexing.factory import IndexPlan, create_index
+from vidstyle.indexing.factory import IndexPlan, create_index, single_threaded
 from vidstyle.indexing.rwlock import RWLock
 from vidstyle.indexing.space import SpaceIndex
 
@@ -385,7 +385,8 @@ class IndexSet:
             delta = self._delta[space]
             if delta.ntotal:
                 vectors, ids = delta.contents()
-                index.add(vectors, ids)
+                with single_threaded():  # a small batch; OpenMP start-up on a busy machine costs more
+                    index.add(vectors, ids)
                 self._delta[space] = self._empty_delta(index.dim)
             index.refresh_gpu()
         self._in_delta.clear()

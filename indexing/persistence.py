@@ -6,6 +6,9 @@ Layout:
     INDEX_DIR/data-<stamp>/style.faiss    written by faiss.write_index
     INDEX_DIR/data-<stamp>/content.faiss
     INDEX_DIR/data-<stamp>/ids.parquet    live videos: id (int64) <-> video_id (string)
+    INDEX_DIR/data-<stamp>/content.vectors.npy, content.vector_ids.npy
+                                          compressed indexes only (IVF-SQ8/PQ): the float vectors that re-rank
+                                          their candidates, rows sorted by id; memory-mapped read-only on load
     INDEX_DIR/wal-<log id>-<seq>.log      writes since the save (`vidstyle.indexing.writelog`); the manifest's
                                           "log" names the log and the last record the data files hold
 
@@ -42,6 +45,7 @@ from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, rem
 from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
 from vidstyle.indexing.errors import IndexLoadError
+from vidstyle.indexing.exact_vectors import ExactVectors
 from vidstyle.indexing.factory import IndexPlan
 from vidstyle.indexing.space import SpaceIndex
 
@@ -96,6 +100,8 @@ def manifest(record: IndexRecord, saved: SavedFiles, index_dir: Path | None = No
             "stored_vectors": index.ntotal,
             "tombstones": len(index.dead),
             "file": files.get(space),
+            "exact_vectors": files.get(f"{space}.vectors"),
+            "exact_ids": files.get(f"{space}.vector_ids"),
         }
         for space, index in record.spaces.items()
     }
@@ -134,6 +140,8 @@ def save(index_dir: Path, record: IndexRecord) -> SavedFiles:
         path = data_dir / f"{space}.faiss"
         atomic_write(path, lambda tmp, index=index: faiss.write_index(index.index, str(tmp)))
         files[space] = _file_entry(index_dir, path)
+        if index.exact is not None:
+            files.update(_save_exact(index_dir, data_dir, space, index))
     ids_path = data_dir / "ids.parquet"
     table = pa.table(
         {
@@ -147,6 +155,33 @@ def save(index_dir: Path, record: IndexRecord) -> SavedFiles:
     atomic_write_bytes(index_dir / MANIFEST, json.dumps(manifest(record, saved, index_dir), indent=2).encode())
     log.info("saved %d videos to %s", len(record.id_table), index_dir)
     return saved
+
+
+def _save_exact(index_dir: Path, data_dir: Path, space: str, index: SpaceIndex) -> dict[str, Any]:
+    """Write the float vectors of every id the index stores (sorted by id), streamed from the current ones."""
+    assert index.exact is not None
+    ids = np.sort(index.stored_ids())
+    ids_path, vectors_path = data_dir / f"{space}.vector_ids.npy", data_dir / f"{space}.vectors.npy"
+
+    def write_vectors(tmp: Path) -> None:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(ids), index.dim))
+        start = 0
+        for block in index.exact.rows_of(ids):  # type: ignore[union-attr]
+            out[start : start + len(block)] = block
+            start += len(block)
+        out.flush()
+        del out
+
+    def write_ids(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.save(fh, ids)
+
+    atomic_write(vectors_path, write_vectors)
+    atomic_write(ids_path, write_ids)
+    return {
+        f"{space}.vectors": _file_entry(index_dir, vectors_path),
+        f"{space}.vector_ids": _file_entry(index_dir, ids_path),
+    }
 
 
 def remove_stale_data(index_dir: Path, current: SavedFiles) -> None:
@@ -207,6 +242,10 @@ def load(
             )
         files = {name: data["spaces"][name]["file"] for name in SPACES}
         files["ids"] = data["ids"]
+        for space in SPACES:
+            for key, name in (("exact_vectors", f"{space}.vectors"), ("exact_ids", f"{space}.vector_ids")):
+                if data["spaces"][space].get(key):
+                    files[name] = data["spaces"][space][key]
         spaces = {space: _load_space(index_dir, space, data, settings) for space in SPACES}
         id_table = _load_id_table(index_dir, data["ids"])
         if len(id_table) != data["count"]:
@@ -288,7 +327,14 @@ def _load_space(index_dir: Path, space: str, manifest: dict[str, Any], settings:
             f"{index_dir}: dimension mismatch in the {space} index: the file holds {index.d}-d vectors, "
             f"the manifest says {expected[0]}; rebuild the index"
         )
-    return SpaceIndex(index, IndexPlan.from_dict(entry["plan"]), settings)
+    exact = None
+    if entry.get("exact_vectors"):
+        rows = np.load(_verified_file(index_dir, entry["exact_vectors"], f"{space} float vectors"), mmap_mode="r")
+        ids = np.load(_verified_file(index_dir, entry["exact_ids"], f"{space} vector ids"))
+        if rows.shape != (len(ids), index.d):
+            raise IndexLoadError(f"{index_dir}: the {space} float vectors have shape {rows.shape}; rebuild the index")
+        exact = ExactVectors(ids, rows)
+    return SpaceIndex(index, IndexPlan.from_dict(entry["plan"]), settings, exact=exact)
 
 
 def _load_id_table(index_dir: Path, entry: dict[str, Any]) -> dict[str, int]:

@@ -18,7 +18,12 @@ import faiss
 import numpy as np
 
 from vidstyle.core.settings import IndexSettings
+from vidstyle.indexing.exact_vectors import ExactVectors
 from vidstyle.indexing.factory import (
+    IVF_KINDS,
+    RERANK_FACTOR,
+    RERANK_KINDS,
+    RERANK_MIN,
     SINGLE_THREAD_BELOW,
     IndexPlan,
     create_index,
@@ -36,8 +41,16 @@ ADD_CHUNK = 65_536  # bounded temporaries while adding millions of vectors
 
 
 class SpaceIndex:
-    def __init__(self, index: faiss.Index, plan: IndexPlan, settings: IndexSettings, dead: Iterable[int] = ()):
+    def __init__(
+        self,
+        index: faiss.Index,
+        plan: IndexPlan,
+        settings: IndexSettings,
+        dead: Iterable[int] = (),
+        exact: ExactVectors | None = None,
+    ):
         self.index = index
+        self.exact = exact  # the float vectors that re-rank a compressed index's candidates
         self.plan = plan
         self.settings = settings
         self.dead: set[int] = set()
@@ -81,6 +94,8 @@ class SpaceIndex:
         train_index(index, plan, vectors, settings)
         space = cls(index, plan, settings)
         space.add(vectors, ids)
+        if plan.kind in RERANK_KINDS:
+            space.exact = ExactVectors.from_vectors(ids, vectors)
         log.info("built %s in %.1f s", plan.description, time.perf_counter() - start)
         return space
 
@@ -93,12 +108,16 @@ class SpaceIndex:
                     np.ascontiguousarray(vectors[start:stop], dtype=np.float32),
                     np.ascontiguousarray(ids[start:stop], dtype=np.int64),
                 )
+        if self.exact is not None:
+            self.exact.add(np.asarray(ids, dtype=np.int64), vectors)
 
     def remove(self, ids: np.ndarray) -> None:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if self.exact is not None:
+            self.exact.discard(ids.tolist())
         if self.kind == "hnsw":
             self._mark_dead(ids.tolist())
-        elif self.kind in ("ivf_flat", "ivf_pq"):
+        elif self.kind in IVF_KINDS:
             # The hash direct map only accepts an explicit id array (not the batch selector faiss
             # builds from a numpy array).
             self.index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
@@ -165,7 +184,9 @@ class SpaceIndex:
         return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
 
     def reconstruct(self, vector_id: int) -> np.ndarray:
-        """The stored vector (decoded, hence approximate, for IVF-PQ)."""
+        """The stored vector (exact: compressed indexes read it from their float vectors)."""
+        if self.exact is not None:
+            return self.exact.get(np.asarray([vector_id]))[0]
         return np.asarray(self.index.reconstruct(int(vector_id)), dtype=np.float32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,14 +194,19 @@ class SpaceIndex:
         k = min(k, self.ntotal)
         if k <= 0:
             return np.empty((len(queries), 0), np.float32), np.empty((len(queries), 0), np.int64)
-        if self.gpu is not None and gpu_allowed(k) and self._selector is None:
-            return self.gpu.search(queries, k)
-        params = search_params(self.plan, self.settings, k)
-        if self._selector is not None:
-            params = params or faiss.SearchParameters()
-            params.sel = self._selector
-        with single_threaded(len(queries) < SINGLE_THREAD_BELOW):
-            return self.index.search(queries, k, params=params)
+        fetch = min(max(k * RERANK_FACTOR, RERANK_MIN), self.ntotal) if self.exact is not None else k
+        if self.gpu is not None and gpu_allowed(fetch) and self._selector is None:
+            scores, labels = self.gpu.search(queries, fetch)
+        else:
+            params = search_params(self.plan, self.settings, fetch)
+            if self._selector is not None:
+                params = params or faiss.SearchParameters()
+                params.sel = self._selector
+            with single_threaded(len(queries) < SINGLE_THREAD_BELOW):
+                scores, labels = self.index.search(queries, fetch, params=params)
+        if self.exact is not None:
+            return self.exact.rerank(queries, labels, k)
+        return scores, labels
 
     def refresh_gpu(self) -> None:
         """Rebuild the GPU mirror from the CPU index (after an update), when GPUs are in use."""

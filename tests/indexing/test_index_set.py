@@ -77,6 +77,14 @@ def test_plan_goes_ivf_pq_when_raw_vectors_exceed_memory() -> None:
     ), "the largest code that fits the budget is chosen"
 
 
+def test_plan_goes_ivf_sq8_with_reranking_when_raw_vectors_exceed_memory() -> None:
+    """1M x 512 floats take 2 GB; with 1 GB, one byte per dimension fits (~0.55 GB), re-ranked from disk."""
+    plan = plan_index(1_000_000, 512, IndexSettings(memory_budget_mb=1024), s_per_vector=100e-9)
+    assert plan.kind == "ivf_sq8" and plan.description == "IVF1000,SQ8"
+    assert plan.est_memory_mb <= 600 and "re-ranked exactly" in plan.reason
+    assert estimate_memory_bytes("ivf_sq8", 1_000_000, 512, nlist=1000, pq_bytes=0, hnsw_m=0) / 1e6 <= 600
+
+
 def test_plan_pq_code_size_also_respects_latency() -> None:
     """1M x 1920: one byte per dimension fits 4 GB but would scan 1920 bytes per code (~60 ms a query)."""
     plan = plan_index(1_000_000, 1920, IndexSettings(), s_per_vector=1.8e-6)

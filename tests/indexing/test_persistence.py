@@ -44,7 +44,7 @@ def fresh_copy(saved, tmp_path: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw", "ivf_sq8"])
 def test_round_trip(tmp_path: Path, kind: str) -> None:
     index_set, vectors = build(kind=kind)
     index_set.remove(["vid-3", "vid-4"])  # HNSW: tombstones must survive the trip
@@ -193,3 +193,20 @@ def test_swapped_index_files_are_refused(saved, tmp_path: Path) -> None:
     content.write_bytes(style_bytes)
     with pytest.raises(IndexLoadError):
         IndexSet.load(index_dir, IndexSettings())
+
+
+def test_memory_mode_reads_float_vectors_from_a_checked_memory_map(tmp_path: Path) -> None:
+    index_set, vectors = build(kind="ivf_sq8")
+    index_set.save(tmp_path)
+    loaded = IndexSet.load(tmp_path, IndexSettings(nprobe=8))
+    space = loaded._spaces["style"]
+    assert isinstance(space.exact.rows, np.memmap)  # on disk, paged in on demand, not read into memory
+    np.testing.assert_allclose(loaded.vector("vid-9", "style"), vectors["style"][9], atol=1e-6)  # exact, not SQ8
+    assert loaded.search(vectors["style"][9], "style", 1)[0] == ("vid-9", pytest.approx(1.0, abs=1e-5))
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    path = tmp_path / manifest["spaces"]["style"]["exact_vectors"]["path"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexLoadError, match="style float vectors.*corrupted"):
+        IndexSet.load(tmp_path, IndexSettings())
