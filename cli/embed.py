@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from vidstyle.cli.common import INTERRUPTED_EXIT, ConfigOpt, fail, settings
+from vidstyle.core import storage
 from vidstyle.media.decode import ANIMATED_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 
@@ -20,12 +20,14 @@ class Engine(str, Enum):
 
 
 def embed_command(
-    source: Annotated[Path, typer.Argument(
+    source: Annotated[str, typer.Argument(
         metavar="SOURCE",
         help=f"folder searched recursively for videos ({', '.join(sorted(VIDEO_SUFFIXES))}), or a manifest "
-        ".csv/.parquet with columns video_id, path",
+        ".csv/.parquet with columns video_id, path; either may be an s3:// or gs:// URL",
     )],
-    out: Annotated[Path, typer.Option("--out", metavar="EMB_DIR", help="the Parquet dataset to write or resume")],
+    out: Annotated[str, typer.Option(
+        "--out", metavar="EMB_DIR", help="the Parquet dataset to write or resume (a folder, or an s3:// or gs:// URL)",
+    )],
     config: ConfigOpt = None,
     workers: Annotated[int | None, typer.Option(
         metavar="N", help="decode worker processes (with --engine ray: decode actors)",
@@ -54,16 +56,17 @@ def embed_command(
     if address is not None and engine is not Engine.ray:
         raise typer.BadParameter("--address is for --engine ray", param_hint="'--address'")
     loaded = settings(config, {"decode": {"workers": workers}} if workers else None)
+    src, emb_dir = storage.location(source), storage.location(out)  # a URL stays text, a path becomes a Path
     try:
         if engine is Engine.ray:
             from vidstyle.embedder.ray_engine import embed_ray
 
-            summary = embed_ray(source, out, loaded, address=address, workers=workers, progress=progress,
+            summary = embed_ray(src, emb_dir, loaded, address=address, workers=workers, progress=progress,
                                 include_images=include_images, retry_failed=retry_failed)
         else:
             from vidstyle.embedder.pipeline import embed
 
-            summary = embed(source, out, loaded, progress=progress, include_images=include_images,
+            summary = embed(src, emb_dir, loaded, progress=progress, include_images=include_images,
                             retry_failed=retry_failed)
     except KeyboardInterrupt:
         fail("interrupted; finished videos are saved, rerun the same command to resume", code=INTERRUPTED_EXIT)

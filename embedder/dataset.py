@@ -7,6 +7,10 @@ Parts are immutable once published (temp file, fsync, rename), and a video is in
 crashed or interrupted job loses only the rows it had not yet flushed, and a rerun redoes exactly those.
 The one change to a published part is deleting a row (`remove_row`), by rewriting that part atomically.
 Readers skip temp files (names starting with "." or "_"), as pyarrow does.
+
+EMB_DIR may be an object-store URL (`s3://bucket/emb`; `vidstyle.core.storage`). There is no rename there, so a
+part (and `_settings.json`) is written as one whole object, which readers see complete or not at all: the same
+guarantee, and the same resume, since a rerun lists what is published.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from vidstyle.core import storage
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps
 
@@ -56,17 +62,48 @@ def schema(dims: dict[str, int]) -> pa.Schema:
     )
 
 
-def parts(emb_dir: Path) -> list[Path]:
+def parts(emb_dir: storage.Location) -> list[storage.Location]:
+    if storage.is_url(emb_dir):
+        found = (o.url for o in storage.list_objects(str(emb_dir)))
+        return [u for u in found if u == _child(emb_dir, storage.name(u)) and fnmatch(storage.name(u), PART_GLOB)]
     return sorted(Path(emb_dir).glob(PART_GLOB))
 
 
-def read_table(emb_dir: Path, columns: list[str] | None = None) -> pa.Table | None:
+def _child(emb_dir: storage.Location, name: str) -> storage.Location:
+    return storage.join(str(emb_dir), name) if storage.is_url(emb_dir) else Path(emb_dir) / name
+
+
+def _read_parquet(location: storage.Location, columns: list[str] | None = None) -> pa.Table:
+    if storage.is_url(location):
+        fs, path = storage.filesystem(str(location))
+        return pq.read_table(path, columns=columns, filesystem=fs)
+    return pq.read_table(location, columns=columns)
+
+
+def _write_parquet(target: storage.Location, table: pa.Table) -> None:
+    """Publish `table` at `target` atomically: temp file and rename here, one whole object in object storage."""
+    if storage.is_url(target):
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer, compression="zstd")
+        storage.put(str(target), buffer.getvalue().to_pybytes())
+    else:
+        atomic_write(Path(target), lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def _dataset(emb_dir: storage.Location) -> ds.Dataset:
+    if storage.is_url(emb_dir):
+        fs, path = storage.filesystem(str(emb_dir))
+        return ds.dataset(path, filesystem=fs, format="parquet", ignore_prefixes=[".", "_"])
+    return ds.dataset(Path(emb_dir), format="parquet", ignore_prefixes=[".", "_"])
+
+
+def read_table(emb_dir: storage.Location, columns: list[str] | None = None) -> pa.Table | None:
     """All parts of EMB_DIR as one table, or None when there are none yet."""
     files = parts(emb_dir)
     if not files:
         return None
     try:
-        return pa.concat_tables([pq.read_table(f, columns=columns) for f in files], promote_options="default")
+        return pa.concat_tables([_read_parquet(f, columns) for f in files], promote_options="default")
     except (pa.ArrowInvalid, OSError) as exc:
         raise DatasetError(f"cannot read embeddings in {emb_dir}: {exc}") from exc
 
@@ -80,17 +117,17 @@ class Existing:
     models: set[str]  # fingerprints present
 
 
-def existing(emb_dir: Path) -> Existing:
+def existing(emb_dir: storage.Location) -> Existing:
     table = read_table(emb_dir, columns=["video_id", "status", "path", "model"])
     if table is None:
         return Existing({}, {}, set())
     ids, statuses, paths = (table.column(c).to_pylist() for c in ("video_id", "status", "path"))
     # Paths of real files are stored absolute; others (uploads, older relative rows) match nothing.
-    id_of_path = {p: v for v, p in zip(ids, paths) if p and Path(p).is_absolute()}
+    id_of_path = {p: v for v, p in zip(ids, paths) if p and (storage.is_url(p) or Path(p).is_absolute())}
     return Existing(dict(zip(ids, statuses)), id_of_path, set(table.column("model").unique().to_pylist()))
 
 
-def check_fingerprint(emb_dir: Path, fingerprint: str) -> None:
+def check_fingerprint(emb_dir: storage.Location, fingerprint: str) -> None:
     """Refuse to mix models in one dataset."""
     others = existing(emb_dir).models - {fingerprint}
     if others:
@@ -100,7 +137,7 @@ def check_fingerprint(emb_dir: Path, fingerprint: str) -> None:
         )
 
 
-def write_part(emb_dir: Path, rows: list[dict[str, Any]], dims: dict[str, int]) -> Path:
+def write_part(emb_dir: storage.Location, rows: list[dict[str, Any]], dims: dict[str, int]) -> storage.Location:
     """Publish `rows` as one new part atomically; returns its path."""
     columns: dict[str, list[Any]] = {f.name: [] for f in schema(dims)}
     for row in rows:
@@ -108,13 +145,13 @@ def write_part(emb_dir: Path, rows: list[dict[str, Any]], dims: dict[str, int]) 
             value = row.get(name)
             columns[name].append(value.tolist() if isinstance(value, np.ndarray) else value)
     table = pa.Table.from_pydict(columns, schema=schema(dims))
-    target = Path(emb_dir) / f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
-    atomic_write(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    target = _child(emb_dir, f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet")
+    _write_parquet(target, table)
     return target
 
 
 def write_vectors(
-    emb_dir: Path,
+    emb_dir: storage.Location,
     video_ids: Sequence[str],
     vectors: Mapping[str, np.ndarray],
     *,
@@ -140,9 +177,9 @@ def write_vectors(
         write_part(emb_dir, rows[start : start + part_rows], dims)
 
 
-def read_part(emb_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table:
+def read_part(emb_dir: storage.Location, name: str, columns: list[str] | None = None) -> pa.Table:
     """One part's rows (FileNotFoundError when a concurrent delete removed it)."""
-    return pq.read_table(Path(emb_dir) / name, columns=columns)
+    return _read_parquet(_child(emb_dir, name), columns)
 
 
 def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> dict[str, np.ndarray | None]:
@@ -167,7 +204,7 @@ def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> d
 
 
 def part_vectors(
-    emb_dir: Path, name: str, video_ids: Iterable[str], columns: Iterable[str]
+    emb_dir: storage.Location, name: str, video_ids: Iterable[str], columns: Iterable[str]
 ) -> tuple[list[str], dict[str, np.ndarray]]:
     """The vectors of those `video_ids` that part `name` holds: (ids in part order, column -> (n, dim))."""
     columns = list(columns)
@@ -176,43 +213,44 @@ def part_vectors(
     return table.column("video_id").to_pylist(), {c: vectors_from_arrow(table.column(c), c) for c in columns}
 
 
-def remove_row(emb_dir: Path, name: str, video_id: str) -> None:
+def remove_row(emb_dir: storage.Location, name: str, video_id: str) -> None:
     """Delete `video_id`'s row by rewriting part `name` without it (atomically), or deleting a part left empty."""
     _drop_rows(Path(emb_dir), name, {video_id})
 
 
-def remove_rows(emb_dir: Path, video_ids: Iterable[str]) -> None:
+def remove_rows(emb_dir: storage.Location, video_ids: Iterable[str]) -> None:
     """Delete the rows of `video_ids` wherever they are, rewriting each part that holds one once."""
     wanted = set(video_ids)
     if not wanted:
         return
     for part in parts(emb_dir):
-        held = wanted.intersection(pq.read_table(part, columns=["video_id"]).column("video_id").to_pylist())
+        held = wanted.intersection(_read_parquet(part, ["video_id"]).column("video_id").to_pylist())
         if held:
-            _drop_rows(Path(emb_dir), part.name, held)
+            _drop_rows(emb_dir, storage.name(str(part)), held)
 
 
-def _drop_rows(emb_dir: Path, name: str, video_ids: set[str]) -> None:
-    path = emb_dir / name
-    table = pq.read_table(path)
+def _drop_rows(emb_dir: storage.Location, name: str, video_ids: set[str]) -> None:
+    path = _child(emb_dir, name)
+    table = _read_parquet(path)
     keep = table.filter(pc.invert(pc.is_in(table.column("video_id"), value_set=pa.array(sorted(video_ids)))))
-    if keep.num_rows == 0:
-        path.unlink(missing_ok=True)
-        fsync_dir(emb_dir)
+    if keep.num_rows > 0:
+        _write_parquet(path, keep)
+    elif storage.is_url(path):
+        storage.delete(str(path))
     else:
-        atomic_write(path, lambda tmp: pq.write_table(keep, tmp, compression="zstd"))
+        Path(path).unlink(missing_ok=True)
+        fsync_dir(Path(emb_dir))
 
 
-def failed_rows(emb_dir: Path) -> dict[str, str]:
+def failed_rows(emb_dir: storage.Location) -> dict[str, str]:
     """video_id -> reason of every row with status 'failed' (none when EMB_DIR has no parts)."""
-    if not Path(emb_dir).is_dir() or not parts(emb_dir):
+    if not (storage.is_url(emb_dir) or Path(emb_dir).is_dir()) or not parts(emb_dir):
         return {}
-    dataset = ds.dataset(Path(emb_dir), format="parquet", ignore_prefixes=[".", "_"])
-    table = dataset.to_table(columns=["video_id", "error"], filter=pc.field("status") == "failed")
+    table = _dataset(emb_dir).to_table(columns=["video_id", "error"], filter=pc.field("status") == "failed")
     return dict(zip(table.column("video_id").to_pylist(), table.column("error").to_pylist()))
 
 
-def record_settings(emb_dir: Path, fingerprint: str, sections: dict[str, dict[str, Any]]) -> None:
+def record_settings(emb_dir: storage.Location, fingerprint: str, sections: dict[str, dict[str, Any]]) -> None:
     """Write the settings behind `fingerprint`'s vectors (once: a dataset holds one fingerprint).
 
     `sections` are settings sections as `load_settings(recorded=...)` takes them: the model's, and the frame
@@ -222,16 +260,20 @@ def record_settings(emb_dir: Path, fingerprint: str, sections: dict[str, dict[st
     """
     if recorded_settings(emb_dir, fingerprint) is not None:
         return
-    data = {"fingerprint": fingerprint, "settings": sections}
-    atomic_write_bytes(Path(emb_dir) / SETTINGS_FILE, json.dumps(data, indent=2, default=str).encode())
+    data = json.dumps({"fingerprint": fingerprint, "settings": sections}, indent=2, default=str).encode()
+    target = _child(emb_dir, SETTINGS_FILE)
+    if storage.is_url(target):
+        storage.put(str(target), data)
+    else:
+        atomic_write_bytes(Path(target), data)
 
 
-def recorded_settings(emb_dir: Path, fingerprint: str | None = None) -> dict[str, Any] | None:
+def recorded_settings(emb_dir: storage.Location, fingerprint: str | None = None) -> dict[str, Any] | None:
     """The settings sections EMB_DIR was embedded with (`record_settings`), or None when it has none (older
     datasets, test data) or they belong to another fingerprint than `fingerprint`."""
-    path = Path(emb_dir) / SETTINGS_FILE
+    path = _child(emb_dir, SETTINGS_FILE)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(storage.read_bytes(str(path)) if storage.is_url(path) else Path(path).read_bytes())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
@@ -243,8 +285,12 @@ def recorded_settings(emb_dir: Path, fingerprint: str | None = None) -> dict[str
     return data["settings"]
 
 
-def prepare(emb_dir: Path) -> None:
-    """Create EMB_DIR if needed and remove the temp files a crashed writer left behind."""
+def prepare(emb_dir: storage.Location) -> None:
+    """Create EMB_DIR if needed and remove the temp files a crashed writer left behind (in object storage, where
+    nothing is written through temp files, check only that the bucket can be listed)."""
+    if storage.is_url(emb_dir):
+        storage.list_objects(str(emb_dir))
+        return
     Path(emb_dir).mkdir(parents=True, exist_ok=True)
     remove_stale_temps(Path(emb_dir))
 
@@ -277,13 +323,13 @@ def vectors_from_arrow(column: pa.ChunkedArray | pa.Array, name: str) -> np.ndar
     return np.ascontiguousarray(values.reshape(n, dim), dtype=np.float32)
 
 
-def read_embeddings(emb_dir: Path, columns: Mapping[str, str]) -> Embeddings:
+def read_embeddings(emb_dir: storage.Location, columns: Mapping[str, str]) -> Embeddings:
     """The ok rows of `emb_dir`: ids, model fingerprint and one matrix per space (`columns`: space -> column)."""
-    emb_dir = Path(emb_dir)
-    if not emb_dir.is_dir():
+    emb_dir = storage.location(emb_dir)
+    if not storage.is_url(emb_dir) and not Path(emb_dir).is_dir():
         raise DatasetError(f"{emb_dir}: no such embeddings directory")
     try:
-        dataset = ds.dataset(emb_dir, format="parquet", ignore_prefixes=[".", "_"])
+        dataset = _dataset(emb_dir)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DatasetError(f"{emb_dir}: cannot read the embeddings dataset: {exc}") from exc
     if not dataset.files:

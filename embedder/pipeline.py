@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
+from vidstyle.core import storage
 from vidstyle.core.settings import Settings
 from vidstyle.embedder import copy_descriptor, dataset
 from vidstyle.media.decode import Decoded
@@ -84,7 +85,7 @@ class EmbedSummary:
     not_videos: str = ""  # the files of SOURCE left out, e.g. "2 files that are not videos (.gif 1, .txt 1)"
     retried: int = 0
 
-    def line(self, out: Path) -> str:
+    def line(self, out: storage.Location) -> str:
         fps = self.frames / self.seconds if self.seconds else 0.0
         tail = f"; left out {self.not_videos}" if self.not_videos else ""
         retried = f", {self.retried} of them retried" if self.retried else ""
@@ -133,7 +134,7 @@ def _plan(sources: list[VideoSource], existing: dataset.Existing, retry_failed: 
 _RUNTIME_FIELDS = frozenset({"device", "batch_size", "weights_path"})
 
 
-def _recorded_model_is(out_dir: Path, settings: Settings) -> bool:
+def _recorded_model_is(out_dir: storage.Location, settings: Settings) -> bool:
     """Whether EMB_DIR records exactly this model, so a rerun with nothing to do need not load it to compare
     fingerprints (the weights' checksum is part of the fingerprint, their path is not)."""
     recorded = (dataset.recorded_settings(out_dir) or {}).get("model")
@@ -150,8 +151,8 @@ class EmbedJob:
     Both engines take it from `plan_job`, so the listing and the resume rules are decided in one place.
     """
 
-    source: Path
-    out_dir: Path
+    source: storage.Location  # a local path or an object-store URL, as is out_dir
+    out_dir: storage.Location
     settings: Settings
     include_images: bool
     todo: list[VideoSource]  # under the ids they are stored with
@@ -166,10 +167,11 @@ class EmbedJob:
         return self.summary
 
 
-def plan_job(source: Path, out_dir: Path, settings: Settings, include_images: bool = False,
+def plan_job(source: storage.Location, out_dir: storage.Location, settings: Settings, include_images: bool = False,
              retry_failed: bool = False) -> EmbedJob:
     """List SOURCE once and decide, against what `out_dir` holds, what this run embeds (module docstring)."""
     started = time.monotonic()
+    source, out_dir = storage.location(source), storage.location(out_dir)
     listing = scan(source, include_images)
     if not listing.sources:
         left = f"; {listing.skipped_line()}" if listing.skipped else ""
@@ -179,8 +181,7 @@ def plan_job(source: Path, out_dir: Path, settings: Settings, include_images: bo
     plan = _plan(listing.sources, dataset.existing(out_dir), retry_failed)
     summary = EmbedSummary(skipped=plan.skipped, not_videos=listing.skipped_line(), retried=len(plan.retry))
     needs_model = bool(plan.todo) or not _recorded_model_is(out_dir, settings)
-    return EmbedJob(Path(source), Path(out_dir), settings, include_images, plan.todo, plan.retry, summary,
-                    needs_model, started)
+    return EmbedJob(source, out_dir, settings, include_images, plan.todo, plan.retry, summary, needs_model, started)
 
 
 def embed_results(embedder: Embedder, results: list[tuple[VideoSource, Decoded | str]]) -> list[dict[str, Any]]:
@@ -266,7 +267,7 @@ class PartWriter:
             self.job.finish()
 
 
-def embed(source: Path, out_dir: Path, settings: Settings, workers: int | None = None,
+def embed(source: storage.Location, out_dir: storage.Location, settings: Settings, workers: int | None = None,
           progress: bool = True, embedder: Embedder | None = None, include_images: bool = False,
           retry_failed: bool = False) -> EmbedSummary:
     """Embed every video of `source` not yet in `out_dir`; returns counts for the summary line."""

@@ -33,11 +33,11 @@ import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidstyle.core import storage
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.settings import DecodeSettings, Settings
 from vidstyle.embedder.pipeline import EmbedJob, EmbedSummary, PartWriter, embed_results, plan_job, run_local
@@ -183,7 +183,7 @@ class DecodeStage:
         self.pool = DecodePool.from_settings(decode, size, workers=1, allow_images=allow_images)
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
-        job = DecodeJob(str(item["video_id"]), Path(str(item["path"])))
+        job = DecodeJob(str(item["video_id"]), storage.location(str(item["path"])))
         ((_, result),) = list(self.pool.imap_unordered([job]))
         return {"video_id": job.key, "path": str(job.path), "result": pickle.dumps(result, protocol=5)}
 
@@ -216,7 +216,7 @@ class ModelStage:
             if self.error is not None:
                 raise self.error
             results: list[tuple[VideoSource, Decoded | str]] = [
-                (VideoSource(str(v), Path(str(p))), pickle.loads(r))
+                (VideoSource(str(v), storage.location(str(p))), pickle.loads(r))
                 for v, p, r in zip(batch["video_id"], batch["path"], batch["result"])
             ]
             rows = embed_results(self.embedder, results)
@@ -232,7 +232,7 @@ def videos_per_batch(settings: Settings) -> int:
     return max(1, math.ceil(settings.model.batch_size / settings.decode.max_frames))
 
 
-def embed_ray(source: Path, out_dir: Path, settings: Settings, *, address: str | None = None,
+def embed_ray(source: storage.Location, out_dir: storage.Location, settings: Settings, *, address: str | None = None,
               workers: int | None = None, progress: bool = True, include_images: bool = False,
               retry_failed: bool = False) -> EmbedSummary:
     """Embed every video of `source` not yet in `out_dir` on Ray; the same rows as `pipeline.embed`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from vidstyle.core import storage
 from vidstyle.core.settings import DecodeSettings
 from vidstyle.media.decode import Decoded, DecodeError, decode_file
 
@@ -26,7 +28,18 @@ STARTUP_LIMIT_S = 120.0
 @dataclass(frozen=True)
 class DecodeJob:
     key: str
-    path: Path
+    path: storage.Location  # a local file, or an object-store URL fetched by the worker
+
+
+def _decode(path: storage.Location, options: dict[str, Any]) -> Decoded:
+    """Decode a local file, or an object fetched into a temp folder first (decoders read local files only),
+    refused past `max_file_mb` before or during the download, the copy removed afterwards."""
+    if not storage.is_url(path):
+        return decode_file(Path(path), **options)
+    with tempfile.TemporaryDirectory(prefix="vidstyle-fetch-") as tmp:
+        local = Path(tmp) / storage.name(str(path))
+        storage.fetch(str(path), local, options["max_file_mb"] * 2**20)
+        return decode_file(local, **options)
 
 
 def _address_space_bytes() -> int:
@@ -88,8 +101,8 @@ def _worker_main(conn: Connection, options: dict[str, Any], memory_mb: int) -> N
         except OSError:  # the parent closed its end: nobody wants the result
             os._exit(0)
         try:
-            result: Decoded | str = decode_file(job.path, **options)
-        except DecodeError as exc:
+            result: Decoded | str = _decode(job.path, options)
+        except (DecodeError, storage.StorageError) as exc:
             result = str(exc)
         except MemoryError:
             result = f"decoding needed more than the {memory_mb} MiB memory cap (decode.memory_mb)"

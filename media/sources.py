@@ -5,17 +5,24 @@ suffix (`cats/tabby.mp4` is `cats/tabby`), unless two files differ only in suffi
 (`clip.mp4`, `clip.webm`). A manifest gives ids and paths explicitly; relative paths resolve against the
 manifest's folder. Paths are absolute and resolved, so the embed job can tell a file it already holds under
 another id (`vidstyle.embedder.pipeline`).
+
+SOURCE may also be an object-store URL (`s3://bucket/prefix`, `gs://...`; `vidstyle.core.storage`): a prefix is
+listed like a folder, a `.csv`/`.parquet` object is a manifest, and the videos' paths are URLs, which the decode
+workers fetch. A local manifest may name URLs too.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from vidstyle.core import storage
 from vidstyle.core.errors import VidstyleError
 from vidstyle.media.decode import ANIMATED_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
@@ -27,7 +34,7 @@ class SourceError(VidstyleError, ValueError):
 @dataclass(frozen=True)
 class VideoSource:
     video_id: str
-    path: Path
+    path: storage.Location  # an absolute local path, or a URL
 
 
 @dataclass
@@ -47,41 +54,69 @@ class Listing:
         return f"{total} file{'s' if total > 1 else ''} that {'are' if total > 1 else 'is'} not videos ({kinds})"
 
 
-def scan(source: Path, include_images: bool = False) -> Listing:
-    """The videos (and, with `include_images`, images) of a folder (recursive) or a manifest CSV/Parquet."""
+def scan(source: storage.Location, include_images: bool = False) -> Listing:
+    """The videos (and, with `include_images`, images) of a folder (recursive) or a manifest CSV/Parquet, local
+    or in object storage."""
+    if storage.is_url(source):
+        return _scan_url(str(source), include_images)
     source = Path(source)
     if source.is_dir():
-        suffixes = VIDEO_SUFFIXES | (IMAGE_SUFFIXES | ANIMATED_SUFFIXES if include_images else frozenset())
-        files, skipped = [], Counter()
-        for p in sorted(source.rglob("*")):
-            if not p.is_file() or p.name.startswith("."):
-                continue
-            if p.suffix.lower() in suffixes:
-                files.append(p)
-            else:
-                skipped[p.suffix.lower()] += 1
-        rel = [p.relative_to(source).as_posix() for p in files]
-        stems = [r.rsplit(".", 1)[0] for r in rel]
-        clash = {s for s in stems if stems.count(s) > 1}
-        sources = [VideoSource(r if s in clash else s, p.resolve()) for r, s, p in zip(rel, stems, files)]
-        return Listing(sources, skipped)
-    if source.suffix.lower() in {".csv", ".parquet"}:
-        try:
-            table = pq.read_table(source) if source.suffix.lower() == ".parquet" else pacsv.read_csv(source)
-        except Exception as exc:  # noqa: BLE001 - any reader error is a bad manifest
-            raise SourceError(f"cannot read manifest {source}: {exc}") from exc
-        missing = {"video_id", "path"} - set(table.column_names)
-        if missing:
-            raise SourceError(f"manifest {source} lacks column(s) {sorted(missing)}")
-        ids = [str(v) for v in table.column("video_id").to_pylist()]
-        dupes = sorted({v for v in ids if ids.count(v) > 1})
-        if dupes:
-            raise SourceError(f"manifest {source} repeats video_id(s) {dupes[:5]}")
-        paths = [(source.parent / str(p)).resolve() for p in table.column("path").to_pylist()]
-        return Listing([VideoSource(i, p) for i, p in zip(ids, paths)])
+        files = [p for p in sorted(source.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+        return _listing([p.relative_to(source).as_posix() for p in files], [p.resolve() for p in files],
+                        include_images)
+    if _is_manifest(source.name):
+        return _manifest(str(source), lambda: source.read_bytes(), lambda p: (source.parent / p).resolve())
     if source.exists():
         raise SourceError(f"SOURCE {source} must be a folder of videos or a .csv/.parquet manifest")
     raise SourceError(f"SOURCE {source} does not exist")
+
+
+def _scan_url(url: str, include_images: bool) -> Listing:
+    if _is_manifest(storage.name(url)) and storage.is_object(url):
+        return _manifest(url, lambda: storage.read_bytes(url), lambda p: storage.join(storage.parent(url), p))
+    prefix = url.rstrip("/") + "/"
+    objects = [o.url for o in storage.list_objects(url) if not storage.name(o.url).startswith(".")]
+    if not objects:
+        raise SourceError(f"SOURCE {url} holds no objects (is the bucket or prefix right?)")
+    return _listing([o[len(prefix):] for o in objects], objects, include_images)
+
+
+def _listing(rel: Sequence[str], paths: Sequence[storage.Location], include_images: bool) -> Listing:
+    """The id rules over a folder's files (`rel`: paths relative to it, '/'-separated)."""
+    suffixes = VIDEO_SUFFIXES | (IMAGE_SUFFIXES | ANIMATED_SUFFIXES if include_images else frozenset())
+    kept: list[tuple[str, storage.Location]] = []
+    skipped: Counter[str] = Counter()
+    for r, p in zip(rel, paths):
+        suffix = Path(r).suffix.lower()
+        if suffix in suffixes:
+            kept.append((r, p))
+        else:
+            skipped[suffix] += 1
+    stems = [r.rsplit(".", 1)[0] for r, _ in kept]
+    clash = {s for s in stems if stems.count(s) > 1}
+    return Listing([VideoSource(r if s in clash else s, p) for (r, p), s in zip(kept, stems)], skipped)
+
+
+def _is_manifest(file_name: str) -> bool:
+    return Path(file_name).suffix.lower() in {".csv", ".parquet"}
+
+
+def _manifest(where: str, read: Callable[[], bytes], resolve: Callable[[str], storage.Location]) -> Listing:
+    """A manifest's rows; a relative path resolves with `resolve` (against the manifest's folder), a URL stays."""
+    try:
+        data = pa.BufferReader(read())
+        table = pq.read_table(data) if where.lower().endswith(".parquet") else pacsv.read_csv(data)
+    except Exception as exc:  # noqa: BLE001 - any reader error is a bad manifest
+        raise SourceError(f"cannot read manifest {where}: {exc}") from exc
+    missing = {"video_id", "path"} - set(table.column_names)
+    if missing:
+        raise SourceError(f"manifest {where} lacks column(s) {sorted(missing)}")
+    ids = [str(v) for v in table.column("video_id").to_pylist()]
+    dupes = sorted({v for v in ids if ids.count(v) > 1})
+    if dupes:
+        raise SourceError(f"manifest {where} repeats video_id(s) {dupes[:5]}")
+    paths = [str(p) if storage.is_url(str(p)) else resolve(str(p)) for p in table.column("path").to_pylist()]
+    return Listing([VideoSource(i, p) for i, p in zip(ids, paths)])
 
 
 def list_sources(source: Path, include_images: bool = False) -> list[VideoSource]:
