@@ -132,13 +132,13 @@ def test_kill_9_mid_run_then_rerun_gives_every_video_once(catalogue: Path) -> No
     assert all(r["status"] == "ok" for r in rows.values())
 
 
-def test_ray_engine_s3_to_s3_gives_the_local_engines_rows(catalogue: Path, offline_settings: Settings,
+def test_ray_engine_s3_to_s3_gives_the_local_engines_rows(catalogue: Path, offline_settings: Settings, embedder,
                                                           tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     from vidstyle.embedder.ray_engine import embed_ray
 
     local_out = tmp_path / "emb"
-    embed(catalogue, local_out, offline_settings, progress=False)
+    embed(catalogue, local_out, offline_settings, progress=False, embedder=embedder)
     out = f"s3://{BUCKET}/emb-ray"
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
