@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from vidstyle.backbones import frames_to_tensor, load_backbone
@@ -60,7 +61,8 @@ class Comparison:
 
 def compare(contents: Path, styles: Path, out: Path, settings: Settings, checkpoints: dict[str, Path],
             size: int = 128, gatys_steps: int = 100, progress: bool = True) -> Comparison:
-    """Render, score and write DIR/index.html, DIR/table.json, DIR/table.md and DIR/img/*.png."""
+    """Render, score and write DIR/index.html, DIR/grid.png (the same grid as one image), DIR/table.json,
+    DIR/table.md and DIR/img/*.png."""
     unknown = sorted(set(checkpoints) - set(METHODS) | ({"gatys"} & set(checkpoints)))
     if unknown:
         raise StylizeError(f"--checkpoint METHOD=CKPT takes a trained method ({', '.join(METHODS[1:])}), got "
@@ -75,7 +77,7 @@ def compare(contents: Path, styles: Path, out: Path, settings: Settings, checkpo
         save_png(frame, out / "img" / f"content_{i}.png")
     for j, frame in enumerate(s_frames):
         save_png(frame, out / "img" / f"style_{j}.png")
-    rows = []
+    rows, renders = [], {}
     pairs = [(i, j) for i in range(len(c_frames)) for j in range(len(s_frames))]
     bar = tqdm(total=len(stylizers) * len(pairs), disable=not progress, desc="stylize-compare", unit="render")
     for st in stylizers:
@@ -85,6 +87,7 @@ def compare(contents: Path, styles: Path, out: Path, settings: Settings, checkpo
             image, note = st.render(c_frames[i], s_frames[j][None])
             seconds += time.perf_counter() - t0
             save_png(image, out / "img" / f"{st.method}_{i}_{j}.png")
+            renders[st.method, i, j] = image
             losses = _score(yardstick, image, c_frames[i], s_frames[j])
             content_losses.append(losses.content)
             style_losses.append(losses.style)
@@ -98,7 +101,29 @@ def compare(contents: Path, styles: Path, out: Path, settings: Settings, checkpo
     atomic_write_bytes(out / "table.json", json.dumps([asdict(r) for r in rows], indent=1).encode())
     atomic_write_bytes(out / "table.md", (result.markdown() + "\n").encode())
     atomic_write_bytes(result.html, _html(rows, c_names, s_names, pairs).encode())
+    save_png(_grid(renders, [r.method for r in rows], c_frames, s_frames, pairs), out / "grid.png")
     return result
+
+
+def _grid(renders: dict, methods: list[str], c_frames: np.ndarray, s_frames: np.ndarray,
+          pairs: list[tuple[int, int]]) -> np.ndarray:
+    """The HTML grid as one picture (for documents): a header row of content over style, then a row per method."""
+    size, label, pad = c_frames.shape[1], 72, 2
+    header = [np.concatenate([_half(c_frames[i]), _half(s_frames[j])], axis=0) for i, j in pairs]
+    lines = [header] + [[renders[m, i, j] for i, j in pairs] for m in methods]
+    canvas = Image.new("RGB", (label + len(pairs) * (size + pad), len(lines) * (size + pad)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for r, (name, tiles) in enumerate(zip(["content / style", *methods], lines)):
+        draw.text((4, r * (size + pad) + size // 2 - 6), name, fill="black")
+        for c, tile in enumerate(tiles):
+            canvas.paste(Image.fromarray(tile), (label + c * (size + pad), r * (size + pad)))
+    return np.asarray(canvas)
+
+
+def _half(frame: np.ndarray) -> np.ndarray:
+    """The top half of a header tile: the frame at half height (content above, style below)."""
+    h, w = frame.shape[:2]
+    return np.asarray(Image.fromarray(frame).resize((w, h // 2), Image.BILINEAR))
 
 
 def _yardstick(settings: Settings, contents: np.ndarray, styles: np.ndarray) -> LossNet:
