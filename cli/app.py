@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from vidstyle import __version__
-from vidstyle.cli import demo, embed, evaluate, index, neighbours, serve, style
+from vidstyle.cli import demo, embed, evaluate, evaluate_recommend, index, neighbours, serve, style
 from vidstyle.cli.common import INTERRUPTED_EXIT, Command, ReportingGroup
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.command("serve", cls=Command)(serve.serve_command)
 app.command("eval", cls=Command)(evaluate.eval_command)
 app.command("eval-retrieval", cls=Command)(evaluate.eval_retrieval_command)
 app.command("make-benchmark", cls=Command)(evaluate.make_benchmark_command)
+app.command("eval-recommend", cls=Command)(evaluate_recommend.eval_recommend_command)
 app.command("train-style", cls=Command)(style.train_style_command)
 app.command("stylize", cls=Command)(style.stylize_command)
 app.command("stylize-compare", cls=Command)(style.stylize_compare_command)

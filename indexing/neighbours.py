@@ -12,6 +12,7 @@ is then written atomically and the work folder removed. A different request or i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -19,14 +20,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from vidstyle.core.files import atomic_write, atomic_write_bytes, remove_stale_temps
 from vidstyle.core.settings import ServeSettings
+from vidstyle.embedder import dataset
 from vidstyle.indexing.index_set import IndexSet
-from vidstyle.indexing.recommend import recommend_many
+from vidstyle.indexing.recommend import CopyRule, recommend_many
 
 SCHEMA = pa.schema(
     [
@@ -46,12 +49,13 @@ class Blend:
     content_weight: float
     near_duplicate: float
     candidates: int
+    copy_threshold: float = 2.0  # above 1: no copy check
 
     @classmethod
     def from_settings(cls, serve: ServeSettings) -> Blend:
         """The blend `GET /v1/videos/{id}/recommend` uses when a request sets none of its parameters."""
         return cls(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
-                   min(serve.recommend_candidates, serve.max_k))
+                   min(serve.recommend_candidates, serve.max_k), serve.copy_threshold)
 
 
 @dataclass(frozen=True)
@@ -173,11 +177,26 @@ def _prepare(work: Path, job: dict) -> None:
         atomic_write_bytes(record, json.dumps(job, indent=2).encode())
 
 
+def _copy_rule(index: IndexSet, blend: Blend) -> CopyRule | None:
+    """The API's copy check, from the descriptors stored in the dataset the index was built from (none known:
+    no check, as the API without a dataset)."""
+    if blend.copy_threshold > 1 or index.emb_dir is None or not Path(index.emb_dir).is_dir():
+        return None
+    stored = _stored_descriptors(str(index.emb_dir))
+    return CopyRule(lambda ids: {v: stored.get(v) for v in ids}, blend.copy_threshold)
+
+
+@functools.lru_cache(maxsize=1)
+def _stored_descriptors(emb_dir: str) -> dict[str, np.ndarray | None]:
+    """Every video's descriptors, read once per job (a few KB per video)."""
+    return dataset.copy_descriptors(Path(emb_dir))
+
+
 def _rows(index: IndexSet, video_ids: Sequence[str], space: str, k: int, blend: Blend | None) -> pa.Table:
     if space == "recommend":
         assert blend is not None
         ranked = recommend_many(index, video_ids, k, blend.style_weight, blend.content_weight,
-                                blend.near_duplicate, blend.candidates)
+                                blend.near_duplicate, blend.candidates, _copy_rule(index, blend))
         lists = [[(r.video_id, r.score) for r in one] for one in ranked]
     else:
         lists = index.search_ids(video_ids, space, k)

@@ -1,18 +1,27 @@
 """The "similar but not the same" ranking behind `GET /v1/videos/{id}/recommend` (docs/recommend.md).
 
-`rank` is the whole rule as a pure function over scores, so it can be tested alone and reused by anything that
-must rank exactly as the API does; `recommend` feeds it from an `IndexSet`.
+`rank` is the whole rule as a pure function over scores (and, when given, a copy check per candidate), so it can
+be tested alone and reused by anything that must rank exactly as the API does: the API, `vidstyle neighbours
+--space recommend` and `vidstyle eval-recommend` all go through it. `recommend` feeds it from an `IndexSet`.
+
+Two rules drop a candidate whatever its scores: a copy of the query (`vidstyle.indexing.copies`: its keyframes
+align in order with the query's) and, as before, a content score above `near_duplicate`. Copy checks cost a
+keyframe alignment each, so they run lazily, best blended candidate first, until `k` survive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from vidstyle.core.vectors import unit
+from vidstyle.indexing.copies import CopyCheck, DescriptorLookup, match
 from vidstyle.indexing.index_set import IndexSet
+
+DROP_COPY = "copy"
+DROP_CONTENT = "near_duplicate_content"
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,69 @@ class Ranked:
     score: float  # the blend
     style_score: float
     content_score: float
+    copy_score: float | None = None  # the copy check's score when one ran; None when none did or it was unknown
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A candidate left out whatever its scores, and why (`DROP_COPY` or `DROP_CONTENT`)."""
+
+    video_id: str
+    reason: str
+    score: float
+    style_score: float
+    content_score: float
+    copy_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    results: list[Ranked]
+    dropped: list[Dropped] = field(default_factory=list)  # best blended first; copy checks stop at k results
+
+
+@dataclass(frozen=True)
+class CopyRule:
+    """Drop candidates whose copy score against the query reaches `threshold` (`vidstyle.indexing.copies`)."""
+
+    descriptors: DescriptorLookup
+    threshold: float
+
+    def checker(self, query_id: str) -> Callable[[str], CopyCheck]:
+        """A per-candidate check against `query_id`'s stored descriptors (looked up once)."""
+        query = self.descriptors([query_id]).get(query_id)
+        return lambda candidate: match(query, self.descriptors([candidate]).get(candidate))
+
+
+def rank_explained(
+    pool: Sequence[tuple[str, float]],
+    content_scores: np.ndarray,
+    k: int,
+    style_weight: float,
+    content_weight: float,
+    near_duplicate: float,
+    copy_check: Callable[[str], CopyCheck] | None = None,
+    copy_threshold: float = 1.0,
+) -> Ranking:
+    """`rank`, keeping the dropped candidates and their reasons (the API's `explain=1`)."""
+    blended = [(vid, style_weight * s + content_weight * float(c), s, float(c))
+               for (vid, s), c in zip(pool, np.asarray(content_scores).tolist())]
+    blended.sort(key=lambda r: r[1], reverse=True)  # stable: ties keep the pool's order
+    results: list[Ranked] = []
+    dropped: list[Dropped] = []
+    for vid, score, s, c in blended:
+        if c > near_duplicate:
+            dropped.append(Dropped(vid, DROP_CONTENT, score, s, c))
+            continue
+        if len(results) >= k:
+            continue
+        check = copy_check(vid) if copy_check is not None else None
+        copy_score = check.score if check is not None else None
+        if check is not None and check.is_copy(copy_threshold):
+            dropped.append(Dropped(vid, DROP_COPY, score, s, c, copy_score))
+            continue
+        results.append(Ranked(vid, score, s, c, copy_score))
+    return Ranking(results, dropped)
 
 
 def rank(
@@ -30,19 +102,43 @@ def rank(
     style_weight: float,
     content_weight: float,
     near_duplicate: float,
+    copy_check: Callable[[str], CopyCheck] | None = None,
+    copy_threshold: float = 1.0,
 ) -> list[Ranked]:
-    """Drop candidates whose content score exceeds `near_duplicate`, re-rank the rest by the blend, keep `k`.
+    """Drop copies and content near-duplicates, re-rank the rest by the blend, keep `k`.
 
     `pool` is (video_id, style score) per candidate; `content_scores[i]` is candidate i's content similarity
-    to the query. Ties keep the pool's order (the sort is stable).
+    to the query; candidates above `near_duplicate` go. `copy_check(video_id)` (when given) scores a candidate as
+    a copy of the query; those at or above `copy_threshold` go too. Ties keep the pool's order (stable sort).
     """
-    ranked = [
-        Ranked(vid, style_weight * s + content_weight * float(c), s, float(c))
-        for (vid, s), c in zip(pool, np.asarray(content_scores).tolist())
-        if c <= near_duplicate
-    ]
-    ranked.sort(key=lambda r: r.score, reverse=True)
-    return ranked[:k]
+    return rank_explained(pool, content_scores, k, style_weight, content_weight, near_duplicate, copy_check,
+                          copy_threshold).results
+
+
+def recommend_explained(
+    index: IndexSet,
+    video_id: str,
+    k: int,
+    style_weight: float,
+    content_weight: float,
+    near_duplicate: float,
+    candidates: int,
+    copies: CopyRule | None = None,
+) -> Ranking:
+    """`rank_explained` over the `max(candidates, k)` style neighbours of a stored video (UnknownVideoError if
+    absent), with copies of it dropped when `copies` is given.
+
+    The neighbours and their content vectors come from one snapshot of the index, so a video deleted while
+    this runs is either ranked with its vectors or not a candidate at all.
+    """
+    found = index.search_id_with_vectors(video_id, "style", max(candidates, k), "content")
+    if not found.neighbours:
+        return Ranking([])
+    query = unit(np.asarray(found.query, np.float32).ravel())
+    cands = unit(np.asarray(found.vectors, np.float32))
+    check = copies.checker(video_id) if copies is not None else None
+    return rank_explained(found.neighbours, cands @ query, k, style_weight, content_weight, near_duplicate, check,
+                          copies.threshold if copies is not None else 1.0)
 
 
 def recommend(
@@ -53,18 +149,11 @@ def recommend(
     content_weight: float,
     near_duplicate: float,
     candidates: int,
+    copies: CopyRule | None = None,
 ) -> list[Ranked]:
-    """`rank` over the `max(candidates, k)` style neighbours of a stored video (UnknownVideoError if absent).
-
-    The neighbours and their content vectors come from one snapshot of the index, so a video deleted while
-    this runs is either ranked with its vectors or not a candidate at all.
-    """
-    found = index.search_id_with_vectors(video_id, "style", max(candidates, k), "content")
-    if not found.neighbours:
-        return []
-    query = unit(np.asarray(found.query, np.float32).ravel())
-    cands = unit(np.asarray(found.vectors, np.float32))
-    return rank(found.neighbours, cands @ query, k, style_weight, content_weight, near_duplicate)
+    """The results of `recommend_explained`."""
+    return recommend_explained(index, video_id, k, style_weight, content_weight, near_duplicate, candidates,
+                               copies).results
 
 
 def recommend_many(
@@ -75,6 +164,7 @@ def recommend_many(
     content_weight: float,
     near_duplicate: float,
     candidates: int,
+    copies: CopyRule | None = None,
 ) -> list[list[Ranked]]:
     """`recommend` for many stored videos with batched searches; the same lists, one per video.
 
@@ -84,10 +174,12 @@ def recommend_many(
     pools = index.search_ids(video_ids, "style", max(candidates, k))
     queries = unit(np.asarray(index.vectors(video_ids, "content"), np.float32))
     ranked = []
-    for query, pool in zip(queries, pools):
+    for query_id, query, pool in zip(video_ids, queries, pools):
         if not pool:
             ranked.append([])
             continue
         cands = unit(np.asarray(index.vectors([vid for vid, _ in pool], "content"), np.float32))
-        ranked.append(rank(pool, cands @ query, k, style_weight, content_weight, near_duplicate))
+        check = copies.checker(query_id) if copies is not None else None
+        ranked.append(rank(pool, cands @ query, k, style_weight, content_weight, near_duplicate, check,
+                           copies.threshold if copies is not None else 1.0))
     return ranked

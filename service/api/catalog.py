@@ -34,6 +34,7 @@ class Entry:
 class Media:
     frame_times: list[float]
     thumbnails: list[bytes]
+    copy_descriptors: np.ndarray | None = None  # (keyframes, dim); None in parts written before they existed
 
 
 class Catalog:
@@ -92,21 +93,37 @@ class Catalog:
         part = self._part_media(entry.part)
         return part.get(video_id)
 
+    def copy_descriptors(self, video_ids: Iterable[str]) -> dict[str, np.ndarray | None]:
+        """The stored copy descriptors of `video_ids` (None: unknown), from the same part cache as thumbnails."""
+        out: dict[str, np.ndarray | None] = {}
+        for vid in video_ids:
+            media = self.media(vid)
+            out[vid] = media.copy_descriptors if media is not None else None
+        return out
+
     def _part_media(self, name: str) -> dict[str, Media]:
         with self._cache_lock:
             if name in self._media:
                 self._media.move_to_end(name)
                 return self._media[name]
+        columns = ["video_id", "frame_times", "thumbnails"]
         try:
-            table = dataset.read_part(self.emb_dir, name, ["video_id", "frame_times", "thumbnails"])
+            try:
+                table = dataset.read_part(self.emb_dir, name, [*columns, dataset.COPY_COLUMN])
+            except (pa.ArrowInvalid, KeyError):  # a part from before copy descriptors: they stay unknown
+                table = dataset.read_part(self.emb_dir, name, columns)
         except (FileNotFoundError, pa.ArrowInvalid):
             return {}  # deleted or rewritten under us; the next lookup sees the new entry
+        copies = (table.column(dataset.COPY_COLUMN).to_pylist() if dataset.COPY_COLUMN in table.column_names
+                  else [None] * table.num_rows)
         media = {
-            vid: Media([float(t) for t in (times or [])], list(thumbs or []))
-            for vid, times, thumbs in zip(
+            vid: Media([float(t) for t in (times or [])], list(thumbs or []),
+                       np.asarray(desc, np.float32) if desc else None)
+            for vid, times, thumbs, desc in zip(
                 table.column("video_id").to_pylist(),
                 table.column("frame_times").to_pylist(),
                 table.column("thumbnails").to_pylist(),
+                copies,
             )
         }
         with self._cache_lock:

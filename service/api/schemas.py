@@ -32,6 +32,19 @@ class RecommendNeighbour(Neighbour):
     score: float = Field(description="the blend: style_weight * style_score + content_weight * content_score")
     style_score: float
     content_score: float
+    copy_score: float | None = Field(
+        None, description="aligned-keyframe copy score against the query (below copy_threshold, or it would have "
+        "been dropped); null when no copy check ran or the descriptors are unknown"
+    )
+
+
+class RecommendDropped(RecommendNeighbour):
+    """A candidate left out whatever its scores (`explain=1`)."""
+
+    reason: Literal["copy", "near_duplicate_content"] = Field(
+        description="copy: its keyframes align with the query's (copy_score >= copy_threshold); "
+        "near_duplicate_content: content_score above near_duplicate_content"
+    )
 
 
 class RecommendRanking(BaseModel):
@@ -41,6 +54,8 @@ class RecommendRanking(BaseModel):
     content_weight: float
     near_duplicate_content: float = Field(description="candidates with content_score above this were dropped")
     candidates: int = Field(description="style neighbours considered before filtering and re-ranking")
+    copy_threshold: float = Field(description="candidates with copy_score at or above this were dropped")
+    copy_check: bool = Field(description="whether copy checks ran (they need the embeddings dataset)")
 
 
 class RecommendResponse(BaseModel):
@@ -48,6 +63,10 @@ class RecommendResponse(BaseModel):
     space: Literal["style"] = Field("style", description="candidates come from the style index")
     results: list[RecommendNeighbour]
     ranking: RecommendRanking
+    dropped: list[RecommendDropped] | None = Field(
+        None, description="with explain=1: the candidates left out and why, best blended first (copy checks stop "
+        "once k results are found, so lower candidates are not checked); absent otherwise"
+    )
 
 
 class SearchResponse(BaseModel):

@@ -20,7 +20,7 @@ import numpy as np
 from vidstyle.core.settings import Settings
 from vidstyle.core.spaces import SPACES
 from vidstyle.indexing import IndexLoadError, IndexSet, UnknownVideoError
-from vidstyle.indexing.recommend import Ranked, recommend
+from vidstyle.indexing.recommend import CopyRule, Ranking, recommend_explained
 from vidstyle.service.api.catalog import Catalog, Media
 from vidstyle.service.api.errors import NotFound, StartupError
 from vidstyle.service.api.metrics import Metrics
@@ -119,12 +119,20 @@ class AppState:
         vector = np.asarray(embedded.vectors[self.index.columns[space]], np.float32)
         return self.index.search(vector.reshape(1, -1), space, k)
 
+    @property
+    def copy_check_available(self) -> bool:
+        """Copy checks read the keyframe descriptors stored in the embeddings dataset."""
+        return self._catalog is not None
+
     def recommend(
-        self, video_id: str, k: int, style_weight: float, content_weight: float, near_duplicate: float, candidates: int
-    ) -> list[Ranked]:
-        """Near in style, minus near-duplicates in content, re-ranked by a blend of both (docs/recommend.md)."""
+        self, video_id: str, k: int, style_weight: float, content_weight: float, near_duplicate: float,
+        candidates: int, copy_threshold: float,
+    ) -> Ranking:
+        """Near in style, minus copies and content near-duplicates, re-ranked by a blend (docs/recommend.md)."""
+        copies = None if self._catalog is None else CopyRule(self._catalog.copy_descriptors, copy_threshold)
         try:
-            return recommend(self.index, video_id, k, style_weight, content_weight, near_duplicate, candidates)
+            return recommend_explained(self.index, video_id, k, style_weight, content_weight, near_duplicate,
+                                       candidates, copies)
         except UnknownVideoError as exc:
             raise NotFound(f"unknown video_id {video_id!r}") from exc
 

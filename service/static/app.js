@@ -74,6 +74,12 @@ function card(result, extra) {
   return li;
 }
 
+// Why `recommend` left a candidate out (the API's explain=1): a copy of the query, or too close in content.
+function dropReason(d) {
+  if (d.reason === "copy") return `copy of this video (copy score ${d.copy_score.toFixed(2)})`;
+  return `near-duplicate in content (${d.content_score.toFixed(2)})`;
+}
+
 function fill(listId, results, extra) {
   const list = $(listId);
   list.replaceChildren(...results.map((r) => card(r, extra && extra(r))));
@@ -135,7 +141,7 @@ async function select(id, pushHistory = true) {
       api(path),
       api(`${path}/similar?space=style&k=${K}`),
       api(`${path}/similar?space=content&k=${K}`),
-      api(`${path}/recommend?k=${K}`),
+      api(`${path}/recommend?k=${K}&explain=1`),
     ]);
     if (state.selected !== id) return; // a later click won
     const frames = [];
@@ -152,6 +158,7 @@ async function select(id, pushHistory = true) {
     fill("style-results", style.results);
     fill("content-results", content.results);
     fill("recommend-results", rec.results, (r) => `style ${r.style_score.toFixed(2)} · content ${r.content_score.toFixed(2)}`);
+    fill("recommend-dropped", rec.dropped || [], dropReason);
     showStylized(id, content.results);
     setStatus("");
   } catch (err) {

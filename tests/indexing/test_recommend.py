@@ -34,3 +34,36 @@ def test_recommend_reads_the_index_and_leaves_the_query_out() -> None:
     assert [r.score for r in got] == sorted((r.score for r in got), reverse=True)
     with pytest.raises(UnknownVideoError):
         recommend(index, "nope", 5, 0.7, 0.3, 0.9, 10)
+
+
+def test_recommend_never_returns_a_copy_whatever_its_scores(tmp_path) -> None:
+    """A real index where the copy is the query's best neighbour in style and content, and real descriptors
+    (from encoded H.264 footage): the copy is dropped, with the reason, and other footage of the subject stays."""
+    from tests.indexing.test_copies import _descriptors
+    from vidstyle.evaluation.copy_benchmark import CopyItem, _Renderer
+    from vidstyle.indexing.recommend import CopyRule, recommend_explained
+
+    renderer = _Renderer(tmp_path, seed=5)
+    videos = {"original": CopyItem("t", "coffee", 0, "sepia"), "copy": CopyItem("t", "coffee", 0, "sepia", ("flip",)),
+              "other-shot": CopyItem("t", "coffee", 1, "sepia")}
+    stored = {vid: _descriptors(renderer.render(item)) for vid, item in videos.items()}
+    rng = np.random.default_rng(1)
+    ids = ["original", "copy", "other-shot", *(f"v{i}" for i in range(20))]
+    style = rng.standard_normal((len(ids), 8)).astype(np.float32)
+    content = rng.standard_normal((len(ids), 6)).astype(np.float32)
+    q = content[0] / np.linalg.norm(content[0])
+    side = content[1] - (content[1] @ q) * q
+    style[1] = style[0] * 1.01  # the copy: the query's nearest in style, content cosine 0.85 (under 0.9)
+    content[1] = 0.85 * q + np.sqrt(1 - 0.85**2) * side / np.linalg.norm(side)
+    index = IndexSet.from_vectors("m", ids, {"style": style, "content": content}, IndexSettings())
+    rule = CopyRule(lambda vids: {v: stored.get(v) for v in vids}, threshold=0.6)
+
+    without = recommend(index, "original", 5, 0.7, 0.3, 0.9, 22)
+    assert without[0].video_id == "copy"  # today's content rule lets it through
+    got = recommend_explained(index, "original", 5, 0.7, 0.3, 0.9, 22, rule)
+    assert "copy" not in [r.video_id for r in got.results] and len(got.results) == 5
+    assert [(d.video_id, d.reason) for d in got.dropped] == [("copy", "copy")]
+    assert got.dropped[0].copy_score >= 0.6
+    every = recommend_explained(index, "original", 22, 0.7, 0.3, 0.9, 22, rule)
+    assert "other-shot" in [r.video_id for r in every.results]  # related footage stays reachable
+    assert "copy" not in [r.video_id for r in recommend(index, "original", 22, 0.7, 0.3, 0.9, 22, rule)]

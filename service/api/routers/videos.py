@@ -22,6 +22,7 @@ from vidstyle.service.api.schemas import (
     ErrorResponse,
     IngestResponse,
     Neighbour,
+    RecommendDropped,
     RecommendNeighbour,
     RecommendRanking,
     RecommendResponse,
@@ -88,27 +89,40 @@ async def recommend(
     ] = None,
     candidates: Annotated[int | None, Query(ge=1, description="style neighbours considered; "
                                             "default serve.recommend_candidates")] = None,
+    copy_threshold: Annotated[
+        float | None, Query(ge=-1, le=2, description="copy score from which a candidate is a copy of the query "
+                            "and dropped (above 1: no copy check); default serve.copy_threshold")
+    ] = None,
+    explain: Annotated[bool, Query(description="also list the candidates dropped, with the reason")] = False,
 ) -> RecommendResponse:
-    """Similar but not the same: style neighbours, minus near-duplicates in content, re-ranked by a blend."""
+    """Similar but not the same: style neighbours, minus copies and content near-duplicates, re-ranked by a blend."""
     cfg = state.settings.serve
     ranking = RecommendRanking(
         style_weight=cfg.recommend_style_weight if style_weight is None else style_weight,
         content_weight=cfg.recommend_content_weight if content_weight is None else content_weight,
         near_duplicate_content=cfg.near_duplicate_content if near_duplicate is None else near_duplicate,
         candidates=min(cfg.recommend_candidates if candidates is None else candidates, cfg.max_k),
+        copy_threshold=cfg.copy_threshold if copy_threshold is None else copy_threshold,
+        copy_check=state.copy_check_available,
     )
     ranked = await state.run_query(
         state.recommend,
         video_id, k, ranking.style_weight, ranking.content_weight, ranking.near_duplicate_content, ranking.candidates,
+        ranking.copy_threshold,
     )
     return RecommendResponse(
         video_id=video_id,
         results=[
             RecommendNeighbour(video_id=r.video_id, score=r.score, style_score=r.style_score,
-                               content_score=r.content_score)
-            for r in ranked
+                               content_score=r.content_score, copy_score=r.copy_score)
+            for r in ranked.results
         ],
         ranking=ranking,
+        dropped=[
+            RecommendDropped(video_id=d.video_id, reason=d.reason, score=d.score, style_score=d.style_score,
+                             content_score=d.content_score, copy_score=d.copy_score)
+            for d in ranked.dropped
+        ] if explain else None,
     )
 
 
