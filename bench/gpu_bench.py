@@ -272,7 +272,7 @@ def main() -> None:
         paths = make_videos(Path(tmp), args.videos, width, height)
         print(f"machine: {machine()}; device {args.device}; {args.videos} H.264 videos {args.size}, 6 s at 25 fps; "
               f"input {args.input_size} px, content input {args.content_size} px, batch {args.batch}")
-        print(f"dense matmul {side}²: bf16 {peaks['bf16']:.2f} TFLOP/s, fp32 {peaks['fp32']:.2f} TFLOP/s", flush=True)
+        print(f"dense matmul {side}²: bf16 {peaks['bf16']:.3g} TFLOP/s, fp32 {peaks['fp32']:.3g} TFLOP/s", flush=True)
         for name in args.backbones.split(","):
             rows += bench_backbone(name, args, paths, variants)
     print("\n| backbone | variant | frames | decode f/s | preprocess OpenCV f/s | preprocess torch f/s | model f/s "

@@ -40,17 +40,28 @@ class IndexChangedError(VidstyleError, RuntimeError):
 
 
 class ShardSearcher:
-    """A Ray actor: INDEX_DIR loaded once, read-only, then the rows of the parts it is handed."""
+    """A Ray actor: INDEX_DIR loaded once, read-only, then the rows of the parts it is handed.
+
+    A failure the user can fix (an unreadable or changed index) comes back to the driver as data, the error in
+    place of the rows, and the driver raises it: Ray reports a failed constructor as text only, so the command
+    could not give its one-line reason.
+    """
 
     def __init__(self, index_dir: str, settings: IndexSettings, job: TableJob, ids_sha256: str) -> None:
-        self.index = IndexSet.load(Path(index_dir), settings)
         self.job = job
-        self.error: str | None = None
+        self.error: VidstyleError | None = None
+        try:
+            self.index = IndexSet.load(Path(index_dir), settings)
+        except VidstyleError as exc:
+            self.error = exc
+            return
         if ids_digest(sorted(self.index.video_ids())) != ids_sha256:
-            self.error = (f"the index in {index_dir} changed while the neighbours job started (a worker loaded "
-                          "other videos than the driver); rerun it when nothing writes to INDEX_DIR")
+            self.error = IndexChangedError(
+                f"the index in {index_dir} changed while the neighbours job started (a worker loaded other videos "
+                "than the driver); rerun it when nothing writes to INDEX_DIR"
+            )
 
-    def rows(self, video_ids: list[str]) -> pa.Table | str:
+    def rows(self, video_ids: list[str]) -> pa.Table | VidstyleError:
         """The part's rows, or the reason this worker cannot give them (raised on the driver)."""
         if self.error is not None:
             return self.error
@@ -110,8 +121,8 @@ def run_parts(ray: ModuleType, job: TableJob, todo: list[tuple[Path, list[str]]]
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             part, batch, actor = pending.pop(ref)
             table = ray.get(ref)
-            if isinstance(table, str):
-                raise IndexChangedError(table)
+            if isinstance(table, VidstyleError):
+                raise table
             job.publish(part, table)
             bar.update(len(batch))
             if queue:
