@@ -94,6 +94,8 @@ def make_benchmark_command(
         "all"
     ),
     looks: Annotated[str | None, typer.Option("--looks", help="comma-separated look names (within --split)")] = None,
+    copies: Annotated[bool, typer.Option("--copies", help="also write OUT/copies: edited copies of generated "
+                                         "footage and other shots of its subjects, for eval-recommend")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Generate a labelled benchmark: PNGs, H.264 videos and three-panel videos, triplets.csv and labels.csv.
@@ -109,3 +111,8 @@ def make_benchmark_command(
     bench = make_benchmark(out, n=n, seed=seed, kinds=[k.strip() for k in kinds.split(",") if k.strip()],
                            looks=chosen, split=split)
     typer.echo(f"{len(bench.items)} files, {len(bench.triplets)} triplets -> {bench.triplets_csv}, {bench.labels_csv}")
+    if copies:
+        from vidstyle.evaluation.copy_benchmark import make_copy_benchmark
+
+        made = make_copy_benchmark(Path(out) / "copies", seed=seed)
+        typer.echo(f"{len(made.items)} originals and copies -> {made.labels_csv}")
