@@ -94,7 +94,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    work, settings = args.work, load_settings(REPO / "configs" / "offline.yaml")
+    # One decode worker with a long timeout: on a crowded CPU, starting workers alone took over 120 s.
+    settings = load_settings(REPO / "configs" / "offline.yaml", {"decode": {"workers": 1, "timeout_s": 1800}})
+    work = args.work
     contents = _write(work / "contents", {s: _photo(s, "natural") for s in TRAIN_SUBJECTS}, args.size)
     styles = _write(work / "styles", {look: _photo(STYLE_SUBJECT, look) for look in STYLES}, args.size)
     one = _write(work / "one_style", {STYLES[0]: _photo(STYLE_SUBJECT, STYLES[0])}, args.size)
@@ -145,7 +147,7 @@ def main() -> None:
     ckpts["stylebank"] = grown
 
     t0 = time.monotonic()
-    result = compare(cmp_contents, cmp_styles, work / "compare", settings, ckpts, size=args.size * 2,
+    result = compare(cmp_contents, cmp_styles, work / "compare", settings, ckpts, size=args.size,
                      gatys_steps=args.gatys_steps)
     report["compare_seconds"] = time.monotonic() - t0
     report["compare"] = json.loads((work / "compare" / "table.json").read_text())
