@@ -12,8 +12,8 @@ from vidstyle.cli.common import INTERRUPTED_EXIT, ConfigOpt, fail, settings
 
 def train_style_head_command(
     out: Annotated[Path, typer.Option("--out", help="head checkpoint to write (a .state file beside it resumes)")],
-    steps: Annotated[int, typer.Option("--steps", min=1, help="optimisation steps")] = 1500,
-    groups: Annotated[int, typer.Option("--groups", min=2, help="groups of scenes x look instances rendered")] = 48,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="optimisation steps")] = 600,
+    groups: Annotated[int, typer.Option("--groups", min=2, help="groups of scenes x look instances rendered")] = 24,
     seed: Annotated[int, typer.Option("--seed", help="training data, initialisation and batch order")] = 0,
     cache: Annotated[Path | None, typer.Option("--cache", help="folder keeping the training statistics between "
                                                 "runs (same data and features are not recomputed)")] = None,

@@ -47,10 +47,10 @@ Image = np.ndarray
 class HeadTraining:
     """Everything that decides the trained head: same values, same seed → same weights."""
 
-    groups: int = 48
+    groups: int = 24
     contents_per_group: int = 6
     looks_per_group: int = 8
-    steps: int = 1500
+    steps: int = 600
     group_batch: int = 2  # whole groups per batch (hard negatives: one scene in many looks)
     looks_batch: int = 12  # plus this many looks ...
     per_look: int = 4  # ... with this many frames each (positives across groups)

@@ -37,11 +37,11 @@ def test_dataset_rows_shapes_and_norms(embedded_catalogue: Path, embedder) -> No
         assert row["status"] == "ok" and row["error"] is None
         assert row["model"] == embedder.fingerprint
         assert 2 <= row["n_frames"] <= 8 and len(row["frame_times"]) == row["n_frames"]
-        for column in ("content", "style", "style_stats", "style_gram"):
+        for column in ("content", "style", "style_stats", "style_gram", "style_texture", "style_learned"):
             vec = np.asarray(row[column], np.float32)
             assert vec.shape == (embedder.dims[column],)
             assert np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-4)
-        assert row["style"] == row["style_stats"]  # offline.yaml: style_representation = stats
+        assert row["style"] == row["style_learned"]  # offline.yaml: style_representation = learned
         assert len(row["thumbnails"]) == row["n_frames"]
     assert embedder.dims["style_gram"] <= 1024
 
