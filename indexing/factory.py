@@ -289,12 +289,15 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
             f"{too_slow} {budgets}; no type meets the latency budget, IVF-Flat estimated {ms('ivf_flat')} "
             "is the closest that fits memory",
         )
-    if n >= MIN_VECTORS_TO_TRAIN["ivf_sq8"] and fits("ivf_sq8") and fast("ivf_sq8"):
+    # SQ8 whenever it fits, even over the latency budget: smaller PQ codes lose recall that re-ranking 50
+    # candidates cannot restore (0.50 with 16-byte codes at 200k x 512, bench/RESULTS.md).
+    if n >= MIN_VECTORS_TO_TRAIN["ivf_sq8"] and fits("ivf_sq8"):
+        slow = "" if fast("ivf_sq8") else ", over the latency budget but PQ codes small enough to fit lose recall"
         return plan(
             "ivf_sq8",
             f"raw vectors ({4 * dim} B each) exceed the memory budget {budgets}; IVF-SQ8 nlist={nlist} "
             f"({dim} B per vector in memory) with the top candidates re-ranked exactly from the float vectors "
-            f"memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')}",
+            f"memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')}{slow}",
         )
     if n < MIN_VECTORS_TO_TRAIN["ivf_pq"]:
         return plan("flat", f"raw vectors exceed memory {budgets}, but {n} are too few to train PQ; exact search")

@@ -82,12 +82,14 @@ def test_plan_goes_ivf_sq8_with_reranking_when_raw_vectors_exceed_memory() -> No
     plan = plan_index(1_000_000, 512, IndexSettings(memory_budget_mb=1024), s_per_vector=100e-9)
     assert plan.kind == "ivf_sq8" and plan.description == "IVF1000,SQ8"
     assert plan.est_memory_mb <= 600 and "re-ranked exactly" in plan.reason
+    slow = plan_index(1_000_000, 512, IndexSettings(memory_budget_mb=1024), s_per_vector=1e-6)  # 17 ms estimated
+    assert slow.kind == "ivf_sq8" and "over the latency budget" in slow.reason  # PQ that fits would lose recall
     assert estimate_memory_bytes("ivf_sq8", 1_000_000, 512, nlist=1000, pq_bytes=0, hnsw_m=0) / 1e6 <= 600
 
 
 def test_plan_pq_code_size_also_respects_latency() -> None:
-    """1M x 1920: one byte per dimension fits 4 GB but would scan 1920 bytes per code (~60 ms a query)."""
-    plan = plan_index(1_000_000, 1920, IndexSettings(), s_per_vector=1.8e-6)
+    """1M x 1920 in 1 GB (SQ8 needs 2 GB): one byte per dimension of PQ would scan 1920 bytes per code (~60 ms)."""
+    plan = plan_index(1_000_000, 1920, IndexSettings(memory_budget_mb=1024), s_per_vector=1.8e-6)
     assert plan.kind == "ivf_pq"
     assert plan.pq_bytes < 1920 and 1920 % plan.pq_bytes == 0
     assert plan.est_latency_ms <= 5.0
