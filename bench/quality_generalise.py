@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidstyle.core.settings import load_settings
+from vidstyle.core.settings import Settings, load_settings
 from vidstyle.evaluation.baseline import baseline_file_vectors
 from vidstyle.evaluation.benchmark import make_benchmark
 from vidstyle.evaluation.metrics import TripletSims, normalise_rows
@@ -80,10 +80,9 @@ def score(sims: TripletSims, mask: np.ndarray, axis: str) -> float:
     return float(right.mean()) if mask.any() else float("nan")
 
 
-def run(bench: Path, config: Path, variants: dict[str, dict]) -> dict:
+def run(bench: Path, base: Settings, variants: dict[str, dict]) -> dict:
     families, labels = read_families(bench)
     triplets = read_triplets(bench / "triplets.csv")
-    base = load_settings(config)
     baseline = baseline_file_vectors([p for t in triplets for p in t.paths], base)
     out: dict = {"groups": {}, "calibration": {}}
     groups: dict[str, np.ndarray] = {"all": np.ones(len(triplets), bool)}
@@ -158,20 +157,27 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=24, help="triplets per kind")
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--style-head", default="auto", help="model.style_head: a checkpoint, 'auto' or 'none'")
+    ap.add_argument("--max-frames", type=int, default=None, help="decode.max_frames override (fewer = faster)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vidstyle-generalise"))
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    overrides: dict = {"model": {"style_head": None if args.style_head == "none" else args.style_head}}
+    if args.max_frames:
+        overrides["decode"] = {"max_frames": args.max_frames}
+    settings = load_settings(args.config, overrides)
     results: dict[str, dict[int, dict]] = {}
     for split in args.splits:
         for seed in args.seeds:
             bench = args.work / f"{split}-{seed}"
             if not (bench / "triplets.csv").is_file():
                 make_benchmark(bench, n=args.n, seed=seed, split=split)
-            results.setdefault(split, {})[seed] = run(bench, args.config, {v: VARIANTS[v] for v in args.variants})
+            results.setdefault(split, {})[seed] = run(bench, settings, {v: VARIANTS[v] for v in args.variants})
             print(f"{split} seed {seed}: done", flush=True)
     print(mean_table(results))
     if args.out:
-        args.out.write_text(json.dumps({"config": str(args.config), "n": args.n, "results": results}, indent=1))
+        args.out.write_text(json.dumps({"config": str(args.config), "n": args.n, "overrides": overrides,
+                                        "results": results}, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from vidstyle import __version__
-from vidstyle.cli import demo, embed, evaluate, evaluate_recommend, index, neighbours, serve, style
+from vidstyle.cli import demo, embed, evaluate, evaluate_recommend, index, neighbours, serve, style, style_head
 from vidstyle.cli.common import INTERRUPTED_EXIT, Command, ReportingGroup
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.command("eval-recommend", cls=Command)(evaluate_recommend.eval_recommend_com
 app.command("train-style", cls=Command)(style.train_style_command)
 app.command("stylize", cls=Command)(style.stylize_command)
 app.command("stylize-compare", cls=Command)(style.stylize_compare_command)
+app.command("train-style-head", cls=Command)(style_head.train_style_head_command)
 
 
 def main() -> None:

@@ -33,7 +33,9 @@ from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import ModelSettings
 from vidstyle.embedder.style_head import StyleHead
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
+STYLE_BLOCKS_VERSION = 1
+"""What `FeatureExtractor.style_blocks` computes (a style head's input); bump it when that changes."""
 VECTOR_COLUMNS = ("content", "style_stats", "style_gram")
 
 
@@ -246,6 +248,7 @@ class FeatureExtractor:
             "style_gram": len(self.style_taps) * c * (c + 1) // 2,
             "style_texture": len(settings.texture_scales) * tap_stats + CHROMA_BINS**2 + TONE_BINS,
         }
+        self.backbone = backbone
         self.head = style_head
         if style_head is not None:
             style_head.check_layout(self.block_layout(), self.head_features(backbone))
@@ -350,7 +353,7 @@ class FeatureExtractor:
                 grams.append(self._block(gram[:, self.triu[0], self.triu[1]] * self.triu_scale, s.style_norm))
             stats = [blocks[f"colour/{t}"] for t in self.style_taps]
             if s.style_colour > 0:  # the AdaIN statistics only: style_gram stays Gatys' Gram alone
-                stats.append(blocks["rgb"] * s.style_colour**0.5)
+                stats.append(self._block(blocks["rgb"], s.style_norm) * s.style_colour**0.5)
             luma = [b for name, b in blocks.items() if name.startswith("luma")]
             # Texture blocks weigh one tap each; chroma and tone are weighted in taps, like style_colour.
             texture = [*luma, blocks["chroma"] * s.style_chroma**0.5, blocks["tone"] * s.style_tone**0.5]

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidstyle.core.errors import VidstyleError
-from vidstyle.core.files import atomic_write
+from vidstyle.core.files import atomic_write_bytes
 
 HEAD_FORMAT = 1
 AUTO = "auto"
@@ -83,7 +83,9 @@ def save_style_head(head: StyleHead, path: Path, extra: dict | None = None) -> N
         "state_dict": {k: v.detach().cpu() for k, v in head.state_dict().items()},
         "extra": extra or {},
     }
-    atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
+    buf = io.BytesIO()  # saved through a buffer: a file name would enter the archive, and with it the sha256
+    torch.save(state, buf)
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def load_style_head(path: Path) -> StyleHead:

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.features import FeatureExtractor
+from vidstyle.embedder.features import STYLE_BLOCKS_VERSION, FeatureExtractor
 from vidstyle.embedder.style_head import StyleHead, save_style_head
 from vidstyle.media.looks import LOOK_LIBRARY, looks_in
 
@@ -60,6 +60,7 @@ class HeadTraining:
     hidden: int = 512
     out_dim: int = 128
     split: str = "train"
+    exclude_families: tuple[str, ...] = ()  # left out of training (leave-one-family-out validation)
     seed: int = 0
 
     def data_key(self) -> dict:
@@ -208,8 +209,8 @@ def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, pr
 def cached_blocks(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None,
                   progress: bool = False) -> tuple[np.ndarray, TrainingFrames]:
     """The training set's statistics, from `cache_dir` when the same data and features were computed before."""
-    key = hashlib.sha256(json.dumps([cfg.data_key(), fx.fingerprint, list(fx.block_layout().items())],
-                                    sort_keys=True).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([cfg.data_key(), STYLE_BLOCKS_VERSION, fx.head_features(fx.backbone),
+                                     list(fx.block_layout().items())], sort_keys=True).encode()).hexdigest()[:16]
     path = None if cache_dir is None else Path(cache_dir) / f"style-head-data-{key}.npz"
     if path is not None and path.is_file():
         with np.load(path, allow_pickle=False) as z:
@@ -275,6 +276,9 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
     x, data = cached_blocks(fx, cfg, cache_dir, progress)
     data_s = time.perf_counter() - started
 
+    if cfg.exclude_families:
+        keep = np.array([LOOK_LIBRARY[data.looks[i]].family not in cfg.exclude_families for i in data.labels])
+        x, data = x[keep], TrainingFrames(data.frames, data.labels[keep], data.groups[keep], data.looks)
     torch.manual_seed(cfg.seed)
     head = StyleHead(fx.block_layout(), fx.head_features(backbone), cfg.hidden, cfg.out_dim)
     xt = torch.from_numpy(x)
@@ -315,11 +319,11 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
             return {"stopped_at": step, "losses": losses}
     bar.close()
     head.eval()
-    record = {"config": asdict(cfg), "looks": data.looks, "frames": len(data.labels), "data_s": round(data_s, 1),
-              "train_s": round(time.perf_counter() - started - data_s, 1),
+    record = {"config": asdict(cfg), "looks": data.looks, "frames": len(data.labels),
               "loss_first": float(np.mean(losses[:20])), "loss_last": float(np.mean(losses[-20:]))}
-    save_style_head(head, out, record)
-    return record | {"losses": losses}
+    save_style_head(head, out, record)  # no timings in the file: the same command writes the same bytes
+    timings = {"data_s": round(data_s, 1), "train_s": round(time.perf_counter() - started - data_s, 1)}
+    return record | timings | {"losses": losses}
 
 
 def embed_with_head(head: StyleHead, blocks: np.ndarray) -> np.ndarray:

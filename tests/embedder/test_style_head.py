@@ -49,6 +49,7 @@ def test_training_lowers_the_loss_and_is_seeded(trained) -> None:
     assert set(record["looks"]) == set(looks_in("train"))
     again = train_style_head(settings, root / "again.pt", TINY, cache_dir=root / "cache", progress=False)
     assert again["losses"] == record["losses"]
+    assert (root / "head.pt").read_bytes() == (root / "again.pt").read_bytes()  # same command, same sha256
     a, b = load_style_head(root / "head.pt"), load_style_head(root / "again.pt")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
