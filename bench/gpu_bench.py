@@ -166,7 +166,9 @@ def bench_backbone(name: str, args: argparse.Namespace, paths: list[Path], varia
     from vidstyle.media.decode_pool import DecodeJob, DecodePool
 
     settings = load_settings(REPO / "configs" / ("offline.yaml" if name == "efficientnet_lite0" else "default.yaml"),
+                             # The style representation does not change the model stage's cost: stats always.
                              {"model": {"backbone": name, "device": args.device, "input_size": args.input_size,
+                                        "style_representation": "stats",
                                         "content_input_size": args.content_size, "batch_size": args.batch},
                               "decode": {"min_gap_s": 0.5, "workers": args.workers}})
     device = torch.device(args.device)
