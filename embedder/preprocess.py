@@ -137,10 +137,35 @@ def content_frames_torch(frames: torch.Tensor, region_weights: torch.Tensor | No
     boxes = None if region_weights is None else mask_boxes_torch(region_weights, frames.shape[1])
     x = _round_u8(crop_resize(x, boxes, size))
     if settings.content_grayscale:
-        x = grey(x)  # blurred as one channel, repeated into three at the end
+        x = grey(x).expand(-1, 3, -1, -1)
+    if settings.content_contrast:
+        x = stretch_contrast_torch(x)
     if settings.content_blur > 0:
         x = _round_u8(gaussian_blur(x, settings.content_blur))
-    return x.expand(-1, 3, -1, -1).div(255).contiguous()
+    return x.div(255).contiguous()
+
+
+def stretch_contrast_torch(x: torch.Tensor, low: float = 1.0, high: float = 99.0) -> torch.Tensor:
+    """`features.stretch_contrast` per image of (n, C, H, W) values 0..255: the `low`..`high` percentiles
+    (numpy's linear interpolation) stretched to 0..255, truncated as numpy's cast to uint8 does; images whose
+    percentiles lie under one level apart are left as they are."""
+    flat = x.flatten(1).double()
+    bounds = torch.quantile(flat, torch.tensor([low / 100, high / 100], dtype=torch.float64, device=x.device), dim=1)
+    lo, hi = bounds[0][:, None], bounds[1][:, None]
+    stretched = torch.floor(((flat - lo) * (255.0 / (hi - lo).clamp_min(1e-12))).clamp(0, 255))
+    return torch.where(hi - lo < 1, flat, stretched).view_as(x).to(x.dtype)
+
+
+def edge_map_torch(x: torch.Tensor) -> torch.Tensor:
+    """`features.edge_map` on (n, 3, s, s) values 0..255 (RGB): the luminance's Sobel gradient magnitude (3x3,
+    reflect-101 border), scaled so its 99th percentile is 255, clipped and truncated; the same shape."""
+    g = grey(x)
+    dx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=x.device)
+    kernels = torch.stack([dx, dx.T])[:, None]
+    grad = F.conv2d(F.pad(g, (1, 1, 1, 1), mode="reflect"), kernels)
+    mag = grad.pow(2).sum(1, keepdim=True).sqrt()
+    top = torch.quantile(mag.flatten(1).double(), 0.99, dim=1).clamp_min(1.0).float()[:, None, None, None]
+    return torch.floor((mag * (255.0 / top)).clamp(0, 255)).expand(-1, 3, -1, -1)
 
 
 def mask_boxes_torch(weights: torch.Tensor, size: int) -> torch.Tensor:

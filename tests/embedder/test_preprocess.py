@@ -6,8 +6,9 @@ Tolerances, and why:
 - the content input: within one grey level per value, on at most 15% of values (measured: 6% for the colour
   crop alone, 10% with the default blur). OpenCV computes the resize of a crop that grows along one axis with
   11-bit fixed-point weights and the uint8 blur with a fixed-point kernel; the torch path computes both in
-  float, so values near a half-way point round the other way. Never more than one level.
-- the content vector of each frame through the real backbone: cosine distance ≤ 5e-3 (measured 1.0-1.2e-3), and
+  float, so values near a half-way point round the other way. Never more than one level. (With
+  `content_contrast` the stretch multiplies that level by its factor; the vector test below covers it.)
+- the content vector of each frame through the real backbone: cosine distance ≤ 5e-3 (measured 2.0e-3), and
   at most a hundredth of the distance between the nearest frames of two different videos in the same batch, so the
   difference cannot reorder neighbours that the OpenCV path tells apart by a clear margin.
 - the colour histogram: 1e-6 (both count integers; only the final float division and root can differ).
@@ -26,6 +27,7 @@ from vidstyle.embedder.features import (
     FeatureExtractor,
     colour_histogram,
     content_frames,
+    edge_map,
     l2n,
     mask_box,
     moving_region_weights,
@@ -33,6 +35,7 @@ from vidstyle.embedder.features import (
 from vidstyle.embedder.preprocess import (
     colour_histogram_torch,
     content_frames_torch,
+    edge_map_torch,
     frames_on,
     mask_boxes_torch,
     moving_region_weights_torch,
@@ -103,8 +106,9 @@ def per_frame_weights(videos: list[np.ndarray]) -> np.ndarray:
                            for v, w in zip(videos, opencv_weights(videos))])
 
 
-@pytest.mark.parametrize("overrides", [{}, {"content_grayscale": False, "content_blur": 0.0},
-                                       {"content_blur": 1.0}])
+@pytest.mark.parametrize("overrides", [{"content_contrast": False},
+                                       {"content_contrast": False, "content_grayscale": False, "content_blur": 0.0},
+                                       {"content_contrast": False, "content_blur": 1.0}])
 def test_content_input_matches_within_a_grey_level(videos: list[np.ndarray], overrides: dict) -> None:
     settings = load_settings(OFFLINE_CONFIG).model.model_copy(update=overrides)
     frames, weights = np.concatenate(videos), per_frame_weights(videos)
@@ -120,6 +124,13 @@ def test_content_input_matches_within_a_grey_level(videos: list[np.ndarray], ove
     # Without masks the crop is the whole frame, resized by an exact factor: identical.
     whole = content_frames_torch(torch.from_numpy(frames), None, settings)
     np.testing.assert_array_equal(whole.numpy(), frames_to_tensor(content_frames(frames, None, settings)).numpy())
+
+
+def test_edge_map_of_the_content_input_is_identical(videos: list[np.ndarray]) -> None:
+    settings = load_settings(OFFLINE_CONFIG).model.model_copy(update={"content_blur": 0.0})
+    content = content_frames(np.concatenate(videos), None, settings)
+    got = edge_map_torch(torch.from_numpy(content).permute(0, 3, 1, 2).float()).permute(0, 2, 3, 1)
+    np.testing.assert_array_equal(got.numpy(), edge_map(content).astype(np.float32))
 
 
 def content_vector(features: FeatureExtractor, content_in: torch.Tensor) -> torch.Tensor:
