@@ -57,6 +57,9 @@ class ModelSettings(BaseModel):
         "auto", description="learned style head (adds style_learned): a checkpoint path, 'auto' = the one shipped "
         "for the backbone if any, null = none",
     )
+    style_head_stats: float = Field(
+        1.0, ge=0, description="weight of style_stats beside the head's output in style_learned (0 = the head alone)"
+    )
     content_contrast: bool = Field(False, description="stretch each content input's luminance to full contrast")
     content_edges: bool = Field(False, description="add the content taps of the input's edge map (line renderings)")
     # Learned style (vidstyle.styletransfer): with a checkpoint, embeddings also get a `style_cin` column.

@@ -253,7 +253,7 @@ class FeatureExtractor:
         if style_head is not None:
             style_head.check_layout(self.block_layout(), self.head_features(backbone))
             self.head = style_head.to(self.device)
-            self.dims["style_learned"] = style_head.out_dim
+            self.dims["style_learned"] = style_head.out_dim + self.dims["style_stats"]
         self.dims["style"] = self.dims[f"style_{settings.style_representation}"]
         self.fingerprint = self._fingerprint(backbone)
 
@@ -286,7 +286,7 @@ class FeatureExtractor:
             "style_colour": [s.style_colour, COLOUR_BINS],
             "texture": [s.texture_scales, s.style_chroma, s.style_tone, CHROMA_BINS, TONE_BINS],
             "content_contrast": [s.content_contrast, s.content_edges],
-            "head": None if self.head is None else self.head.sha256,
+            "head": None if self.head is None else [self.head.sha256, s.style_head_stats],
             "aggregate": "mean",
             "version": FEATURE_VERSION,
         }
@@ -364,7 +364,8 @@ class FeatureExtractor:
                 "style_texture": l2n(torch.cat(texture, dim=1)),
             }
             if self.head is not None:
-                out["style_learned"] = self.head(torch.cat(list(blocks.values()), dim=1))
+                learned = self.head(torch.cat(list(blocks.values()), dim=1))
+                out["style_learned"] = l2n(torch.cat([learned, out["style_stats"] * s.style_head_stats**0.5], 1))
         return {k: v.cpu().numpy().astype(np.float32) for k, v in out.items()}
 
     def _pool(self, fmap: torch.Tensor) -> torch.Tensor:

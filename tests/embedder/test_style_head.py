@@ -75,10 +75,11 @@ def test_the_head_enters_the_fingerprint_and_refuses_other_features(trained) -> 
 
     settings, root, _ = trained
     with_head = settings.model_copy(update={"model": settings.model.model_copy(
-        update={"style_head": str(root / "head.pt"), "style_representation": "learned"})})
-    without = settings.model_copy(update={"model": settings.model.model_copy(update={"style_head": None})})
+        update={"style_head": str(root / "head.pt"), "style_representation": "learned", "style_head_stats": 0.0})})
+    without = settings.model_copy(update={"model": settings.model.model_copy(
+        update={"style_head": None, "style_representation": "stats"})})
     emb = Embedder(with_head)
-    assert emb.dims["style"] == emb.dims["style_learned"] == TINY.out_dim
+    assert emb.dims["style"] == emb.dims["style_learned"] == TINY.out_dim + emb.dims["style_stats"]
     assert emb.fingerprint != Embedder(without).fingerprint
     frames = np.random.default_rng(0).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
     out = emb.features(frames)
@@ -86,7 +87,15 @@ def test_the_head_enters_the_fingerprint_and_refuses_other_features(trained) -> 
     # the checkpoint round trip gives the same vectors as the head that was saved
     head = load_style_head(root / "head.pt")
     blocks = extract_blocks(emb.features, frames)
-    assert np.allclose(embed_with_head(head, blocks), out["style_learned"], atol=1e-5)
+    # (style_head_stats 0: the head's output alone, the statistics' block left at zero)
+    assert np.allclose(embed_with_head(head, blocks), out["style_learned"][:, : TINY.out_dim], atol=1e-5)
+    assert not out["style_learned"][:, TINY.out_dim :].any()
+    mixed = Embedder(with_head.model_copy(update={"model": with_head.model.model_copy(
+        update={"style_head_stats": 1.0})}))
+    assert mixed.fingerprint != emb.fingerprint
+    both = mixed.features(frames)
+    expected = np.concatenate([out["style_learned"][:, : TINY.out_dim], both["style_stats"]], 1) / 2**0.5
+    assert np.allclose(both["style_learned"], expected, atol=1e-5)
     other = with_head.model_copy(update={"model": with_head.model.model_copy(update={"texture_scales": [1.0]})})
     with pytest.raises(StyleHeadError, match="trained on other features"):
         Embedder(other)
@@ -103,7 +112,7 @@ def test_a_held_out_family_is_recognised_well_above_chance(trained) -> None:
     from vidstyle.embedder.features import FeatureExtractor
 
     head = load_style_head(root / "head.pt")
-    m = settings.model.model_copy(update={"style_head": None})
+    m = settings.model.model_copy(update={"style_head": None, "style_representation": "texture"})
     fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m)
     cfg = HeadTraining(groups=2, contents_per_group=4, looks_per_group=6, split="heldout", seed=11)
     data = render_training_frames(cfg, m.input_size)
