@@ -55,7 +55,8 @@ def test_no_mask_for_single_frames_still_videos_full_motion_or_a_one_sided_band(
 
 def test_content_input_is_the_cropped_panel() -> None:
     frames = framed_video()
-    settings = load_settings(OFFLINE_CONFIG).model.model_copy(update={"content_grayscale": False, "content_blur": 0})
+    settings = load_settings(OFFLINE_CONFIG).model.model_copy(
+        update={"content_grayscale": False, "content_blur": 0, "content_contrast": False})
     w = np.repeat(moving_region_weights(frames)[None], len(frames), 0)
     crop = content_frames(frames, w, settings)
     assert crop.shape == (len(frames), settings.content_input_size, settings.content_input_size, 3)
