@@ -8,11 +8,18 @@
     of the full Gram matrix, so distances between sketches approximate distances between Grams (a JL
     sketch), at c(c+1)/2 dims per tap instead of C(C+1)/2 (131k for relu4_1). Off-diagonal entries are
     scaled by √2 so the vector's Euclidean norm equals the matrix's Frobenius norm.
+  - style_texture: texture apart from palette — the style taps' statistics of the *luminance* image at each of
+    `texture_scales` (strokes, dots, grain whatever the colours), beside a chroma histogram (which colours) and a
+    tone histogram (how tones are mapped), so a texture look is recognised in any colours and a grade on any
+    texture.
+  - style_learned (with a style head, `embedder/style_head.py`): the head's output over every per-frame style
+    block (`style_blocks`), beside style_stats weighted by `style_head_stats`.
 - content pass: the frame cropped to its moving region when a static template frames it
-  (`moving_region_weights`), then de-stylised — grey, small (`content_input_size`), lightly blurred — through
-  the high taps, spatially pooled. A look lives in colour and fine texture; what is shown survives at low
-  resolution in luminance, so the deep taps describe the subject rather than the filter (Geirhos et al.
-  showed ImageNet CNNs lean on texture; this takes the texture away from them). Measured in bench/RESULTS.md.
+  (`moving_region_weights`), then de-stylised — grey, small (`content_input_size`), optionally contrast-stretched,
+  lightly blurred — through the high taps, spatially pooled, optionally beside the same taps of its edge map.
+  A look lives in colour and fine texture; what is shown survives at low resolution in luminance, so the deep
+  taps describe the subject rather than the filter (Geirhos et al. showed ImageNet CNNs lean on texture; this
+  takes the texture away from them). Measured in bench/RESULTS.md.
 Every per-tap block is normalised (L2, or signed square root then L2) before concatenation so that no tap
 dominates by scale alone, and the concatenation is L2-normalised.
 """
