@@ -1,8 +1,9 @@
 """The layout's promises, checked on the source: imports point one way, no import circles, every package ships.
 
-Layers, lowest first: `core` → `backbones`, `media` → `styletransfer` → `embedder` → `indexing`, `evaluation`
-→ `service` → `cli`. A module may import its own package and any lower layer, never a higher one or a sibling
-of its own layer. Every import counts, including those inside functions, which is where circles used to hide.
+Layers, lowest first: `core` → `backbones`, `media` → `styletransfer` → `embedder` → `indexing` → `evaluation`
+(it scores the ranking `indexing` does) → `service` → `cli`. A module may import its own package and any lower
+layer, never a higher one or a sibling of its own layer. Every import counts, including those inside functions,
+which is where circles used to hide.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ LAYERS: dict[str, int] = {
     "styletransfer": 2,
     "embedder": 3,
     "indexing": 4,
-    "evaluation": 4,
-    "service": 5,
-    "cli": 6,
+    "evaluation": 5,
+    "service": 6,
+    "cli": 7,
 }
 
 

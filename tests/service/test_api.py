@@ -137,7 +137,8 @@ def test_recommend_drops_near_duplicates_and_ranks_by_the_blend(client: httpx.Cl
     body = client.get(f"/v1/videos/{QUERY}/recommend", params={"k": 6}).json()
     ranking = body["ranking"]
     assert body["video_id"] == QUERY and body["space"] == "style"
-    assert ranking == {"style_weight": 0.7, "content_weight": 0.3, "near_duplicate_content": 0.9, "candidates": 100}
+    assert ranking == {"style_weight": 0.7, "content_weight": 0.3, "near_duplicate_content": 0.9, "candidates": 100,
+                       "copy_threshold": 0.59, "copy_check": True}
     results = body["results"]
     assert 0 < len(results) <= 6 and QUERY not in [r["video_id"] for r in results]
     for r in results:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.support.server import API_KEY, Server
+from tests.support.server import API_KEY, Server, copy_catalogue
 from vidstyle.service.api.uploads import frame_size
 
 pytestmark = pytest.mark.slow
@@ -58,9 +58,11 @@ def test_a_small_file_with_huge_frames_is_refused_before_decoding(client: httpx.
 
 
 @pytest.fixture(scope="module")
-def tight_server(server_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The same catalogue with a pixel cap below the sample videos' 192 x 192 and one upload at a time."""
-    srv = Server(server_dirs[1], None, tmp_path_factory.mktemp("tight") / "server.log", env={
+def tight_server(served_index: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A copy of the catalogue (one writer per INDEX_DIR) with a pixel cap below the sample videos' 192 x 192 and
+    one upload at a time."""
+    _, index = copy_catalogue(*served_index, tmp_path_factory.mktemp("tight-catalogue"))
+    srv = Server(index, None, tmp_path_factory.mktemp("tight") / "server.log", env={
         "VIDSTYLE_SERVE__MAX_UPLOAD_PIXELS": str(180 * 180),
         "VIDSTYLE_SERVE__MAX_PENDING_EMBEDS": "1",
         "VIDSTYLE_SERVE__RETRY_AFTER_S": "7",

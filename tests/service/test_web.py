@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.support.server import Server
+from tests.support.server import Server, copy_catalogue
 
 pytestmark = pytest.mark.slow
 
@@ -146,9 +146,9 @@ def test_the_policy_blocks_inline_script(browser, server) -> None:  # noqa: ANN0
 
 
 @pytest.fixture(scope="module")
-def cin_server(server_dirs, trained_tiny: Path, tmp_path_factory):  # noqa: ANN001, ANN201
-    """The same catalogue served with a (briefly trained) CIN checkpoint configured."""
-    _, index = server_dirs
+def cin_server(served_index, trained_tiny: Path, tmp_path_factory):  # noqa: ANN001, ANN201
+    """A copy of the catalogue (one writer per INDEX_DIR) served with a (briefly trained) CIN checkpoint."""
+    _, index = copy_catalogue(*served_index, tmp_path_factory.mktemp("cin-catalogue"))
     srv = Server(index, None, tmp_path_factory.mktemp("cin-logs") / "server.log",
                  env={"VIDSTYLE_MODEL__CIN_CHECKPOINT": str(trained_tiny)}).start()
     yield srv
