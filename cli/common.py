@@ -16,6 +16,11 @@ from typer.core import TyperCommand, TyperGroup
 from vidstyle.core.errors import USER_ERROR_EXIT, VidstyleError, first_line
 from vidstyle.core.settings import Settings, load_settings
 
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--address", metavar="ADDR",
+    help="with --engine ray: the Ray cluster to join ('auto', or the head's host:port); "
+    "without it a local Ray instance sized to this machine is started",
+)]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="YAML settings file (see configs/)")]
 INTERRUPTED_EXIT = 130
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vidstyle.cli.common import INTERRUPTED_EXIT, ConfigOpt, fail, settings
+from vidstyle.cli.common import INTERRUPTED_EXIT, ConfigOpt, RayAddressOpt, fail, settings
 from vidstyle.core import storage
 from vidstyle.media.decode import ANIMATED_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
@@ -35,11 +35,7 @@ def embed_command(
     engine: Annotated[Engine, typer.Option(
         help="local: decode workers and the model on this machine; ray: the same job on Ray Data",
     )] = Engine.local,
-    address: Annotated[str | None, typer.Option(
-        metavar="ADDR",
-        help="with --engine ray: the Ray cluster to join ('auto', or the head's host:port); "
-        "without it a local Ray instance sized to this machine is started",
-    )] = None,
+    address: RayAddressOpt = None,
     include_images: Annotated[bool, typer.Option(
         "--include-images",
         help=f"also embed images ({', '.join(sorted(IMAGE_SUFFIXES | ANIMATED_SUFFIXES))}) as one-frame videos "

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vidstyle.cli.common import ConfigOpt, settings
+from vidstyle.cli.common import ConfigOpt, RayAddressOpt, settings
 
 
 class TableSpace(str, Enum):
@@ -33,11 +33,7 @@ def neighbours_command(
         help="local: batched searches in this process; ray: the parts searched by Ray workers, each loading "
         "INDEX_DIR (which every node must see at this path)",
     )] = Engine.local,
-    address: Annotated[str | None, typer.Option(
-        metavar="ADDR",
-        help="with --engine ray: the Ray cluster to join ('auto', or the head's host:port); "
-        "without it a local Ray instance sized to this machine is started",
-    )] = None,
+    address: RayAddressOpt = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     config: ConfigOpt = None,
 ) -> None:

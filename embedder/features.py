@@ -258,16 +258,16 @@ class FeatureExtractor:
         self.backbone = backbone
         self.head = style_head
         if style_head is not None:
-            style_head.check_layout(self.block_layout(), self.head_features(backbone))
+            style_head.check_layout(self.block_layout(), self.head_features())
             self.head = style_head.to(self.device)
             self.dims["style_learned"] = style_head.out_dim + self.dims["style_stats"]
         self.dims["style"] = self.dims[f"style_{settings.style_representation}"]
         self.fingerprint = self._fingerprint(backbone)
 
-    def head_features(self, backbone: LoadedBackbone) -> dict:
+    def head_features(self) -> dict:
         """What else a style head depends on besides the block layout: the backbone, its weights, the input."""
         s = self.settings
-        return {"backbone": backbone.spec.name, "weights_sha256": backbone.weights_sha256,
+        return {"backbone": self.backbone.spec.name, "weights_sha256": self.backbone.weights_sha256,
                 "input_size": s.input_size, "style_norm": s.style_norm}
 
     def block_layout(self) -> dict[str, int]:

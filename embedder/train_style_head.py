@@ -209,7 +209,7 @@ def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, pr
 def cached_blocks(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None,
                   progress: bool = False) -> tuple[np.ndarray, TrainingFrames]:
     """The training set's statistics, from `cache_dir` when the same data and features were computed before."""
-    key = hashlib.sha256(json.dumps([cfg.data_key(), STYLE_BLOCKS_VERSION, fx.head_features(fx.backbone),
+    key = hashlib.sha256(json.dumps([cfg.data_key(), STYLE_BLOCKS_VERSION, fx.head_features(),
                                      list(fx.block_layout().items())], sort_keys=True).encode()).hexdigest()[:16]
     path = None if cache_dir is None else Path(cache_dir) / f"style-head-data-{key}.npz"
     if path is not None and path.is_file():
@@ -280,7 +280,7 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
         keep = np.array([LOOK_LIBRARY[data.looks[i]].family not in cfg.exclude_families for i in data.labels])
         x, data = x[keep], TrainingFrames(data.frames, data.labels[keep], data.groups[keep], data.looks)
     torch.manual_seed(cfg.seed)
-    head = StyleHead(fx.block_layout(), fx.head_features(backbone), cfg.hidden, cfg.out_dim)
+    head = StyleHead(fx.block_layout(), fx.head_features(), cfg.hidden, cfg.out_dim)
     xt = torch.from_numpy(x)
     head.mean.copy_(xt.mean(0))
     head.std.copy_(xt.std(0).clamp_min(1e-4))
