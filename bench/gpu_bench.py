@@ -123,7 +123,8 @@ def preprocess_opencv(videos: list[Any], settings: Any) -> Any:
     import numpy as np
 
     from vidstyle.backbones import frames_to_tensor
-    from vidstyle.embedder.features import colour_histogram, content_frames, moving_region_weights
+    from vidstyle.embedder.features import colour_histogram, content_frames
+    from vidstyle.embedder.regions import moving_region_weights
 
     full = np.ones((28, 28), np.float32)
     masks = [moving_region_weights(v) for v in videos]

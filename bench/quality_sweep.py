@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 from vidstyle.backbones import frames_to_tensor, load_backbone
 from vidstyle.core.settings import ModelSettings, load_settings
-from vidstyle.embedder.features import FeatureExtractor, content_frames, moving_region_weights
+from vidstyle.embedder.features import FeatureExtractor, content_frames
+from vidstyle.embedder.regions import moving_region_weights
 from vidstyle.evaluation.baseline import baseline_vectors
 from vidstyle.evaluation.benchmark import make_benchmark
 from vidstyle.evaluation.metrics import TripletSims, accuracy, retrieval_scores

@@ -28,7 +28,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidstyle.embedder.features import mask_box, moving_region_weights
+from vidstyle.embedder.regions import mask_box, moving_region_weights
 
 VERSION = 1
 SIDE = 64  # px of the grey frame the gradients are taken on

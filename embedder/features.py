@@ -15,8 +15,8 @@
   - style_learned (with a style head, `embedder/style_head.py`): the head's output over every per-frame style
     block (`style_blocks`), beside style_stats weighted by `style_head_stats`.
 - content pass: the frame cropped to its moving region when a static template frames it
-  (`moving_region_weights`), then de-stylised — grey, small (`content_input_size`), optionally contrast-stretched,
-  lightly blurred — through the high taps, spatially pooled, optionally beside the same taps of its edge map.
+  (`regions.moving_region_weights`), then de-stylised — grey, small (`content_input_size`), optionally
+  contrast-stretched, lightly blurred — through the high taps, spatially pooled, optionally beside the same taps of its edge map.
   A look lives in colour and fine texture; what is shown survives at low resolution in luminance, so the deep
   taps describe the subject rather than the filter (Geirhos et al. showed ImageNet CNNs lean on texture; this
   takes the texture away from them). Measured in bench/RESULTS.md.
@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import ModelSettings
+from vidstyle.embedder.regions import mask_box
 from vidstyle.embedder.style_head import StyleHead
 
 FEATURE_VERSION = 4
@@ -50,59 +51,6 @@ def l2n(x: np.ndarray | torch.Tensor, axis: int = -1):
     if isinstance(x, torch.Tensor):
         return F.normalize(x, dim=axis, eps=1e-12)
     return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)
-
-
-def _small_gray(frames: np.ndarray, grid: int) -> np.ndarray:
-    """(n, grid, grid) float32 luminance; area averaging also averages away grain and compression noise."""
-    return np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (grid, grid), interpolation=cv2.INTER_AREA)
-                     for f in frames]).astype(np.float32)
-
-
-def moving_region_weights(frames: np.ndarray, grid: int = 28, threshold: float = 2.0, min_static: float = 0.2,
-                          min_band: float = 0.08, min_part: float = 0.02) -> np.ndarray | None:
-    """Weight map (grid x grid): 1 on the rectangle holding what moves across the video's frames, 0 outside.
-
-    Static templates (three-panel layouts, letterbox and pillarbox bars, frames, banners around the picture)
-    otherwise dominate a whole-frame content vector and make unrelated videos in the same template look like
-    near-duplicates. A cell moves when its luminance varies over time by more than `threshold` (std on the
-    0-255 scale, after area-averaging, which also averages grain and compression noise away). Moving cells are
-    closed into regions; regions under `min_part` of the frame (a blinking icon) are ignored, and the mask is
-    the bounding box of the rest: a content panel has flat parts (sky, walls) that barely change under a slow
-    pan, and the box keeps them.
-
-    The box counts as a template only if static bands lie on two opposite sides of it (above and below, or left
-    and right, each at least `min_band` of the frame) and cover at least `min_static` of it: a picture framed
-    by a layout. A flat sky above a panning shot leaves a band on one side only and is left alone.
-    Returns None when masking does not apply: a single frame, a still video, or no framing template.
-    """
-    if len(frames) < 2:
-        return None
-    moving = (_small_gray(frames, grid).std(axis=0) > threshold).astype(np.uint8)
-    moving = cv2.morphologyEx(moving, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
-    parts = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_part * grid * grid]
-    if not parts:
-        return None
-    keep = np.isin(labels, parts)
-    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    bands = np.array([top, grid - bottom, left, grid - right]) / grid
-    framed = (bands[0] >= min_band and bands[1] >= min_band) or (bands[2] >= min_band and bands[3] >= min_band)
-    box = np.zeros((grid, grid), np.float32)
-    box[top:bottom, left:right] = 1.0
-    if not framed or box.mean() > 1.0 - min_static:
-        return None
-    return box
-
-
-def mask_box(weights: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) in pixels of a `size` frame: the bounding box of weights > 0.5; None = whole."""
-    on = weights > 0.5
-    if on.all() or not on.any():
-        return None
-    g_h, g_w = weights.shape
-    rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
-    return (rows[0] * size // g_h, (rows[-1] + 1) * size // g_h, cols[0] * size // g_w, (cols[-1] + 1) * size // g_w)
 
 
 @dataclass(frozen=True)

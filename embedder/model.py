@@ -15,7 +15,8 @@ import numpy as np
 from vidstyle.backbones import load_backbone
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import Settings
-from vidstyle.embedder.features import FeatureExtractor, aggregate_frames, moving_region_weights
+from vidstyle.embedder.features import FeatureExtractor, aggregate_frames
+from vidstyle.embedder.regions import moving_region_weights
 from vidstyle.embedder.style_head import StyleHeadError, load_style_head, resolve_style_head
 from vidstyle.media.decode import Decoded, DecodeError
 from vidstyle.media.decode_pool import DecodeJob, DecodePool

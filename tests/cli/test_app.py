@@ -107,3 +107,26 @@ def test_only_user_errors_are_shortened() -> None:
     assert told.exit_code == USER_ERROR_EXIT and told.stderr == "error: the folder is empty\n"
     crashed = runner.invoke(probe, ["bug"])
     assert isinstance(crashed.exception, ZeroDivisionError)
+
+
+_RUN_AND_LIST_HEAVY_IMPORTS = """
+import sys
+from vidstyle.cli.app import app
+try:
+    app(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+print("exit", code, "heavy", sorted(m for m in ("torch", "torchvision", "ray") if m in sys.modules))
+"""
+
+
+@pytest.mark.slow
+def test_a_finished_embed_rerun_does_not_import_the_network(sample_catalogue: Path, embedded_catalogue: Path,
+                                                            tmp_path: Path) -> None:
+    """Nothing to embed means no model and no torch: importing torch alone costs seconds per command."""
+    from tests.support.paths import OFFLINE_CONFIG
+
+    rerun = subprocess.run([sys.executable, "-c", _RUN_AND_LIST_HEAVY_IMPORTS, "embed", str(sample_catalogue),
+                            "--out", str(embedded_catalogue), "--config", str(OFFLINE_CONFIG), "--no-progress"],
+                           capture_output=True, text=True, timeout=120)
+    assert "skipped" in rerun.stdout and "exit 0 heavy []" in rerun.stdout, rerun.stdout + rerun.stderr

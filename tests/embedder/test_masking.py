@@ -9,7 +9,8 @@ import pytest
 
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.features import content_frames, mask_box, moving_region_weights
+from vidstyle.embedder.features import content_frames
+from vidstyle.embedder.regions import mask_box, moving_region_weights
 from vidstyle.evaluation.benchmark import Item, render_items
 from vidstyle.media.decode import decode_file
 
