@@ -132,6 +132,21 @@ class ServeSettings(BaseModel):
     retry_after_s: int = Field(5, ge=1, description="the Retry-After of a 503 (model busy or unavailable)")
 
 
+class StylizeSettings(BaseModel):
+    """Style-transfer checkpoints beside the index: the web page renders a chosen pair with each, and `vidstyle
+    eval` / `eval-retrieval` also score the known-style representations of the N-style methods (cin,
+    stylebank)."""
+
+    checkpoints: dict[Literal["ghiasi", "cin", "johnson", "stylebank", "adain"], Path] = Field(
+        default_factory=dict, description="`vidstyle train-style` checkpoint per method (ghiasi: else "
+        "model.cin_checkpoint); e.g. VIDSTYLE_STYLIZE__CHECKPOINTS='{\"stylebank\": \"sb.pt\"}'",
+    )
+    gatys_steps: int = Field(
+        0, ge=0, le=200, description="Gatys renders on the web page, with this many optimisation steps; 0 = left "
+        "out (one backbone forward and backward pass per step: seconds per render on a CPU, on the model thread)",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDSTYLE_", env_nested_delimiter="__", extra="forbid")
 
@@ -140,6 +155,7 @@ class Settings(BaseSettings):
     embed: EmbedSettings = EmbedSettings()
     index: IndexSettings = IndexSettings()
     serve: ServeSettings = ServeSettings()
+    stylize: StylizeSettings = StylizeSettings()
 
 
 class ConfigError(VidstyleError, ValueError):
