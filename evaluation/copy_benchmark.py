@@ -14,7 +14,8 @@ real H.264 videos with a `labels.csv` that `vidstyle eval-recommend` reads.
 
 Two splits, so the copy threshold and the blend are chosen on one and reported on the other (the project's rule):
 `train` (seed `seed`, edits `TRAIN_EDITS`, looks `TRAIN_LOOKS`) and `test` (seed `seed + 1000`, every edit, the
-disjoint `HELDOUT_LOOKS`); flip, caption and three-panel are edit kinds `train` never shows.
+fixed `HELDOUT_LOOKS` from held-out look families); flip, caption and three-panel are edit kinds `train` never
+shows.
 
 Columns of labels.csv: path (relative), content_id (subject), style_id (look), footage_id (copies share it),
 edits ('+'-joined, empty for an original), primary_edit, split.
@@ -30,15 +31,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidstyle.evaluation.benchmark import BENCHMARK_LOOKS, PANEL_FRAME_WH, _rng, compose_three_panel, make_template
+from vidstyle.evaluation.benchmark import PANEL_FRAME_WH, _rng, compose_three_panel, make_template
 from vidstyle.evaluation.errors import EvaluationError
 from vidstyle.media.samples import CONTENTS, Image, render_scene, write_video
 
 EDITS = ("look", "crop", "flip", "speed", "caption", "three_panel", "compress")
 TRAIN_EDITS = ("look", "crop", "speed", "compress")
 HELDOUT_EDITS = tuple(e for e in EDITS if e not in TRAIN_EDITS)
-TRAIN_LOOKS = ("sepia", "pencil", "halftone", "poster", "oil", "duotone", "teal_orange")
-HELDOUT_LOOKS = tuple(look for look in BENCHMARK_LOOKS if look not in TRAIN_LOOKS)
+TRAIN_LOOKS = ("sepia", "watercolour", "halftone", "poster", "oil", "duotone", "teal_orange")
+"""Looks of the `train` split, all from the look library's training families (`media.looks.SPLITS`)."""
+HELDOUT_LOOKS = ("vintage", "cyanotype", "ink", "charcoal", "blueprint")
+"""Looks of the `test` split: a short fixed list from the held-out families (film, drawing, edge), so the split
+never drifts when looks are added to the library, the style head never trained on their families, and each look
+is shared by several test items (style precision@k needs same-look items that are not copies to find)."""
 SPLITS = ("train", "test")
 SIZE, FPS, SECONDS = 192, 10, 4.0
 LABEL_COLUMNS = ("path", "content_id", "style_id", "footage_id", "edits", "primary_edit", "split")
