@@ -1,0 +1,63 @@
+"""`eval-recommend`'s scoring on a split the test lays out: copies dropped, the ceiling of style precision, and
+choices made from training pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidstyle.core.vectors import unit
+from vidstyle.evaluation.recommend_eval import (
+    Item,
+    Rule,
+    SplitData,
+    choose,
+    rank_queries,
+    style_precision_ceiling,
+    summarise,
+)
+
+# name: (subject, look, footage); "a2" is a copy of "a" in the same look, "b" another shot of a's subject.
+LAYOUT = {"a": ("cat", "x", "f1"), "a2": ("cat", "x", "f1"), "b": ("cat", "x", "f2"), "c": ("sea", "x", "f3"),
+          "d": ("sea", "y", "f4"), "e": ("coins", "y", "f5")}
+
+
+@pytest.fixture()
+def split() -> SplitData:
+    rng = np.random.default_rng(0)
+    items = [Item(Path(f"{n}.mp4"), s, lk, f, "train", "look" if n == "a2" else "") for n, (s, lk, f) in LAYOUT.items()]
+    looks = {lk: rng.normal(size=16) for lk in "xy"}
+    subjects = {s: rng.normal(size=16) for s in ("cat", "sea", "coins")}
+    style = unit(np.stack([looks[i.style_id] + 0.3 * rng.normal(size=16) for i in items]))
+    content = unit(np.stack([subjects[i.content_id] + 0.3 * rng.normal(size=16) for i in items]))
+    n = len(items)
+    copy = rng.uniform(0.05, 0.3, (n, n))
+    copy[0, 1] = 0.9
+    copy = np.triu(copy, 1) + np.triu(copy, 1).T
+    np.fill_diagonal(copy, np.nan)
+    return SplitData(items, style, content, copy)
+
+
+def test_the_copy_check_drops_the_copy_that_plain_blending_returns(split: SplitData) -> None:
+    plain = Rule("plain", 0.7, 0.3, 2.0, 2.0)
+    checked = Rule("copy_check", 0.7, 0.3, 2.0, 0.5)
+    assert summarise(rank_queries(split, plain, 3))["queries_with_a_copy"] == 2  # a finds a2 and a2 finds a
+    rows = rank_queries(split, checked, 3)
+    assert summarise(rows)["queries_with_a_copy"] == 0
+    assert [r["copies_dropped"] for r in rows[:2]] == [1, 1] and rows[0]["related_dropped"] == 0
+
+
+def test_style_precision_ceiling_counts_same_look_items_of_other_footage(split: SplitData) -> None:
+    # k = 2: a, a2 have b and c (look x, other footage) -> 1; b, c have two look-x items -> 1; d has e only -> 1/2;
+    # e has d only -> 1/2.
+    assert style_precision_ceiling(split, 2) == pytest.approx((4 * 1 + 2 * 0.5) / 6)
+    # k = 5: a has b, c of its 4 eligible items -> 2/4; b and c 3/5; d and e 1/5.
+    assert style_precision_ceiling(split, 5) == pytest.approx((2 * 0.5 + 2 * 0.6 + 2 * 0.2) / 6)
+
+
+def test_choose_puts_the_copy_threshold_between_copies_and_the_rest(split: SplitData) -> None:
+    rule = choose(split, 3, (0.9, 1.0), 100)
+    assert 0.3 < rule.copy_threshold < 0.9
+    assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == 0
