@@ -17,6 +17,7 @@ import numpy as np
 from vidstyle.core.settings import Settings
 from vidstyle.evaluation.embedding import CACHE_DIRNAME, FileEmbedding, embed_files
 from vidstyle.evaluation.errors import EvaluationError
+from vidstyle.evaluation.known_styles import add_known_style_vectors
 from vidstyle.evaluation.metrics import TripletSims, retrieval_scores, triplet_summary
 
 DEFAULT_KIND = "unspecified"
@@ -144,6 +145,7 @@ def evaluate_triplets(path: Path, settings: Settings, cache_dir: Path | None = N
     """Embed every distinct file of the triplets CSV once and score each triplet in every space."""
     triplets = read_triplets(path)
     emb = embed_files([p for t in triplets for p in t.paths], settings, cache_dir, progress=progress)
+    add_known_style_vectors(emb, settings, cache_dir, progress)
     failed = {p: e.error for p, e in emb.items() if not e.ok}
     _warn_failed(failed)
     kept = [t for t in triplets if not any(p in failed for p in t.paths)]
@@ -189,6 +191,7 @@ def evaluate_retrieval(path: Path, settings: Settings, k: int = 10, cache_dir: P
         raise EvaluationError(f"-k must be at least 1, got {k}")
     items = list({i.path: i for i in read_labels(path)}.values())
     emb = embed_files([i.path for i in items], settings, cache_dir, progress=progress)
+    add_known_style_vectors(emb, settings, cache_dir, progress)
     failed = {p: e.error for p, e in emb.items() if not e.ok}
     _warn_failed(failed)
     kept = [i for i in items if i.path not in failed]

@@ -65,6 +65,10 @@ class NStyleModel(nn.Module):
         return self.loss_net(self.transformer(content, self.gamma_beta[style_idx]), c_taps, grams)
 
     # -- inference
+    def render_known(self, x: torch.Tensor, style: int) -> torch.Tensor:
+        """Images (n, 3, H, W) in [0, 1] (H, W multiples of 4) rendered in known style `style`."""
+        return self.transformer(x, self.gamma_beta[self.styles.check(style)].expand(len(x), -1))
+
     def embedding(self, style: int) -> np.ndarray:
         """Style `style`'s γβ row: Dumoulin et al.'s learned embedding of that style."""
         return self.gamma_beta[self.styles.check(style)].detach().cpu().numpy().astype(np.float32)
@@ -75,5 +79,4 @@ class NStyleModel(nn.Module):
         self.eval()
         if style is None:
             style, _ = self.styles.nearest(self.loss_net, style_frames)
-        gb = self.gamma_beta[self.styles.check(style)][None]
-        return render_frame(content, self.gamma_beta.device, 4, lambda c: self.transformer(c, gb))
+        return render_frame(content, self.gamma_beta.device, 4, lambda c: self.render_known(c, style))

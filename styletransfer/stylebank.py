@@ -94,6 +94,10 @@ class StyleBankModel(nn.Module):
         return torch.sigmoid(self.decoder(feats))
 
     # -- inference
+    def render_known(self, x: torch.Tensor, style: int) -> torch.Tensor:
+        """Images (n, 3, H, W) in [0, 1] (H, W multiples of 4) through bank `style`."""
+        return self.decode(self.banks[self.styles.check(style)](self.encoder(x)))
+
     @torch.inference_mode()
     def stylize(self, content: np.ndarray, style_frames: np.ndarray, style: int | None = None,
                 mask: np.ndarray | None = None, second: int | None = None) -> np.ndarray:
@@ -105,7 +109,7 @@ class StyleBankModel(nn.Module):
             style, _ = self.styles.nearest(self.loss_net, style_frames)
         bank = self.banks[self.styles.check(style)]
         if mask is None:
-            return render_frame(content, self.styles.keys.device, 4, lambda c: self.decode(bank(self.encoder(c))))
+            return render_frame(content, self.styles.keys.device, 4, lambda c: self.render_known(c, style))
         if second is None:
             raise ConfigError("region-wise fusion needs a second style")
         other = self.banks[self.styles.check(second)]

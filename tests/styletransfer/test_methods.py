@@ -15,9 +15,10 @@ from vidstyle.core.settings import ConfigError
 from vidstyle.styletransfer.adain import adain
 from vidstyle.styletransfer.checkpoint import CheckpointError, load_cin, load_model, read_checkpoint
 from vidstyle.styletransfer.gatys import gatys
-from vidstyle.styletransfer.losses import LossNet
+from vidstyle.styletransfer.losses import LossNet, gram, scaled_error
 from vidstyle.styletransfer.methods import build_model, n_parameters
 from vidstyle.styletransfer.model import CinConfig, channel_stats
+from vidstyle.styletransfer.represent import KnownStyleVectors
 from vidstyle.styletransfer.train import train
 
 NEW = ("cin", "johnson", "stylebank", "adain")
@@ -115,6 +116,36 @@ def test_n_style_models_know_their_styles(trained, tiny_frames, backbone) -> Non
     rows = np.stack([model.embedding(i) for i in range(len(styles))])
     assert rows.shape == (2, model.transformer.n_params) and not np.allclose(rows[0], rows[1])
     assert not np.array_equal(model.stylize(contents[0], styles[:1]), model.stylize(contents[0], styles[1:]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["cin", "stylebank"])
+def test_known_style_vectors_say_which_style_fits_a_video(method, trained, tiny_frames, backbone) -> None:
+    """Per known style, the style loss between the frames rendered in it (as `stylize` renders them) and the frames
+    themselves; the fit profile orders the styles by it and the chosen row (γβ, or the bank) is the best fit's."""
+    contents, styles = tiny_frames
+    model = load_model(trained[method], backbone)
+    known = KnownStyleVectors(method, model, "sha")
+    video = np.concatenate([contents[:2], styles[1:]])
+    errors = known.errors(video)
+    net, cfg = model.loss_net, model.config
+    own = net.loss_trunk(frames_to_tensor(video, "cpu"))
+    for k in range(len(styles)):
+        rendered = np.stack([model.stylize(f, styles[:1], style=k) for f in video])
+        taps = net.loss_trunk(frames_to_tensor(rendered, "cpu"))
+        by_hand = sum(float(scaled_error(gram(taps[t]) - gram(own[t]), cfg.loss_scales[f"style:{t}"]))
+                      for t in cfg.style_taps) / len(cfg.style_taps)
+        assert errors[k] == pytest.approx(by_hand, rel=0.05), k  # uint8 renders against float ones
+    vectors = known(video)
+    fit = vectors[f"{method}_fit"]
+    assert set(vectors) == set(known.names) and fit.shape == (len(styles),) and fit.dtype == np.float32
+    assert list(np.argsort(-fit)) == list(np.argsort(errors)) and abs(fit.sum()) < 1e-5
+    best = int(errors.argmin())
+    if method == "cin":
+        rows = np.stack([model.embedding(i) for i in range(len(styles))])
+        np.testing.assert_allclose(vectors["cin_gammabeta"], rows[best] - rows.mean(0), atol=1e-6)
+    else:
+        np.testing.assert_array_equal(vectors["stylebank_bank"], np.eye(len(styles))[best])
 
 
 def test_johnson_is_one_style() -> None:
