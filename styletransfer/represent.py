@@ -30,7 +30,7 @@ from vidstyle.backbones import frames_to_tensor
 from vidstyle.core.files import sha256_file
 from vidstyle.core.settings import Settings
 from vidstyle.styletransfer.checkpoint import CheckpointError, load_model
-from vidstyle.styletransfer.losses import gram, scaled_error
+from vidstyle.styletransfer.losses import gram
 from vidstyle.styletransfer.nstyle import NStyleModel
 from vidstyle.styletransfer.stylebank import StyleBankModel
 
@@ -61,13 +61,14 @@ class KnownStyleVectors:
         side = cfg.image_size - cfg.image_size % 4
         x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
         own = net.loss_trunk(x)
-        targets = {t: gram(own[t]) for t in cfg.style_taps}
-        out = np.empty(len(model.styles))
-        for k in range(len(model.styles)):
-            taps = net.loss_trunk(model.render_known(x, k))
-            err = sum(scaled_error(gram(taps[t]) - targets[t], cfg.loss_scales[f"style:{t}"]) for t in cfg.style_taps)
-            out[k] = float(err) / len(cfg.style_taps)
-        return out
+        n_styles = len(model.styles)
+        # Every style's renders through the loss network in one batch (K x n images): fewer, larger passes.
+        taps = net.loss_trunk(torch.cat([model.render_known(x, k) for k in range(n_styles)]))
+        err = torch.zeros(n_styles)
+        for t in cfg.style_taps:
+            diff = gram(taps[t]).unflatten(0, (n_styles, len(x))) - gram(own[t])[None]
+            err += diff.pow(2).flatten(2).sum(2).mean(1).cpu() / cfg.loss_scales[f"style:{t}"]  # = scaled_error
+        return (err / len(cfg.style_taps)).numpy().astype(np.float64)
 
     def __call__(self, frames: np.ndarray) -> dict[str, np.ndarray]:
         """The method's representations of one video (its decoded frames), float32."""
