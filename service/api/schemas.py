@@ -103,9 +103,20 @@ class DeleteResponse(BaseModel):
     deleted: Literal[True] = True
 
 
+class StylizeMethod(BaseModel):
+    method: Literal["ghiasi", "adain", "cin", "johnson", "stylebank", "gatys"]
+    available: bool = Field(description="/v1/stylize/render?method=... renders with it (a configured checkpoint "
+                            "that has not failed to load; gatys: stylize.gatys_steps > 0)")
+    checkpoint: str | None = Field(None, description="file name of its checkpoint (none for gatys)")
+    reason: str | None = Field(None, description="why it is not available")
+
+
 class StylizeInfo(BaseModel):
     available: bool = Field(description="a CIN checkpoint is configured and loadable; /v1/stylize/render works")
     checkpoint: str | None = Field(None, description="file name of the configured checkpoint")
+    methods: list[StylizeMethod] = Field(
+        default_factory=list, description="every style-transfer method the render route takes, in the page's order"
+    )
 
 
 class ErrorResponse(BaseModel):

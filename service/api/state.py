@@ -25,7 +25,7 @@ from vidstyle.service.api.catalog import Catalog, Media
 from vidstyle.service.api.errors import NotFound, StartupError
 from vidstyle.service.api.metrics import Metrics
 from vidstyle.service.api.model_runner import ModelRunner
-from vidstyle.service.api.stylizer import Stylizer
+from vidstyle.service.api.stylizer import Render, Stylizer
 from vidstyle.service.api.writes import WritePath
 
 if TYPE_CHECKING:
@@ -174,9 +174,9 @@ class AppState:
         """Embed an uploaded file on the model thread (422 undecodable, 503 model unavailable or busy)."""
         return await self.model.embed(path)
 
-    async def render_stylized(self, content_id: str, like_id: str, size: int) -> bytes:
-        """PNG of `content_id`'s middle keyframe in the style the CIN model predicts from `like_id`."""
-        return await self.model.run(self.stylizer.render, self._catalog, content_id, like_id, size)
+    async def render_stylized(self, content_id: str, like_id: str, size: int, method: str = "ghiasi") -> Render:
+        """`content_id`'s middle keyframe rendered by `method` in the look of `like_id` (PNG and a note)."""
+        return await self.model.run(self.stylizer.render, self._catalog, content_id, like_id, size, method)
 
     # -- writes (blocking: run them in a worker thread) ---------------------------------------------------------
 

@@ -6,7 +6,7 @@ const K = 8;
 const PAGE = 50;
 const $ = (id) => document.getElementById(id);
 
-const state = { query: "", offset: 0, total: 0, selected: null, uploadUrl: null, stylize: false };
+const state = { query: "", offset: 0, total: 0, selected: null, uploadUrl: null, stylize: [], renderUrls: [] };
 
 function videoPath(id) {
   return "/v1/videos/" + encodeURIComponent(id);
@@ -146,13 +146,8 @@ async function select(id, pushHistory = true) {
     if (state.selected !== id) return; // a later click won
     const frames = [];
     for (let i = 0; i < detail.thumbnails; i++) {
-      const figure = document.createElement("figure");
-      figure.appendChild(thumb(id, i));
-      const caption = document.createElement("figcaption");
       const t = detail.frame_times[i];
-      caption.textContent = t === undefined ? `#${i}` : `${t.toFixed(1)} s`;
-      figure.appendChild(caption);
-      frames.push(figure);
+      frames.push(figure(thumb(id, i), t === undefined ? `#${i}` : `${t.toFixed(1)} s`));
     }
     $("keyframes").replaceChildren(...frames);
     fill("style-results", style.results);
@@ -166,30 +161,55 @@ async function select(id, pushHistory = true) {
   }
 }
 
-// With a CIN checkpoint loaded: the nearest same-subject video rendered in this video's learned style, next to
-// both inputs, so one sees what the style vector captured (and what it did not).
+// With style-transfer checkpoints configured: the nearest same-subject video rendered in this video's look by
+// each method the server offers, next to both inputs, so one sees what each method (and Ghiasi's style vector)
+// captured. Renders are fetched, not linked, to read the known style an N-style method picked (X-Stylize-Note).
+const RENDER_SIZE = { gatys: 128 }; // Gatys optimises every pixel: the server caps it at 128 px anyway
+
+function figure(img, text) {
+  const f = document.createElement("figure");
+  f.appendChild(img);
+  const caption = document.createElement("figcaption");
+  caption.textContent = text;
+  f.appendChild(caption);
+  return f;
+}
+
+async function renderInto(img, caption, method, other, id) {
+  const params = new URLSearchParams({ content: other, like: id, size: RENDER_SIZE[method] || 256, method });
+  const response = await fetch(`/v1/stylize/render?${params}`);
+  if (!response.ok) {
+    img.classList.add("missing");
+    caption.textContent = `${method}: failed (${response.status})`;
+    return;
+  }
+  const url = URL.createObjectURL(await response.blob());
+  state.renderUrls.push(url);
+  img.src = url;
+  const note = response.headers.get("X-Stylize-Note");
+  if (note) caption.textContent = `${method}: ${note}`;
+}
+
 function showStylized(id, contentResults) {
   const section = $("stylized");
   const other = contentResults.length ? contentResults[0].video_id : null;
-  section.hidden = !(state.stylize && other);
+  section.hidden = !(state.stylize.length && other);
+  state.renderUrls.forEach((u) => URL.revokeObjectURL(u));
+  state.renderUrls = [];
   if (section.hidden) return;
-  const figure = (img, text) => {
-    const f = document.createElement("figure");
-    f.appendChild(img);
-    const caption = document.createElement("figcaption");
-    caption.textContent = text;
-    f.appendChild(caption);
+  const renders = state.stylize.map((method) => {
+    const img = document.createElement("img");
+    img.className = "stylized";
+    img.dataset.method = method;
+    img.alt = `${other} in the style of ${id} (${method})`;
+    const f = figure(img, method);
+    renderInto(img, f.querySelector("figcaption"), method, other, id).catch(() => img.classList.add("missing"));
     return f;
-  };
-  const rendered = document.createElement("img");
-  rendered.className = "stylized";
-  rendered.alt = `${other} in the style of ${id}`;
-  rendered.src = `/v1/stylize/render?${new URLSearchParams({ content: other, like: id, size: 256 })}`;
-  rendered.addEventListener("error", () => rendered.classList.add("missing"), { once: true });
+  });
   $("stylized-strip").replaceChildren(
     figure(thumb(other), `content: ${other}`),
     figure(thumb(id), `style: ${id}`),
-    figure(rendered, "rendered"),
+    ...renders,
   );
 }
 
@@ -272,9 +292,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   window.addEventListener("popstate", fromHash);
   try {
-    state.stylize = (await api("/v1/stylize")).available;
+    const info = await api("/v1/stylize");
+    // Servers before per-method renders only say whether the default method (ghiasi) is available.
+    const methods = info.methods || (info.available ? [{ method: "ghiasi", available: true }] : []);
+    state.stylize = methods.filter((m) => m.available).map((m) => m.method);
   } catch (_) {
-    state.stylize = false; // an older server: no stylisation, the rest of the page works
+    state.stylize = []; // an older server: no stylisation, the rest of the page works
   }
   try {
     await loadList();

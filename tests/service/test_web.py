@@ -157,7 +157,9 @@ def cin_server(served_index, trained_tiny: Path, tmp_path_factory):  # noqa: ANN
 
 def test_stylized_frame_with_a_cin_checkpoint(browser, cin_server) -> None:  # noqa: ANN001
     with httpx.Client(base_url=cin_server.url, timeout=60) as client:
-        assert client.get("/v1/stylize").json() == {"available": True, "checkpoint": "tiny.pt"}
+        info = client.get("/v1/stylize").json()
+        assert (info["available"], info["checkpoint"]) == (True, "tiny.pt")
+        assert [m["method"] for m in info["methods"] if m["available"]] == ["ghiasi"]
         renders = {}
         for like in ("cat__pencil", "coffee__poster"):
             r = client.get("/v1/stylize/render", params={"content": QUERY, "like": like, "size": 64})
