@@ -48,41 +48,7 @@ def ray_cluster() -> Iterator[str]:
         ray.shutdown()
 
 
-@pytest.mark.slow
-def test_ray_engine_writes_the_local_engines_rows(ray_cluster: str, sample_catalogue: Path, embedded_catalogue: Path,
-                                                  offline_settings: Settings, tmp_path: Path) -> None:
-    out = tmp_path / "emb"
-    summary = embed_ray(sample_catalogue, out, offline_settings, progress=False)
-    local, remote = rows_by_id(embedded_catalogue), rows_by_id(out)
-    assert sorted(remote) == sorted(local)
-    assert (summary.ok, summary.failed, summary.skipped) == (len(local), 0, 0)
-    assert summary.frames == sum(r["n_frames"] for r in local.values())
-    worst = 0.0
-    for vid, want in local.items():
-        got = remote[vid]
-        for column in ("path", "status", "error", "n_frames", "frame_times", "model", "thumbnails"):
-            assert got[column] == want[column], (vid, column)
-        for column in VECTOR_COLUMNS:
-            diff = np.abs(np.asarray(got[column], np.float32) - np.asarray(want[column], np.float32)).max()
-            worst = max(worst, float(diff))
-    print(f"max abs difference ray vs local: {worst:.2e}")
-    assert worst <= 1e-5
-    assert pq.read_schema(dataset.parts(out)[0]) == pq.read_schema(dataset.parts(embedded_catalogue)[0])
-    recorded = json.loads((out / dataset.SETTINGS_FILE).read_text())
-    assert recorded == json.loads((embedded_catalogue / dataset.SETTINGS_FILE).read_text())
-
-    again = embed_ray(sample_catalogue, out, offline_settings, progress=False)
-    assert (again.ok, again.failed, again.skipped) == (0, 0, len(local))
-
-
-@pytest.mark.slow
-def test_bad_files_become_failed_rows_with_their_reasons(ray_cluster: str, sample_catalogue: Path,
-                                                         offline_settings: Settings, tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("cat__natural.mp4", "coffee__sepia.mp4"):
-        shutil.copy(sample_catalogue / name, src / name)
-    good = (src / "cat__natural.mp4").read_bytes()
+def _add_bad_files(src: Path, good: bytes) -> None:
     (src / "empty.mp4").write_bytes(b"")
     (src / "notes.mp4").write_text("not a video at all\n" * 50)
     (src / "truncated.mp4").write_bytes(good[: len(good) // 3])
@@ -90,18 +56,46 @@ def test_bad_files_become_failed_rows_with_their_reasons(ray_cluster: str, sampl
     corrupt[64:] = bytes(len(corrupt) - 64)  # the header survives, every frame is zeros
     (src / "corrupt.mp4").write_bytes(bytes(corrupt))
 
-    summary = embed_ray(src, tmp_path / "emb", offline_settings, progress=False)
-    rows = rows_by_id(tmp_path / "emb")
-    assert (summary.ok, summary.failed) == (2, 4), {v: r["error"] for v, r in rows.items()}
-    for vid in ("empty", "notes", "truncated", "corrupt"):
-        assert rows[vid]["status"] == "failed" and rows[vid]["error"], rows[vid]
-        assert rows[vid]["content"] is None and rows[vid]["n_frames"] == 0
-    assert "empty" in rows["empty"]["error"]
-    assert all(rows[v]["status"] == "ok" for v in ("cat__natural", "coffee__sepia"))
 
-    retried = embed_ray(src, tmp_path / "emb", offline_settings, progress=False, retry_failed=True)
-    assert (retried.ok, retried.failed, retried.retried) == (0, 4, 4)
-    assert rows_by_id(tmp_path / "emb").keys() == rows.keys()
+BAD = ("empty", "notes", "truncated", "corrupt")
+
+
+@pytest.mark.slow
+def test_ray_engine_writes_the_local_engines_rows_and_bad_files_as_failed_rows(
+        ray_cluster: str, sample_catalogue: Path, embedded_catalogue: Path, offline_settings: Settings,
+        tmp_path: Path) -> None:
+    """One run over the sample catalogue plus four bad files (one actor pool, as a real catalogue has both)."""
+    src, out = tmp_path / "src", tmp_path / "emb"
+    shutil.copytree(sample_catalogue, src)
+    _add_bad_files(src, (sample_catalogue / "cat__natural.mp4").read_bytes())
+    summary = embed_ray(src, out, offline_settings, progress=False)
+    local, remote = rows_by_id(embedded_catalogue), rows_by_id(out)
+    assert sorted(remote) == sorted([*local, *BAD])
+    assert (summary.ok, summary.failed, summary.skipped) == (len(local), len(BAD), 0), \
+        {v: r["error"] for v, r in remote.items() if r["error"]}
+    assert summary.frames == sum(r["n_frames"] for r in local.values())
+    worst = 0.0
+    for vid, want in local.items():
+        got = remote[vid]
+        assert got["path"] == str(src / Path(want["path"]).name)
+        for column in ("status", "error", "n_frames", "frame_times", "model", "thumbnails"):
+            assert got[column] == want[column], (vid, column)
+        for column in VECTOR_COLUMNS:
+            diff = np.abs(np.asarray(got[column], np.float32) - np.asarray(want[column], np.float32)).max()
+            worst = max(worst, float(diff))
+    print(f"max abs difference ray vs local: {worst:.2e}")
+    assert worst <= 1e-5
+    for vid in BAD:
+        assert remote[vid]["status"] == "failed" and remote[vid]["error"], remote[vid]
+        assert remote[vid]["content"] is None and remote[vid]["n_frames"] == 0
+    assert "empty" in remote["empty"]["error"]
+    assert pq.read_schema(dataset.parts(out)[0]) == pq.read_schema(dataset.parts(embedded_catalogue)[0])
+    recorded = json.loads((out / dataset.SETTINGS_FILE).read_text())
+    assert recorded == json.loads((embedded_catalogue / dataset.SETTINGS_FILE).read_text())
+
+    retried = embed_ray(src, out, offline_settings, progress=False, retry_failed=True)
+    assert (retried.ok, retried.failed, retried.skipped, retried.retried) == (0, len(BAD), len(local), len(BAD))
+    assert rows_by_id(out).keys() == remote.keys()
 
 
 @pytest.mark.slow
@@ -124,10 +118,16 @@ def _cli(*args: str) -> list[str]:
 @pytest.mark.slow
 def test_kill_9_of_the_driver_then_rerun_gives_every_video_once(ray_cluster: str, sample_catalogue: Path,
                                                                  tmp_path: Path) -> None:
-    """The killed run starts its own local Ray instance; the rerun joins the module's one with --address."""
-    out = tmp_path / "emb"
+    """The killed run starts its own local Ray instance; the rerun joins the module's one with --address.
+
+    Half the sample catalogue: enough for parts before and after the kill, and half the rerun's time."""
+    src, out = tmp_path / "src", tmp_path / "emb"
+    src.mkdir()
+    videos = [f"{c}__{look}.mp4" for c in CONTENTS for look in LOOKS[:2]]
+    for name in videos:
+        shutil.copy(sample_catalogue / name, src / name)
     env = os.environ | {"VIDSTYLE_EMBED__PART_ROWS": "2", "VIDSTYLE_MODEL__BATCH_SIZE": "4"}
-    cmd = _cli("embed", str(sample_catalogue), "--out", str(out), "--config", str(OFFLINE_CONFIG), "--no-progress",
+    cmd = _cli("embed", str(src), "--out", str(out), "--config", str(OFFLINE_CONFIG), "--no-progress",
                "--engine", "ray")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -137,7 +137,7 @@ def test_kill_9_of_the_driver_then_rerun_gives_every_video_once(ray_cluster: str
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = rows_by_id(out)
-    total = len(CONTENTS) * len(LOOKS)
+    total = len(videos)
     assert 0 < len(partial) < total
 
     rerun = subprocess.run([*cmd, "--address", ray_cluster], env=env, capture_output=True, text=True, timeout=300)
