@@ -14,13 +14,19 @@ small descriptor of the *structure* of the de-stylised picture (the spirit of th
    weighted by gradient magnitude. Unsigned orientation is what survives the looks that remap luminance
    non-monotonically (thermal and duotone maps, inverted blueprints, edge-only neon, ink outlines): an edge stays
    where it was and keeps its direction whatever the grade does to the two sides of it.
-4. Power-law (signed square root), centred and L2-normalised: the cosine of two descriptors is a correlation,
-   about 0 for unrelated frames, not the large positive baseline raw histograms share.
+4. Power-law (square root), centred and L2-normalised: the cosine of two descriptors is a correlation, about 0
+   for unrelated frames, not the large positive baseline raw histograms share.
 
-Mirroring a frame permutes its descriptor exactly (cell columns reversed, orientation θ → π − θ), so a
-flipped copy is matched by comparing against `mirror(descriptor)` without storing a second one.
+What is stored is step 3 before the last pooling: the orientation maps averaged over a `FINE` x `FINE` grid
+(512 floats per keyframe). `views` pools them, at match time, into the `GRID` x `GRID` descriptor of the whole
+frame and of `WINDOWS`, sub-squares of 75 % and 87.5 % of its side: a cropped copy is a zoom into its original,
+so one window of the original lines up with the whole of the copy, where the whole-frame grids of the two are a
+cell apart. Pooling is linear, so a window costs one small matrix product, not a second pass over the pixels.
 
-Cheap by design: no backbone, a few hundred microseconds per frame, 128 floats per keyframe in EMB_DIR.
+Mirroring a frame permutes the stored maps exactly (columns reversed, orientation θ → π − θ), so a flipped
+copy is matched by comparing against `mirror(descriptors)` without storing a second set.
+
+Cheap by design: no backbone, a few hundred microseconds per frame, 512 floats per keyframe in EMB_DIR.
 """
 
 from __future__ import annotations
@@ -30,16 +36,25 @@ import numpy as np
 
 from vidstyle.embedder.regions import mask_box, moving_region_weights
 
-VERSION = 1
+VERSION = 2  # 2: stored FINE x FINE maps, pooled into whole-frame and window views at match time
 SIDE = 64  # px of the grey frame the gradients are taken on
 BLUR = 1.5  # Gaussian sigma at SIDE px: above the period of halftone dots, grain and pixel blocks
-GRID = 4  # cells per side
+GRID = 4  # cells per side of a view
+FINE = 8  # cells per side of the stored maps
 BINS = 8  # unsigned orientations over [0, π)
-DIM = GRID * GRID * BINS
+DIM = FINE * FINE * BINS  # floats stored per keyframe
+VIEW_DIM = GRID * GRID * BINS  # floats per view
+WINDOWS: tuple[tuple[int, int, int], ...] = (
+    (0, 0, FINE),
+    *((r, c, FINE - 1) for r in range(2) for c in range(2)),
+    *((r, c, FINE - 2) for r in range(3) for c in range(3)),
+)
+"""(first row, first column, side) in stored cells: the whole frame first, then every sub-square of 7 and 6 cells
+(crops keeping 87.5 % and 75 % of the side, at each whole-cell offset)."""
 
 
 def describe(frames: np.ndarray) -> np.ndarray:
-    """(n, S, S, 3) uint8 RGB keyframes of one video → (n, DIM) float32 copy descriptors (module docstring)."""
+    """(n, S, S, 3) uint8 RGB keyframes of one video → (n, DIM) float32 stored maps (module docstring)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise ValueError(f"expected (n, height, width, 3) frames, got shape {frames.shape}")
@@ -62,21 +77,35 @@ def _frame(frame: np.ndarray) -> np.ndarray:
     rows, cols = np.indices((SIDE, SIDE))
     np.add.at(maps, (low, rows, cols), magnitude * (1 - frac))
     np.add.at(maps, ((low + 1) % BINS, rows, cols), magnitude * frac)
-    cells = np.stack([cv2.resize(m, (GRID, GRID), interpolation=cv2.INTER_AREA) for m in maps], axis=-1)
-    return _normalise(cells.reshape(-1))
+    cells = np.stack([cv2.resize(m, (FINE, FINE), interpolation=cv2.INTER_AREA) for m in maps], axis=-1)
+    return cells.reshape(-1).astype(np.float32)
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    x = np.sqrt(np.maximum(x, 0))
-    x = x - x.mean()
-    return (x / max(float(np.linalg.norm(x)), 1e-12)).astype(np.float32)
+def _area_weights(first: int, side: int) -> np.ndarray:
+    """(GRID, FINE): output cell o of the window [first, first + side) averages the stored cells it overlaps,
+    each by the length of the overlap (what cv2's INTER_AREA does when shrinking)."""
+    edges = first + side * np.arange(GRID + 1) / GRID
+    cells = np.arange(FINE)
+    overlap = np.clip(np.minimum(edges[1:, None], cells + 1) - np.maximum(edges[:-1, None], cells), 0, None)
+    return overlap / (side / GRID)
+
+
+_POOL = np.stack([np.kron(_area_weights(r, s), _area_weights(c, s)) for r, c, s in WINDOWS]).astype(np.float32)
+
+
+def views(descriptors: np.ndarray) -> np.ndarray:
+    """(n, DIM) stored maps → (n, len(WINDOWS), VIEW_DIM) unit descriptors of the whole frame and each window."""
+    maps = np.asarray(descriptors, np.float32).reshape(-1, FINE * FINE, BINS)
+    pooled = np.sqrt(np.maximum(np.einsum("wgf,nfb->nwgb", _POOL, maps), 0)).reshape(len(maps), len(WINDOWS), -1)
+    pooled -= pooled.mean(axis=-1, keepdims=True)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
 
 
 def mirror(descriptors: np.ndarray) -> np.ndarray:
-    """The descriptors of the horizontally mirrored frames: cell columns reversed, orientation bin b → −b.
+    """The stored maps of the horizontally mirrored frames: columns reversed, orientation bin b → BINS − 1 − b.
 
     With unsigned orientations measured from the x axis, a mirror maps θ to π − θ; bin centres sit at
     (b + ½)π/BINS after the half-bin shift in `_frame`, so bin b goes to BINS − 1 − b.
     """
-    d = np.asarray(descriptors).reshape(-1, GRID, GRID, BINS)
+    d = np.asarray(descriptors).reshape(-1, FINE, FINE, BINS)
     return np.ascontiguousarray(d[:, :, ::-1, ::-1].reshape(len(d), DIM))

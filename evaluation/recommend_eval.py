@@ -18,12 +18,14 @@ Choices are made on the `train` split only: the copy threshold (the best F1 over
 among `BLEND_GRID` and the content threshold (the configured one, or none: 1.0) with the best training ranking
 (copy rate first, then related footage kept, style precision, less subject repetition on ties).
 `test` (held-out seed, looks and edit kinds) is then reported with those choices, beside today's rule (content
-threshold, default blend) in the same run. Without a split column, everything is `test` and the configured
-`serve.*` values are used.
+threshold, default blend) and the configured rule (`serve.*` blend, content threshold and copy threshold: what
+the API does) in the same run. Without a split column, everything is `test` and the configured `serve.*` values
+are the copy rule.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from vidstyle.indexing.recommend import DROP_COPY, rank_explained
 from vidstyle.media.decode import DecodeError, decode_file
 
 REQUIRED = ("path", "content_id", "style_id", "footage_id")
-BLEND_GRID = ((0.7, 0.3), (0.85, 0.15), (1.0, 0.0), (1.0, -0.15))  # (style_weight, content_weight) tried on train
+BLEND_GRID = ((0.7, 0.3), (0.85, 0.15), (1.0, 0.0), (1.0, -0.15), (1.0, -0.3))  # (style, content weight) tried on train
 
 
 @dataclass(frozen=True)
@@ -122,18 +124,23 @@ def load(labels: Path, settings: Settings, cache_dir: Path | None = None,
         sel = [i for i in items if i.split == split]
         if len(sel) < 2:
             raise EvaluationError(f"split {split!r} has {len(sel)} embedded item(s); it needs at least two")
-        n = len(sel)
-        copy = np.full((n, n), np.nan)
-        for a, b in itertools.combinations(range(n), 2):
-            score = match(desc[sel[a].path], desc[sel[b].path]).score
-            copy[a, b] = copy[b, a] = np.nan if score is None else score
         out[split] = SplitData(
             sel,
             unit(np.stack([emb[i.path].vectors["style"] for i in sel]).astype(np.float64)),
             unit(np.stack([emb[i.path].vectors["content"] for i in sel]).astype(np.float64)),
-            copy,
+            copy_scores([desc[i.path] for i in sel]),
         )
     return out
+
+
+def copy_scores(descriptors: Sequence[np.ndarray | None], crops: bool = True) -> np.ndarray:
+    """(n, n) copy scores of every pair (`vidstyle.indexing.copies.match`); NaN on the diagonal or unknown."""
+    n = len(descriptors)
+    copy = np.full((n, n), np.nan)
+    for a, b in itertools.combinations(range(n), 2):
+        score = match(descriptors[a], descriptors[b], crops).score
+        copy[a, b] = copy[b, a] = np.nan if score is None else score
+    return copy
 
 
 # ---------------------------------------------------------------- copy detection
@@ -245,22 +252,25 @@ def style_precision_ceiling(data: SplitData, k: int) -> float:
                           for q in range(len(data.items))]))
 
 
-def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidates: int) -> Rule:
+def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidates: int) -> tuple[Rule, list[dict]]:
     """The copy threshold (best F1 on training pairs), then the blend and content threshold (best training
-    ranking: copy rate first, then related footage kept, style precision, less subject repetition)."""
+    ranking: copy rate first, then related footage kept, style precision, less subject repetition); with every
+    rule tried and its training summary, so the choice can be read."""
     same, copy, _, _ = pair_scores(train)
     threshold = round(best_f1_threshold(same, copy), 3)
     best: tuple | None = None
+    tried = []
     for near_duplicate in near_duplicates:
         for style_weight, content_weight in BLEND_GRID:
             rule = Rule("copy_check", style_weight, content_weight, near_duplicate, threshold, candidates)
             s = summarise(rank_queries(train, rule, k))
+            tried.append({**rule.as_dict(), "train": s})
             key = (-s["mean_copy_rate_at_k"], -s["related_dropped"], s["mean_style_precision_at_k"],
                    -s["mean_subject_repetition_at_k"])
             if best is None or key > best[0]:
                 best = (key, rule)
     assert best is not None
-    return best[1]
+    return best[1], tried
 
 
 def score_samples(data: SplitData) -> dict[str, list[float]]:
@@ -281,18 +291,19 @@ def evaluate_recommend(labels: Path, settings: Settings, k: int = 10, cache_dir:
     serve = settings.serve
     today = Rule("content_threshold", serve.recommend_style_weight, serve.recommend_content_weight,
                  serve.near_duplicate_content, 2.0, serve.recommend_candidates)
-    if "train" in splits:
-        chosen = choose(splits["train"], k, (serve.near_duplicate_content, 1.0), serve.recommend_candidates)
-        chosen_on = "train"
-    else:
-        chosen = Rule("copy_check", serve.recommend_style_weight, serve.recommend_content_weight,
+    configured = Rule("configured", serve.recommend_style_weight, serve.recommend_content_weight,
                       serve.near_duplicate_content, serve.copy_threshold, serve.recommend_candidates)
-        chosen_on = "config"
-    out: dict = {"k": k, "chosen_on": chosen_on, "rules": {r.name: r.as_dict() for r in (today, chosen)},
-                 "splits": {}, "queries": []}
+    if "train" in splits:
+        chosen, tried = choose(splits["train"], k, (serve.near_duplicate_content, 1.0), serve.recommend_candidates)
+        chosen_on, rules = "train", (today, configured, chosen)
+    else:
+        chosen, tried = dataclasses.replace(configured, name="copy_check"), []
+        chosen_on, rules = "config", (today, chosen)
+    out: dict = {"k": k, "chosen_on": chosen_on, "rules": {r.name: r.as_dict() for r in rules},
+                 "tried": tried, "splits": {}, "queries": []}
     for name, data in splits.items():
         per_rule = {}
-        for rule in (today, chosen):
+        for rule in rules:
             rows = rank_queries(data, rule, k)
             per_rule[rule.name] = summarise(rows)
             out["queries"] += [{**r, "rule": rule.name} for r in rows]

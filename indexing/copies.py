@@ -4,17 +4,21 @@ Two videos are the same footage when many of their keyframes match *in order*: a
 captioned, re-encoded, sped-up or re-framed copy keeps the sequence of its frames, while another shot of the
 same subject matches a frame here and there at best. `match` scores that:
 
-1. `S[i, j]`: the cosine of query keyframe i and candidate keyframe j (`vidstyle.embedder.copy_descriptor`),
-   taken the better of as-is and mirrored (a flipped copy is flipped throughout, so the choice is per video).
+1. `S[i, j]`: the cosine of query keyframe i and candidate keyframe j (`vidstyle.embedder.copy_descriptor`), under
+   one *hypothesis* of how the candidate was made from the query (or the query from the candidate): as is,
+   mirrored, cropped (one of the descriptor's `WINDOWS` of one video against the whole of the other), or
+   mirrored and cropped. A copy is edited the same way throughout, so the hypothesis is chosen per video pair,
+   never per frame: a per-frame choice would let every frame of unrelated footage pick its luckiest window.
 2. The best order-preserving one-to-one alignment (dynamic programming, as in sequence alignment): pairs
    (i1 < i2 < ..., j1 < j2 < ...) maximising the sum of their similarities. Speed changes and trims only
    change which frames pair up, never their order.
-3. The score is that sum divided by the number of frames of the shorter video: the mean similarity of its frames
-   to their aligned partners. A copy scores high on every frame; different footage of one subject has only a
-   few good pairs, so its mean stays low.
+3. The score is that sum, under the best hypothesis, divided by the number of frames of the shorter video: the
+   mean similarity of its frames to their aligned partners. A copy scores high on every frame; different
+   footage of one subject has only a few good pairs, so its mean stays low.
 
 `score >= threshold` (`serve.copy_threshold`, chosen on training copies, docs/recommend.md) makes a copy.
-Descriptors unknown (a dataset embedded before they existed) give no verdict: `CopyCheck.unknown`.
+Descriptors unknown (a dataset embedded before they existed, or by an earlier descriptor version) give no
+verdict: `CopyCheck.unknown`.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vidstyle.embedder.copy_descriptor import DIM, mirror
+from vidstyle.embedder.copy_descriptor import DIM, mirror, views
 
 DescriptorLookup = Callable[[Sequence[str]], Mapping[str, np.ndarray | None]]
 """video ids → their (n_keyframes, DIM) descriptors; None (or absent) for a video with none stored."""
@@ -57,16 +61,35 @@ def usable(descriptors: np.ndarray | None) -> np.ndarray | None:
     return d
 
 
-def match(query: np.ndarray | None, candidate: np.ndarray | None) -> CopyCheck:
-    """How well `candidate`'s keyframes align, in order, with `query`'s (module docstring)."""
+def match(query: np.ndarray | None, candidate: np.ndarray | None, crops: bool = True) -> CopyCheck:
+    """How well `candidate`'s keyframes align, in order, with `query`'s (module docstring). `crops=False` tries
+    the whole frames only (as is and mirrored): the plain matcher, kept as the benchmarks' baseline."""
     q, c = usable(query), usable(candidate)
     if q is None or c is None:
         return UNKNOWN
-    straight = _align(q @ c.T)
-    flipped = _align(q @ mirror(c).T)
-    best, was_mirrored = (flipped, True) if flipped[0] > straight[0] else (straight, False)
-    total, pairs = best
-    return CopyCheck(float(total / min(len(q), len(c))), pairs, was_mirrored)
+    qv = views(q)
+    hypotheses = []
+    for cv in (views(c), views(mirror(c))):
+        hypotheses.append(qv[:, 0] @ cv[:, 0].T)
+        if crops:
+            hypotheses += list(np.einsum("iwd,jd->wij", qv[:, 1:], cv[:, 0]))  # candidate: a crop of the query
+            hypotheses += list(np.einsum("id,jwd->wij", qv[:, 0], cv[:, 1:]))  # query: a crop of the candidate
+    stacked = np.stack(hypotheses)
+    best = int(np.argmax(_align_many(stacked)))
+    total, pairs = _align(stacked[best])
+    return CopyCheck(float(total / min(len(q), len(c))), pairs, best >= len(hypotheses) // 2)
+
+
+def _align_many(sims: np.ndarray) -> np.ndarray:
+    """`_align`'s sum for each of a stack of (n, m) similarity matrices at once."""
+    gain = np.maximum(sims, 0.0)
+    h, n, m = gain.shape
+    best = np.zeros((h, n + 1, m + 1))
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            best[:, i, j] = np.maximum(best[:, i - 1, j - 1] + gain[:, i - 1, j - 1],
+                                       np.maximum(best[:, i - 1, j], best[:, i, j - 1]))
+    return best[:, n, m]
 
 
 def _align(sims: np.ndarray) -> tuple[float, int]:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import ServeSettings, load_settings
-from vidstyle.embedder.copy_descriptor import DIM, describe, mirror
+from vidstyle.embedder.copy_descriptor import DIM, describe, mirror, views
 from vidstyle.evaluation.copy_benchmark import EDITS, CopyItem, _Renderer
 from vidstyle.indexing.copies import match
 from vidstyle.media.decode import decode_file
@@ -33,13 +33,14 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     return {name: _descriptors(renderer.render(item)) for name, item in items.items()}
 
 
-CROP_MISSED = pytest.mark.xfail(
-    strict=True, reason="known weakness: a 4x4-cell layout moves under a 70-90 % crop; the benchmark finds 47 % of "
-    "cropped copies on train, 44 % on test (bench/RESULTS.md)"
+CAPTION_MISSED = pytest.mark.xfail(
+    strict=True, reason="known weakness: a caption band over a fifth of the frame changes a row of cells; at the "
+    "threshold chosen on train (which has no captions) the benchmark finds 12 % of captioned copies on test "
+    "(bench/RESULTS.md)"
 )
 
 
-@pytest.mark.parametrize("edit", [pytest.param(e, marks=CROP_MISSED) if e == "crop" else e for e in EDITS])
+@pytest.mark.parametrize("edit", [pytest.param(e, marks=CAPTION_MISSED) if e == "caption" else e for e in EDITS])
 def test_each_edit_kind_is_found_as_a_copy(footage: dict[str, np.ndarray], edit: str) -> None:
     check = match(footage["original"], footage[edit])
     assert check.is_copy(THRESHOLD), f"{edit}: copy score {check.score:.3f} under {THRESHOLD}"
@@ -58,7 +59,13 @@ def test_mirror_permutes_the_descriptor_of_the_mirrored_frame() -> None:
     frames[:, 10:40, 5:20] = 255  # an asymmetric bright block, so mirroring changes the descriptor
     plain, flipped = describe(frames), describe(np.ascontiguousarray(frames[:, :, ::-1]))
     assert plain.shape == (2, DIM)
-    assert np.abs(mirror(plain) - flipped).max() < 0.05 < np.abs(plain - flipped).max()
+    assert np.abs(views(mirror(plain)) - views(flipped)).max() < 0.05 < np.abs(views(plain) - views(flipped)).max()
+
+
+def test_a_crop_window_of_the_original_lines_up_with_the_cropped_copy(footage: dict[str, np.ndarray]) -> None:
+    windowed, plain = match(footage["original"], footage["crop"]), match(footage["original"], footage["crop"], False)
+    assert windowed.score > plain.score + 0.1
+    assert match(footage["crop"], footage["original"]).score == pytest.approx(windowed.score, abs=1e-6)
 
 
 def test_unknown_descriptors_give_no_verdict() -> None:
