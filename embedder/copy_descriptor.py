@@ -90,13 +90,14 @@ def _area_weights(first: int, side: int) -> np.ndarray:
     return overlap / (side / GRID)
 
 
-_POOL = np.stack([np.kron(_area_weights(r, s), _area_weights(c, s)) for r, c, s in WINDOWS]).astype(np.float32)
+_POOL = np.concatenate([np.kron(_area_weights(r, s), _area_weights(c, s)) for r, c, s in WINDOWS]).astype(np.float32)
+"""(len(WINDOWS) * GRID * GRID, FINE * FINE): stored cells → the cells of every view, one matrix product."""
 
 
 def views(descriptors: np.ndarray) -> np.ndarray:
     """(n, DIM) stored maps → (n, len(WINDOWS), VIEW_DIM) unit descriptors of the whole frame and each window."""
     maps = np.asarray(descriptors, np.float32).reshape(-1, FINE * FINE, BINS)
-    pooled = np.sqrt(np.maximum(np.einsum("wgf,nfb->nwgb", _POOL, maps), 0)).reshape(len(maps), len(WINDOWS), -1)
+    pooled = np.sqrt(np.maximum(_POOL @ maps, 0)).reshape(len(maps), len(WINDOWS), -1)
     pooled -= pooled.mean(axis=-1, keepdims=True)
     return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
 

@@ -81,32 +81,30 @@ def match(query: np.ndarray | None, candidate: np.ndarray | None, crops: bool = 
 
 
 def _align_many(sims: np.ndarray) -> np.ndarray:
-    """`_align`'s sum for each of a stack of (n, m) similarity matrices at once."""
+    """`_align`'s sum for each of a stack of (n, m) similarity matrices at once, a row at a time: within a row,
+    best[i, j] = max(best[i - 1, j - 1] + gain, best[i - 1, j], best[i, j - 1]) is a running maximum along j."""
     gain = np.maximum(sims, 0.0)
     h, n, m = gain.shape
-    best = np.zeros((h, n + 1, m + 1))
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            best[:, i, j] = np.maximum(best[:, i - 1, j - 1] + gain[:, i - 1, j - 1],
-                                       np.maximum(best[:, i - 1, j], best[:, i, j - 1]))
-    return best[:, n, m]
+    row = np.zeros((h, m + 1))
+    for i in range(n):
+        take = np.maximum(row[:, :-1] + gain[:, i], row[:, 1:])
+        row = np.concatenate([np.zeros((h, 1)), np.maximum.accumulate(take, axis=1)], axis=1)
+    return row[:, m]
 
 
 def _align(sims: np.ndarray) -> tuple[float, int]:
     """Largest sum of similarities over order-preserving one-to-one pairs; (sum, pairs). Only positive
     similarities are worth pairing, so unrelated frames add nothing rather than pulling the sum down."""
-    gain = np.maximum(sims, 0.0)
-    n, m = gain.shape
-    best = np.zeros((n + 1, m + 1))
-    pairs = np.zeros((n + 1, m + 1), np.int64)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            take = best[i - 1, j - 1] + gain[i - 1, j - 1]
-            options = (take, best[i - 1, j], best[i, j - 1])
-            k = int(np.argmax(options))
-            best[i, j] = options[k]
-            pairs[i, j] = (pairs[i - 1, j - 1] + (gain[i - 1, j - 1] > 0), pairs[i - 1, j], pairs[i, j - 1])[k]
-    return float(best[n, m]), int(pairs[n, m])
+    gain = np.maximum(sims, 0.0).tolist()
+    m = len(gain[0])
+    prev = [(0.0, 0)] * (m + 1)
+    for g in gain:
+        cur = [(0.0, 0)]
+        for j in range(m):
+            take = (prev[j][0] + g[j], prev[j][1] + (g[j] > 0))
+            cur.append(max(take, prev[j + 1], cur[j], key=lambda option: option[0]))
+        prev = cur
+    return prev[m]
 
 
 def check_many(query: np.ndarray | None, candidates: Iterable[np.ndarray | None]) -> list[CopyCheck]:
