@@ -107,8 +107,11 @@ class ServeSettings(BaseModel):
     workers: int = Field(1, ge=1)
     api_key: SecretStr | None = Field(None, description="required for writes; none configured = writes disabled")
     max_upload_mb: int = Field(64, ge=1)
-    recommend_style_weight: float = 0.7
-    recommend_content_weight: float = 0.3
+    recommend_style_weight: float = Field(1.0, description="weight of the style score in recommend's blend")
+    recommend_content_weight: float = Field(
+        -0.3, description="weight of the content score in the blend; negative favours other subjects (chosen on the "
+        "copy benchmark's train split, docs/recommend.md)"
+    )
     near_duplicate_content: float = Field(0.9, description="content similarity above which a video is a near-dup")
     copy_threshold: float = Field(
         0.749, ge=-1, le=2, description="copy score (aligned keyframes, docs/recommend.md) from which a candidate is "

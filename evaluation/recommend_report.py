@@ -33,14 +33,31 @@ def plot_scores(result: dict, scores: dict[str, dict[str, list[float]]], path: P
 
 def _rules_table(result: dict) -> str:
     head = ("<tr><th>split</th><th>rule</th><th>copy rate@k</th><th>queries with a copy</th>"
-            "<th>style precision@k</th><th>subject repetition@k</th><th>related dropped</th></tr>")
+            "<th>style precision@k (ceiling)</th><th>subject repetition@k</th><th>related dropped</th></tr>")
     body = "".join(
         f"<tr><td>{html.escape(split)}</td><td>{html.escape(name)}</td><td>{s['mean_copy_rate_at_k']:.3f}</td>"
-        f"<td>{s['queries_with_a_copy']}/{s['queries']}</td><td>{s['mean_style_precision_at_k']:.3f}</td>"
+        f"<td>{s['queries_with_a_copy']}/{s['queries']}</td><td>{s['mean_style_precision_at_k']:.3f} "
+        f"({data['style_precision_ceiling_at_k']:.3f})</td>"
         f"<td>{s['mean_subject_repetition_at_k']:.3f}</td><td>{s['related_dropped']}</td></tr>"
         for split, data in result["splits"].items() for name, s in data["rules"].items()
     )
     return f"<table>{head}{body}</table>"
+
+
+def _tried_table(result: dict) -> str:
+    """The rules the choice was made among, with their training figures (empty when chosen from the config)."""
+    if not result["tried"]:
+        return ""
+    rows = "".join(
+        f"<tr><td>{t['style_weight']} / {t['content_weight']}</td><td>{t['near_duplicate_content']}</td>"
+        f"<td>{t['train']['mean_copy_rate_at_k']:.3f}</td><td>{t['train']['related_dropped']}</td>"
+        f"<td>{t['train']['mean_style_precision_at_k']:.3f}</td>"
+        f"<td>{t['train']['mean_subject_repetition_at_k']:.3f}</td></tr>"
+        for t in result["tried"]
+    )
+    return ("<h2>Rules tried on train</h2><table><tr><th>style / content weight</th><th>content threshold</th>"
+            "<th>copy rate@k</th><th>related dropped</th><th>style precision@k</th><th>subject repetition@k</th>"
+            f"</tr>{rows}</table>")
 
 
 def _detection_table(result: dict) -> str:
@@ -73,6 +90,7 @@ td:first-child,th:first-child{{text-align:left}}</style></head><body>
 <p>k = {result['k']}; the copy rule's threshold and blend were chosen on: {html.escape(result['chosen_on'])}.</p>
 <ul>{rules}</ul>
 <h2>Ranking</h2>{_rules_table(result)}
+{_tried_table(result)}
 <h2>Copy detection over all pairs</h2>{_detection_table(result)}
 <h2>Copy scores</h2>{plot}
 </body></html>

@@ -35,10 +35,11 @@ def test_eval_recommend_json_shape(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["k"] == 2 and out["chosen_on"] == "config"
+    assert out["k"] == 2 and out["chosen_on"] == "config" and out["tried"] == []
     assert set(out["rules"]) == {"content_threshold", "copy_check"}
     test = out["splits"]["test"]
     assert test["items"] == 4 and set(test["rules"]["copy_check"]) == RULE_KEYS
+    assert test["style_precision_ceiling_at_k"] == 1.0  # one look: every other footage is a right answer
     detection = test["detection"]
     assert detection["pairs"] == 6 and detection["copy_pairs"] == 1 and 0 <= detection["copy_micro_ap"] <= 1
     assert detection["recall_by_edit"] == {"flip": 1.0}

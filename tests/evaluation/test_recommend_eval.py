@@ -10,6 +10,7 @@ import pytest
 
 from vidstyle.core.vectors import unit
 from vidstyle.evaluation.recommend_eval import (
+    BLEND_GRID,
     Item,
     Rule,
     SplitData,
@@ -58,6 +59,8 @@ def test_style_precision_ceiling_counts_same_look_items_of_other_footage(split: 
 
 
 def test_choose_puts_the_copy_threshold_between_copies_and_the_rest(split: SplitData) -> None:
-    rule = choose(split, 3, (0.9, 1.0), 100)
+    rule, tried = choose(split, 3, (0.9, 1.0), 100)
     assert 0.3 < rule.copy_threshold < 0.9
+    assert len(tried) == 2 * len(BLEND_GRID)
+    assert rule.as_dict() in [{k: v for k, v in t.items() if k != "train"} for t in tried]
     assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == 0
