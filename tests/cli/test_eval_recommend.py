@@ -1,17 +1,20 @@
-"""`vidstyle eval-recommend LABELS --json`: the JSON shape, on a few real H.264 videos embedded offline."""
+"""`vidstyle eval-recommend LABELS --json`: the JSON shape, on a few real H.264 videos embedded offline (in
+process: the command's own code path, without a second interpreter's start-up)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.support.paths import OFFLINE_CONFIG
+from vidstyle.cli.app import app
 from vidstyle.evaluation.copy_benchmark import CopyItem, _Renderer
+
+runner = CliRunner()
 
 RULE_KEYS = {"mean_copy_rate_at_k", "mean_style_precision_at_k", "mean_subject_repetition_at_k",
              "max_copy_rate_at_k", "queries_with_a_copy", "related_dropped", "queries"}
@@ -30,10 +33,9 @@ def test_eval_recommend_json_shape(tmp_path: Path) -> None:
         for item in items:
             renderer.render(item)
             w.writerow([item.relpath, item.content, item.look, item.footage_id, item.edits[0] if item.edits else ""])
-    done = subprocess.run([sys.executable, "-m", "vidstyle", "eval-recommend", str(tmp_path / "labels.csv"), "--json",
-                           "-k", "2", "--config", str(OFFLINE_CONFIG), "--no-cache"],
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
+    done = runner.invoke(app, ["eval-recommend", str(tmp_path / "labels.csv"), "--json", "-k", "2",
+                               "--config", str(OFFLINE_CONFIG), "--no-cache"])
+    assert done.exit_code == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["k"] == 2 and out["chosen_on"] == "config" and out["tried"] == []
     assert set(out["rules"]) == {"content_threshold", "copy_check"}
@@ -46,6 +48,5 @@ def test_eval_recommend_json_shape(tmp_path: Path) -> None:
     assert len(out["queries"]) == 8 and all(set(q) == QUERY_KEYS for q in out["queries"])
     assert all(q["copy_rate_at_k"] == 0 for q in out["queries"] if q["rule"] == "copy_check")
 
-    bad = subprocess.run([sys.executable, "-m", "vidstyle", "eval-recommend", str(tmp_path / "missing.csv")],
-                         capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0
+    bad = runner.invoke(app, ["eval-recommend", str(tmp_path / "missing.csv")])
+    assert bad.exit_code == 1 and bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: ")
