@@ -13,6 +13,14 @@ Loss. Supervised contrastive (Khosla et al. 2020) with the look's name as the la
 same look is a positive, whatever its parameters, every other look a negative. Batches mix whole groups (hard
 negatives) with a look-balanced sample (positives across groups).
 
+Palette variants (`palette_variants` > 0). Most training families are told apart by texture, so a head trained on
+them alone learns to discount colour; families decided by palette (inks, tints, papers) then fall to a plain
+colour histogram. Each group therefore also renders a few of its look instances again through a fixed
+re-colouring (`media.looks.palette_variant`: same textures and tones, another palette), labelled as looks of their
+own (`halftone~palette2`). The pair sits in one group as hard negatives, which only colour can separate. Only
+training-family looks and training scenes are re-coloured. The variants' statistics are cached apart from the
+base data, so adding them does not recompute the rest.
+
 The backbone is frozen, so the statistics of every training frame are computed once (and cached on disk); the
 training loop only runs the head, a few seconds per hundred steps on a CPU. Everything is seeded, and a
 checkpoint taken at any step resumes to the same weights as an uninterrupted run.
@@ -38,7 +46,7 @@ from vidstyle.core.files import atomic_write
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.features import STYLE_BLOCKS_VERSION, FeatureExtractor
 from vidstyle.embedder.style_head import StyleHead, save_style_head
-from vidstyle.media.looks import LOOK_LIBRARY, looks_in
+from vidstyle.media.looks import LOOK_LIBRARY, base_look, looks_in, palette_variant, variant_recolouring
 
 Image = np.ndarray
 
@@ -61,10 +69,17 @@ class HeadTraining:
     out_dim: int = 128
     split: str = "train"
     exclude_families: tuple[str, ...] = ()  # left out of training (leave-one-family-out validation)
+    palette_variants: int = 0  # per group, this many look instances rendered again re-coloured, as looks of their own
+    palettes_per_look: int = 2  # fixed re-colourings per look that a variant draws from
+    palette_families: tuple[str, ...] = ("grade", "halftone", "texture")  # looks that may be re-coloured
     seed: int = 0
 
     def data_key(self) -> dict:
         return {k: getattr(self, k) for k in ("groups", "contents_per_group", "looks_per_group", "split", "seed")}
+
+    def palette_key(self) -> dict:
+        return self.data_key() | {k: getattr(self, k) for k in ("palette_variants", "palettes_per_look",
+                                                                 "palette_families")}
 
 
 class TrainingError(VidstyleError, ValueError):
@@ -178,23 +193,56 @@ class TrainingFrames:
     looks: list[str]
 
 
-def render_training_frames(cfg: HeadTraining, size: int, progress: bool = False) -> TrainingFrames:
-    """Every (scene, look instance) combination of every group, from the training families only."""
+def training_look_names(cfg: HeadTraining) -> list[str]:
+    """The labels' names: the split's looks, then (with palette variants) every variant a group may draw."""
+    names = list(looks_in(cfg.split))
+    if cfg.palette_variants <= 0:
+        return names
+    return names + [palette_variant(n, k).name for n in names if LOOK_LIBRARY[n].family in cfg.palette_families
+                    for k in range(1, cfg.palettes_per_look + 1)]
+
+
+def render_training_frames(cfg: HeadTraining, size: int, progress: bool = False,
+                           part: str = "all") -> TrainingFrames:
+    """Every (scene, look instance) combination of every group, from the training families only, and (with
+    `palette_variants`) the re-coloured copies of some of those instances. `part`: "base", "palette" or "all"."""
     names = list(looks_in(cfg.split))
     if len(names) < cfg.looks_per_group:
         raise TrainingError(f"split {cfg.split!r} has {len(names)} looks; looks_per_group is {cfg.looks_per_group}")
+    all_names = training_look_names(cfg)
     photos = {name: load() for name, load in TRAINING_PHOTOS.items()}
-    frames, labels, groups = [], [], []
+    base: tuple[list, list, list] = ([], [], [])
+    shifted: tuple[list, list, list] = ([], [], [])
     for g in tqdm(range(cfg.groups), desc="rendering training looks", disable=not progress):
         rng = np.random.default_rng([cfg.seed, g])
         scenes = [training_scene(rng, photos) for _ in range(cfg.contents_per_group)]
+        renders: dict[int, list[Image]] = {}
         for li in rng.choice(len(names), cfg.looks_per_group, replace=False):
             instance = LOOK_LIBRARY[names[li]].sample(rng)
-            for scene in scenes:
-                frames.append(_view(instance(scene), size, rng))
-                labels.append(li)
-                groups.append(g)
-    return TrainingFrames(np.stack(frames), np.asarray(labels), np.asarray(groups), names)
+            renders[int(li)] = [instance(scene) for scene in scenes]
+            for img in renders[int(li)]:  # the base views draw from `rng` even when only the variants are kept
+                view = _view(img, size, rng)
+                if part != "palette":
+                    _append(base, view, int(li), g)
+        if part == "base" or cfg.palette_variants <= 0:
+            continue
+        vrng = np.random.default_rng([cfg.seed, g, 1])  # a stream of its own: the base data stays as it was
+        eligible = [li for li in renders if LOOK_LIBRARY[names[li]].family in cfg.palette_families]
+        for li in vrng.permutation(eligible)[: cfg.palette_variants]:
+            k = int(vrng.integers(1, cfg.palettes_per_look + 1))
+            recolour, label = variant_recolouring(names[li], k), all_names.index(palette_variant(names[li], k).name)
+            for img in renders[int(li)]:
+                _append(shifted, _view(recolour(img), size, vrng), label, g)
+    frames, labels, groups = (a + b for a, b in zip(base, shifted))
+    if not frames:
+        return TrainingFrames(np.empty((0, size, size, 3), np.uint8), np.empty(0, int), np.empty(0, int), all_names)
+    return TrainingFrames(np.stack(frames), np.asarray(labels), np.asarray(groups), all_names)
+
+
+def _append(into: tuple[list, list, list], frame: Image, label: int, group: int) -> None:
+    into[0].append(frame)
+    into[1].append(label)
+    into[2].append(group)
 
 
 def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, progress: bool = False) -> np.ndarray:
@@ -208,15 +256,29 @@ def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, pr
 
 def cached_blocks(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None,
                   progress: bool = False) -> tuple[np.ndarray, TrainingFrames]:
-    """The training set's statistics, from `cache_dir` when the same data and features were computed before."""
-    key = hashlib.sha256(json.dumps([cfg.data_key(), STYLE_BLOCKS_VERSION, fx.head_features(),
+    """The training set's statistics, from `cache_dir` when the same data and features were computed before.
+
+    The base data and the palette variants are cached apart (the base file is the same with or without them)."""
+    x, data = _cached_part(fx, cfg, cache_dir, "base", progress)
+    if cfg.palette_variants <= 0:
+        return x, data
+    xp, shifted = _cached_part(fx, cfg, cache_dir, "palette", progress)
+    return np.concatenate([x, xp]), TrainingFrames(np.empty(0), np.concatenate([data.labels, shifted.labels]),
+                                                   np.concatenate([data.groups, shifted.groups]), shifted.looks)
+
+
+def _cached_part(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None, part: str,
+                 progress: bool) -> tuple[np.ndarray, TrainingFrames]:
+    data_key = cfg.data_key() if part == "base" else cfg.palette_key()
+    key = hashlib.sha256(json.dumps([data_key, STYLE_BLOCKS_VERSION, fx.head_features(),
                                      list(fx.block_layout().items())], sort_keys=True).encode()).hexdigest()[:16]
-    path = None if cache_dir is None else Path(cache_dir) / f"style-head-data-{key}.npz"
+    stem = "style-head-data" if part == "base" else "style-head-palette"
+    path = None if cache_dir is None else Path(cache_dir) / f"{stem}-{key}.npz"
     if path is not None and path.is_file():
         with np.load(path, allow_pickle=False) as z:
             data = TrainingFrames(np.empty(0), z["labels"], z["groups"], [str(s) for s in z["looks"]])
             return z["x"], data
-    data = render_training_frames(cfg, fx.settings.input_size, progress)
+    data = render_training_frames(cfg, fx.settings.input_size, progress, part)
     x = extract_blocks(fx, data.frames, fx.settings.batch_size, progress)
     if path is not None:
         def write(tmp: Path) -> None:
@@ -277,7 +339,8 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
     data_s = time.perf_counter() - started
 
     if cfg.exclude_families:
-        keep = np.array([LOOK_LIBRARY[data.looks[i]].family not in cfg.exclude_families for i in data.labels])
+        keep = np.array([LOOK_LIBRARY[base_look(data.looks[i])].family not in cfg.exclude_families
+                         for i in data.labels])
         x, data = x[keep], TrainingFrames(data.frames, data.labels[keep], data.groups[keep], data.looks)
     torch.manual_seed(cfg.seed)
     head = StyleHead(fx.block_layout(), fx.head_features(), cfg.hidden, cfg.out_dim)

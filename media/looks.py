@@ -1323,3 +1323,50 @@ def get_look(name: str) -> Look:
 
 def family_of(name: str) -> str:
     return get_look(name).family
+
+
+# ---------------------------------------------------------------- palette variants (training data, not library looks)
+PALETTE_MARK = "~palette"
+"""Joins a look's name and a palette number in a palette variant's name: `halftone~palette2`."""
+
+
+def palette_shift(seed: int | Sequence[int]) -> Callable[[Image], Image]:
+    """A fixed re-colouring in CIELAB: the colour plane rotated (60-300 degrees), scaled and shifted by a tint,
+    lightness kept (up to gamut clipping). Textures, edges and tones stay; the palette changes, so a model that must
+    tell a look from its shifted copy has to read colour, and a grey look gains a tint."""
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(np.pi / 3, 5 * np.pi / 3)
+    c, s = np.cos(angle), np.sin(angle)
+    matrix = rng.uniform(0.7, 1.5) * np.array([[c, -s], [s, c]], np.float32)
+    direction = rng.normal(size=2)
+    tint = (rng.uniform(12, 30) * direction / np.linalg.norm(direction)).astype(np.float32)
+
+    def apply(img: Image) -> Image:
+        lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).astype(np.float32)
+        lab[..., 1:] = (lab[..., 1:] - 128) @ matrix.T + tint + 128
+        return cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB)
+
+    return apply
+
+
+def palette_variant(name: str, k: int) -> Look:
+    """Look `name` followed by its `k`-th fixed `palette_shift` (the same shift for every instance): a look of its
+    own for training, differing from `name` in palette only. Not in `LOOK_LIBRARY`: benchmarks never draw it."""
+    base = get_look(name)
+    recolour = variant_recolouring(name, k)
+
+    def sample(rng: np.random.Generator) -> Instance:
+        instance = base.sample(rng)
+        return lambda img: recolour(instance(img))
+
+    return Look(f"{name}{PALETTE_MARK}{k}", base.family, base.library, sample, f"{base.summary} Re-coloured ({k}).")
+
+
+def variant_recolouring(name: str, k: int) -> Callable[[Image], Image]:
+    """The `palette_shift` of look `name`'s `k`-th palette variant (fixed by the name and `k`)."""
+    return palette_shift([sum(name.encode()), len(name), k])
+
+
+def base_look(name: str) -> str:
+    """The library look a (possibly palette-variant) look name comes from."""
+    return name.split(PALETTE_MARK)[0]

@@ -3,6 +3,9 @@ in the fingerprint, and a held-out look family it never saw, on real renderings 
 
 from __future__ import annotations
 
+import dataclasses
+
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -18,10 +21,43 @@ from vidstyle.embedder.train_style_head import (
     supcon_loss,
     train_style_head,
 )
-from vidstyle.media.looks import looks_in
+from vidstyle.media.looks import PALETTE_MARK, base_look, family_of, get_look, looks_in, variant_recolouring
 
 TINY = HeadTraining(groups=4, contents_per_group=3, looks_per_group=6, steps=40, group_batch=2, looks_batch=6,
                     per_look=3, hidden=64, out_dim=32, seed=3)
+
+
+@pytest.mark.slow
+def test_palette_variants_add_recoloured_copies_and_leave_the_base_data_alone() -> None:
+    cfg = dataclasses.replace(TINY, groups=2, contents_per_group=2, palette_variants=2)
+    data = render_training_frames(cfg, 48)
+    plain = render_training_frames(dataclasses.replace(cfg, palette_variants=0), 48)
+    n = len(plain.labels)
+    assert np.array_equal(data.frames[:n], plain.frames) and np.array_equal(data.labels[:n], plain.labels)
+    assert data.looks[: len(plain.looks)] == plain.looks
+    variants = data.labels[n:]
+    assert len(variants) == cfg.groups * cfg.palette_variants * cfg.contents_per_group
+    for label, group in zip(variants, data.groups[n:]):
+        name = data.looks[label]
+        assert PALETTE_MARK in name and family_of(base_look(name)) in cfg.palette_families
+        # the re-coloured instance sits in the group of its look: a hard negative only colour can separate
+        assert base_look(name) in {data.looks[i] for i in plain.labels[plain.groups == group]}
+    again = render_training_frames(cfg, 48, part="palette")
+    assert np.array_equal(again.frames, data.frames[n:]) and np.array_equal(again.labels, variants)
+
+
+def test_a_palette_shift_changes_colour_and_keeps_the_texture() -> None:
+    scene = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    img = get_look("canvas").instance(1)(scene)
+    shifted = variant_recolouring("canvas", 1)(img)
+    lab, lab_shifted = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(float) for x in (img, shifted))
+    lightness = np.abs(lab[..., 0] - lab_shifted[..., 0]).mean()
+    colour = np.abs(lab[..., 1:] - lab_shifted[..., 1:]).mean()
+    print(f"palette shift: lightness moved {lightness:.1f}, colour moved {colour:.1f} (of 255)")
+    assert colour > 10 and lightness < colour / 2
+    assert np.corrcoef(lab[..., 0].ravel(), lab_shifted[..., 0].ravel())[0, 1] > 0.9
+    assert np.array_equal(variant_recolouring("canvas", 1)(img), shifted)
+    assert not np.array_equal(variant_recolouring("canvas", 2)(img), shifted)
 
 
 def test_supcon_loss_prefers_embeddings_that_group_by_label() -> None:
@@ -52,6 +88,19 @@ def test_training_lowers_the_loss_and_is_seeded(trained) -> None:
     assert (root / "head.pt").read_bytes() == (root / "again.pt").read_bytes()  # same command, same sha256
     a, b = load_style_head(root / "head.pt"), load_style_head(root / "again.pt")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.mark.slow
+def test_training_with_palette_variants_is_seeded(trained) -> None:
+    settings, root, record = trained
+    cfg = dataclasses.replace(TINY, palette_variants=1)
+    first = train_style_head(settings, root / "palette.pt", cfg, cache_dir=root / "cache", progress=False)
+    again = train_style_head(settings, root / "palette2.pt", cfg, cache_dir=root / "cache", progress=False)
+    assert first["frames"] == record["frames"] + cfg.groups * cfg.contents_per_group
+    assert any(PALETTE_MARK in name for name in first["looks"])
+    assert first["losses"] == again["losses"]
+    assert (root / "palette.pt").read_bytes() == (root / "palette2.pt").read_bytes()
+    assert (root / "palette.pt").read_bytes() != (root / "head.pt").read_bytes()
 
 
 @pytest.mark.slow
