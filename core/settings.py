@@ -62,6 +62,10 @@ class ModelSettings(BaseModel):
     )
     content_contrast: bool = Field(False, description="stretch each content input's luminance to full contrast")
     content_edges: bool = Field(False, description="add the content taps of the input's edge map (line renderings)")
+    preprocess: Literal["auto", "opencv", "torch"] = Field(
+        "auto", description="where frames are prepared for the model: OpenCV per frame on the CPU, or batched torch "
+        "ops on the model's device (embedder/preprocess.py); auto = torch on a GPU, OpenCV on a CPU",
+    )
     # Learned style (vidstyle.styletransfer): with a checkpoint, embeddings also get a `style_cin` column.
     cin_checkpoint: Path | None = Field(None, description="`vidstyle train-style` checkpoint; adds style_cin")
 

@@ -16,7 +16,9 @@
     block (`style_blocks`), beside style_stats weighted by `style_head_stats`.
 - content pass: the frame cropped to its moving region when a static template frames it
   (`regions.moving_region_weights`), then de-stylised — grey, small (`content_input_size`), optionally
-  contrast-stretched, lightly blurred — through the high taps, spatially pooled, optionally beside the same taps of its edge map.
+  contrast-stretched, lightly blurred — through the high taps, spatially pooled, optionally beside the same taps
+  of its edge map. These steps run in OpenCV per frame on a CPU, or as batched torch ops on the model's device
+  (`embedder/preprocess.py`, `model.preprocess`), which give the same vectors up to OpenCV's rounding.
   A look lives in colour and fine texture; what is shown survives at low resolution in luminance, so the deep
   taps describe the subject rather than the filter (Geirhos et al. showed ImageNet CNNs lean on texture; this
   takes the texture away from them). Measured in bench/RESULTS.md.
@@ -38,6 +40,7 @@ import torch.nn.functional as F
 from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import ModelSettings
+from vidstyle.embedder.preprocess import colour_histogram_torch, content_frames_torch, edge_map_torch, frames_on
 from vidstyle.embedder.regions import mask_box
 from vidstyle.embedder.style_head import StyleHead
 
@@ -173,6 +176,9 @@ class FeatureExtractor:
         spec = backbone.spec
         self.settings = settings
         self.device = pick_device(settings.device)
+        # OpenCV per frame is faster on a CPU; on a GPU it would starve the model (embedder/preprocess.py).
+        self.torch_preprocess = settings.preprocess == "torch" or (
+            settings.preprocess == "auto" and self.device.type == "cuda")
         self.content_taps = tuple(settings.content_taps or spec.content_taps)
         self.style_taps = tuple(settings.style_taps or spec.style_taps)
         self.style_model, self.content_model = (
@@ -277,7 +283,8 @@ class FeatureExtractor:
           other);
         - `rgb`, `chroma`, `tone`: the palette as a joint RGB histogram, as chroma alone and as the tone curve.
         """
-        x = frames_to_tensor(frames, self.device)
+        u8 = frames_on(frames, self.device)
+        x = u8.permute(0, 3, 1, 2).float().div_(255)
         colour_maps = self._taps(self.style_model, x)
         blocks = self._stats(colour_maps, "colour")
         grey = luminance(x)
@@ -286,7 +293,8 @@ class FeatureExtractor:
             blocks |= self._stats(self._taps(self.style_model, g), f"luma{k}")
         with torch.inference_mode():
             chroma, tone = palette_histograms(x)
-            blocks["rgb"] = l2n(colour_histogram(frames).to(self.device))
+            rgb = colour_histogram_torch(u8) if self.torch_preprocess else colour_histogram(frames)
+            blocks["rgb"] = l2n(rgb.to(self.device))
             blocks["chroma"], blocks["tone"] = l2n(chroma), l2n(tone)
         return blocks, colour_maps
 
@@ -294,12 +302,12 @@ class FeatureExtractor:
         """frames: (n, S, S, 3) uint8 RGB; region_weights: (n, g, g) moving-region masks (content crop) or None."""
         s = self.settings
         blocks, colour_maps = self.style_blocks(frames)
-        content_in = content_frames(frames, region_weights if s.content_mask else None, s)
-        content_taps = self._taps(self.content_model, frames_to_tensor(content_in))
+        content_in, edges_in = self._content_inputs(frames, region_weights if s.content_mask else None)
+        content_taps = self._taps(self.content_model, content_in)
         with torch.inference_mode():
             content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]
-            if s.content_edges:
-                edge_taps = self._taps(self.content_model, frames_to_tensor(edge_map(content_in)))
+            if edges_in is not None:
+                edge_taps = self._taps(self.content_model, edges_in)
                 content += [self._block(self._pool(edge_taps[t]), s.content_norm) for t in self.content_taps]
             grams = []
             for t in self.style_taps:
@@ -322,6 +330,21 @@ class FeatureExtractor:
                 learned = self.head(torch.cat(list(blocks.values()), dim=1))
                 out["style_learned"] = l2n(torch.cat([learned, out["style_stats"] * s.style_head_stats**0.5], 1))
         return {k: v.cpu().numpy().astype(np.float32) for k, v in out.items()}
+
+    def _content_inputs(self, frames: np.ndarray, region_weights: np.ndarray | None
+                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The content pass's input and, with `content_edges`, its edge map: (n, 3, s, s) in [0, 1], prepared
+        by OpenCV on the CPU or by the same steps as torch ops on the model's device (`torch_preprocess`)."""
+        s = self.settings
+        if not self.torch_preprocess:
+            content_in = content_frames(frames, region_weights, s)
+            edges = frames_to_tensor(edge_map(content_in)) if s.content_edges else None
+            return frames_to_tensor(content_in), edges
+        with torch.inference_mode():
+            weights = None if region_weights is None else torch.from_numpy(region_weights).to(self.device)
+            content_in = content_frames_torch(frames_on(frames, self.device), weights, s)
+            edges = edge_map_torch(content_in.mul(255).round_()).div(255) if s.content_edges else None
+        return content_in, edges
 
     def _pool(self, fmap: torch.Tensor) -> torch.Tensor:
         if self.settings.content_pooling == "gem":  # generalised mean, p = 3 (Radenović et al.)

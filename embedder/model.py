@@ -67,7 +67,7 @@ class Embedder:
         frames = np.concatenate([v.frames for v in videos])
         weights = None
         if self.settings.model.content_mask:
-            masks = [moving_region_weights(v.frames) for v in videos]
+            masks = self._masks(videos)
             if any(mk is not None for mk in masks):
                 full = np.ones((28, 28), np.float32)
                 weights = np.concatenate(
@@ -89,6 +89,17 @@ class Embedder:
             out.append(aggregate_frames(sl, self.settings.model.style_representation))
             start += n
         return out
+
+    def _masks(self, videos: list[Decoded]) -> list[np.ndarray | None]:
+        """Each video's moving-region weights (`regions.moving_region_weights`), on the model's device when the
+        extractor prepares frames there."""
+        if not self.features.torch_preprocess:
+            return [moving_region_weights(v.frames) for v in videos]
+        from vidstyle.embedder.preprocess import frames_on, moving_region_weights_torch
+
+        frames = frames_on(np.concatenate([v.frames for v in videos]), self.features.device)
+        masks = moving_region_weights_torch(frames, [len(v.frames) for v in videos])
+        return [None if m is None else m.cpu().numpy() for m in masks]
 
     def embed_file(self, path: Path) -> EmbeddedVideo:
         """Embed one file (video or image) in an isolated decode worker; DecodeError gives the reason."""

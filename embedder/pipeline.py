@@ -131,7 +131,7 @@ def _plan(sources: list[VideoSource], existing: dataset.Existing, retry_failed: 
 
 
 # Model settings that change how fast vectors are made, not which: a rerun may differ in them.
-_RUNTIME_FIELDS = frozenset({"device", "batch_size", "weights_path"})
+_RUNTIME_FIELDS = frozenset({"device", "batch_size", "weights_path", "preprocess"})
 
 
 def _recorded_model_is(out_dir: storage.Location, settings: Settings) -> bool:

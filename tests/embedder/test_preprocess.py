@@ -29,8 +29,6 @@ from vidstyle.embedder.features import (
     content_frames,
     edge_map,
     l2n,
-    mask_box,
-    moving_region_weights,
 )
 from vidstyle.embedder.preprocess import (
     colour_histogram_torch,
@@ -41,6 +39,7 @@ from vidstyle.embedder.preprocess import (
     moving_region_weights_torch,
     small_grey,
 )
+from vidstyle.embedder.regions import mask_box, moving_region_weights
 from vidstyle.evaluation.benchmark import Item, render_items
 from vidstyle.media.decode import decode_file
 
@@ -157,3 +156,29 @@ def test_content_vectors_match_through_the_backbone(videos: list[np.ndarray], em
     # The two paths are far closer than any two frames of different videos.
     assert nearest_other > 100 * float(distance.max())
 
+
+
+@pytest.mark.slow
+def test_the_embedder_gives_the_same_vectors_with_either_preprocessing(videos: list[np.ndarray], embedder) -> None:
+    """`model.preprocess: torch` (what a GPU runs) through the whole embedder, on the CPU, against OpenCV:
+    the style pass sees the same frames (its vectors agree to float rounding); the content vectors within the
+    content input's rounding (above)."""
+    from vidstyle.media.decode import Decoded
+
+    decoded = [Decoded(v, [float(i) for i in range(len(v))]) for v in videos]
+    features = embedder.features
+    assert not features.torch_preprocess  # auto on a CPU
+    opencv = embedder.vectors(decoded)
+    features.torch_preprocess = True
+    try:
+        torched = embedder.vectors(decoded)
+    finally:
+        features.torch_preprocess = False
+    for a, b in zip(opencv, torched):
+        assert set(a) == set(b)
+        for column in ("style", "style_stats", "style_gram", "style_texture", "style_learned"):
+            if column in a:
+                assert np.abs(a[column] - b[column]).max() <= 1e-5, column
+        distance = 1 - float(a["content"] @ b["content"])
+        print(f"content cosine distance, torch vs OpenCV preprocessing: {distance:.2e}")
+        assert distance <= 5e-3
