@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support.media import CONTENTS, LOOKS
+from tests.support.media import CONTENTS, LOOKS, half_catalogue
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder import dataset
@@ -121,10 +121,7 @@ def _cli(*args: str) -> list[str]:
 def test_kill_9_mid_run_then_rerun_gives_every_video_once(tmp_path: Path, sample_catalogue: Path) -> None:
     """Half the sample catalogue: enough for parts before and after the kill, and half the rerun's time."""
     src, out = tmp_path / "src", tmp_path / "emb"
-    src.mkdir()
-    videos = [f"{c}__{look}.mp4" for c in CONTENTS for look in LOOKS[:2]]
-    for name in videos:
-        shutil.copy(sample_catalogue / name, src / name)
+    videos = half_catalogue(sample_catalogue, src)
     env = os.environ | {"VIDSTYLE_EMBED__PART_ROWS": "2", "VIDSTYLE_MODEL__BATCH_SIZE": "4",
                         "VIDSTYLE_DECODE__WORKERS": "1"}
     cmd = _cli("embed", str(src), "--out", str(out), "--config", str(OFFLINE_CONFIG), "--no-progress")

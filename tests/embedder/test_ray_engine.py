@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.media import CONTENTS, LOOKS
+from tests.support.media import half_catalogue
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.cli.app import app
 from vidstyle.core.settings import Settings
@@ -122,10 +122,7 @@ def test_kill_9_of_the_driver_then_rerun_gives_every_video_once(ray_cluster: str
 
     Half the sample catalogue: enough for parts before and after the kill, and half the rerun's time."""
     src, out = tmp_path / "src", tmp_path / "emb"
-    src.mkdir()
-    videos = [f"{c}__{look}.mp4" for c in CONTENTS for look in LOOKS[:2]]
-    for name in videos:
-        shutil.copy(sample_catalogue / name, src / name)
+    videos = half_catalogue(sample_catalogue, src)
     env = os.environ | {"VIDSTYLE_EMBED__PART_ROWS": "2", "VIDSTYLE_MODEL__BATCH_SIZE": "4"}
     cmd = _cli("embed", str(src), "--out", str(out), "--config", str(OFFLINE_CONFIG), "--no-progress",
                "--engine", "ray")
