@@ -98,12 +98,16 @@ class Stylizer:
     def methods(self) -> list[MethodState]:
         return [self.state(m) for m in PAGE_METHODS]
 
-    def _get(self, method: str) -> MethodStylizer:
-        state = self.state(method)
+    def check(self, method: str) -> None:
+        """404 (not configured) or 503 (failed to load) at once, without waiting for the model thread."""
         if method in self._errors:
             raise Unavailable(self._errors[method])
+        state = self.state(method)
         if not state.available:
             raise NotFound(state.reason or f"{method} is not available")
+
+    def _get(self, method: str) -> MethodStylizer:
+        self.check(method)
         if method not in self._loaded:
             from vidstyle.styletransfer.stylize import load_stylizer
 

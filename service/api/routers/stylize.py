@@ -49,6 +49,7 @@ async def stylize_render(
                       Query(description="style-transfer method (`vidstyle stylize --method`)")] = "ghiasi",
 ) -> Response:
     """PNG: `content`'s middle keyframe rendered by `method` in the look of `like`'s keyframes."""
+    state.stylizer.check(method)
     out = await state.render_stylized(content, like, size, method)
     headers = {"Cache-Control": "max-age=60"}
     if out.note:
