@@ -8,6 +8,9 @@ family: triplet style accuracy of every style representation, content accuracy o
 item pairs of the benchmark, the ROC AUC of same-look vs other-look cosines (and same vs other subject), with the
 cosine ranges, so the scores' calibration is visible.
 
+`--heads NAME=PATH[@W]` also embeds every benchmark with other style heads (W: their `model.style_head_stats`)
+and reports their `style_learned` as `style_learned[NAME]`, beside the configured head in the same run.
+
     python bench/quality_generalise.py --seeds 10 11 12 --n 24 --out bench/quality_generalise.json
 """
 
@@ -82,7 +85,16 @@ def score(sims: TripletSims, mask: np.ndarray, axis: str) -> float:
     return float(right.mean()) if mask.any() else float("nan")
 
 
-def run(bench: Path, base: Settings, variants: dict[str, dict]) -> dict:
+def parse_head(spec: str) -> tuple[str, dict]:
+    """`NAME=PATH[@W]` -> (NAME, model overrides)."""
+    name, _, rest = spec.partition("=")
+    path, _, weight = rest.partition("@")
+    if not name or not path:
+        raise SystemExit(f"--heads takes NAME=PATH[@W], not {spec!r}")
+    return name, {"style_head": path} | ({"style_head_stats": float(weight)} if weight else {})
+
+
+def run(bench: Path, base: Settings, variants: dict[str, dict], heads: dict[str, dict] | None = None) -> dict:
     families, labels = read_families(bench)
     triplets = read_triplets(bench / "triplets.csv")
     baseline = baseline_file_vectors([p for t in triplets for p in t.paths], base)
@@ -120,6 +132,15 @@ def run(bench: Path, base: Settings, variants: dict[str, dict]) -> dict:
             for name in ev.sims:
                 if name.startswith("style_"):
                     out["calibration"][name] = pair_calibration(vectors, labels, name, "style")
+    for head, overrides in (heads or {}).items():
+        settings = base.model_copy(update={"model": base.model.model_copy(update=overrides)})
+        ev = evaluate_triplets(bench / "triplets.csv", settings, bench / ".vidstyle-cache")
+        if len(ev.triplets) != len(triplets):
+            raise SystemExit(f"{bench}: {len(triplets) - len(ev.triplets)} triplets could not be embedded")
+        vectors = {p: e.vectors for p, e in ev.embeddings.items()}
+        for g, mask in groups.items():
+            out["groups"][g][f"style_learned[{head}]"] = score(ev.sims["style_learned"], mask, "style")
+        out["calibration"][f"style_learned[{head}]"] = pair_calibration(vectors, labels, "style_learned", "style")
     return out
 
 
@@ -160,6 +181,7 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--style-head", default="auto", help="model.style_head: a checkpoint, 'auto' or 'none'")
+    ap.add_argument("--heads", nargs="*", default=[], help="other style heads to compare: NAME=PATH[@W]")
     ap.add_argument("--max-frames", type=int, default=None, help="decode.max_frames override (fewer = faster)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vidstyle-generalise"))
     ap.add_argument("--out", type=Path, default=None)
@@ -174,12 +196,13 @@ def main() -> None:
             bench = args.work / f"{split}-{seed}"
             if not (bench / "triplets.csv").is_file():
                 make_benchmark(bench, n=args.n, seed=seed, split=split)
-            results.setdefault(split, {})[seed] = run(bench, settings, {v: VARIANTS[v] for v in args.variants})
+            results.setdefault(split, {})[seed] = run(bench, settings, {v: VARIANTS[v] for v in args.variants},
+                                                      dict(map(parse_head, args.heads)))
             print(f"{split} seed {seed}: done", flush=True)
     print(mean_table(results))
     if args.out:
         args.out.write_text(json.dumps({"config": str(args.config), "n": args.n, "overrides": overrides,
-                                        "results": results}, indent=1))
+                                        "heads": args.heads, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

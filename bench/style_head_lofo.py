@@ -1,18 +1,23 @@
 """Does a learned style head generalise to look families it never saw? Leave-one-family-out on the training
 families, then the held-out families, every style representation computed from the same per-frame blocks.
 
-1. Leave-one-family-out (training families only, so it may guide a choice): for each training family F, a head
-   is trained on the other training families (`HeadTraining.exclude_families`) and scored on the triplets of a
-   training-split benchmark whose look family is F, beside the hand-built vectors on the same triplets.
-2. Held-out families (report only): the shipped head (trained on all training families) and the hand-built
-   vectors on held-out benchmarks.
+1. Leave-one-family-out (training families only, so it may guide a choice): for each training family F and each
+   candidate head recipe (`CANDIDATES`: today's data, and the same data plus palette variants), a head is trained on
+   the other training families (`HeadTraining.exclude_families`) and scored on the triplets of training-split
+   benchmarks whose look family is F, beside the hand-built vectors on the same triplets, at each weight of
+   `style_stats` beside the head (`--stats-weights`; 0 = the head alone). The choice is the recipe and weight with
+   the best mean over the left-out families (a tie keeps the shipped recipe and weight 1).
+2. Held-out families (report only, after the choice): the shipped head and every candidate recipe trained on all
+   training families, at every weight, beside the hand-built vectors on held-out benchmarks; the JSON's `choice`
+   names the column the training families chose, the only one a decision may rest on.
 
 Per file, the backbone's style blocks of its decoded frames (`FeatureExtractor.style_blocks`) are computed once
 (cached beside the benchmark); every representation is a function of them, mirroring `FeatureExtractor`:
 `rgb` (the palette histogram), `stats` (colour-tap statistics + histogram), `texture` (luminance texture at two
-scales + chroma + tone), `learned` (the head), `learned+stats` (both, concatenated at equal weight).
+scales + chroma + tone), `<head> w=<w>` (the head's output beside `stats` scaled by sqrt(w), as
+`model.style_head_stats` does; w=0 is the head alone).
 
-    python bench/style_head_lofo.py --train-bench /tmp/vidstyle-generalise/train-10 \\
+    python bench/style_head_lofo.py --train-bench /tmp/vidstyle-generalise/train-1{0,1} \\
         --heldout-bench /tmp/vidstyle-generalise/heldout-1{0,1,2} --cache /tmp/hcache --out bench/style_head_lofo.json
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -36,6 +42,9 @@ from vidstyle.media.decode import decode_file
 from vidstyle.media.looks import SPLITS
 
 REPO = Path(__file__).resolve().parents[1]
+CANDIDATES = {"current": HeadTraining(), "palette": HeadTraining(palette_variants=3)}
+"""Head recipes compared: the shipped one's data, and the same data plus three re-coloured look instances per
+group (labelled as looks of their own, so only palette separates them)."""
 
 
 def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float) -> dict[str, np.ndarray]:
@@ -54,7 +63,8 @@ def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: f
     return out
 
 
-def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict) -> dict[str, dict]:
+def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict,
+                    weights: tuple[float, ...] = (0.0, 1.0)) -> dict[str, dict]:
     """Video vectors per representation (frame vectors averaged, then unit), from the blocks."""
     edges = np.cumsum([0, *layout.values()])
     spans = {name: slice(a, b) for name, a, b in zip(layout, edges[:-1], edges[1:])}
@@ -75,24 +85,37 @@ def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads
         }
         for name, head in heads.items():
             learned = embed_with_head(head, x.astype(np.float32))
-            per_frame[name] = learned
-            per_frame[f"{name}+stats"] = unit(np.concatenate([learned, per_frame["stats"]], 1))
+            for w in weights:
+                per_frame[f"{name} w={w:g}"] = unit(np.concatenate([learned, per_frame["stats"] * w**0.5], 1))
         for name, v in per_frame.items():
             out.setdefault(name, {})[path] = unit(v.mean(0))
     return out
 
 
-def triplet_accuracy(bench: Path, vectors: dict[str, np.ndarray], family: str | None = None) -> tuple[float, int]:
+def triplet_hits(bench: Path, vectors: dict[str, np.ndarray], family: str | None = None) -> list[bool]:
     with (bench / "triplets.csv").open() as fh:
         rows = [r for r in csv.DictReader(fh) if family is None or r["family"] == family]
-    right = [vectors[r["a"]] @ vectors[r["c"]] > vectors[r["b"]] @ vectors[r["c"]] for r in rows]
-    return float(np.mean(right)) if rows else float("nan"), len(rows)
+    return [bool(vectors[r["a"]] @ vectors[r["c"]] > vectors[r["b"]] @ vectors[r["c"]]) for r in rows]
+
+
+def triplet_accuracy(bench: Path, vectors: dict[str, np.ndarray], family: str | None = None) -> tuple[float, int]:
+    right = triplet_hits(bench, vectors, family)
+    return float(np.mean(right)) if right else float("nan"), len(right)
+
+
+def choose(lofo: dict[str, dict]) -> str:
+    """The head column with the best mean over left-out families; ties keep the shipped recipe at weight 1."""
+    means = {n: float(np.mean([row[n][0] for row in lofo.values()])) for n in next(iter(lofo.values()))}
+    heads = [n for n in means if " w=" in n]
+    best = max(means[n] for n in heads)
+    return "current w=1" if means["current w=1"] >= best else max(heads, key=lambda n: means[n])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--train-bench", type=Path, required=True)
-    ap.add_argument("--heldout-bench", type=Path, nargs="+", required=True)
+    ap.add_argument("--train-bench", type=Path, nargs="+", required=True)
+    ap.add_argument("--heldout-bench", type=Path, nargs="*", default=[])
+    ap.add_argument("--stats-weights", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/hcache"), help="training statistics cache")
     ap.add_argument("--max-frames", type=int, default=4)
@@ -105,18 +128,33 @@ def main() -> None:
     layout = fx.block_layout()
     result: dict = {"lofo": {}, "heldout": {}}
 
-    train_blocks = file_blocks(args.train_bench, fx, args.max_frames, settings.decode.min_gap_s)
+    weights = tuple(args.stats_weights)
+    train_blocks = {b: file_blocks(b, fx, args.max_frames, settings.decode.min_gap_s) for b in args.train_bench}
     for family in SPLITS["train"]:
-        out = Path(f"/tmp/lofo-{family}.pt")
-        train_style_head(settings, out, HeadTraining(exclude_families=(family,)), cache_dir=args.cache,
-                         progress=False)
-        reps = representations(train_blocks, layout, {"learned": load_style_head(out)})
-        result["lofo"][family] = {name: triplet_accuracy(args.train_bench, v, family) for name, v in reps.items()}
+        heads = {}
+        for name, recipe in CANDIDATES.items():
+            out = Path(f"/tmp/lofo-{name}-{family}.pt")
+            cfg = dataclasses.replace(recipe, exclude_families=(family,))
+            train_style_head(settings, out, cfg, cache_dir=args.cache, progress=False)
+            heads[name] = load_style_head(out)
+        hits: dict[str, list[bool]] = {}
+        for bench, blocks in train_blocks.items():
+            for rep, v in representations(blocks, layout, heads, weights).items():
+                hits.setdefault(rep, []).extend(triplet_hits(bench, v, family))
+        result["lofo"][family] = {rep: (float(np.mean(h)), len(h)) for rep, h in hits.items()}
         print(family, {k: round(v[0], 3) for k, v in result["lofo"][family].items()}, flush=True)
+    choice = choose(result["lofo"])
+    result["choice"] = choice
+    print("chosen on training families:", choice, flush=True)
 
-    shipped = {"learned": load_style_head(packaged_head(m.backbone))}
+    scored = {"shipped": load_style_head(packaged_head(m.backbone))}
+    for name, recipe in CANDIDATES.items():
+        final = Path(f"/tmp/lofo-{name}-all.pt")
+        train_style_head(settings, final, recipe, cache_dir=args.cache, progress=False)
+        scored[name] = load_style_head(final)
     for bench in args.heldout_bench:
-        reps = representations(file_blocks(bench, fx, args.max_frames, settings.decode.min_gap_s), layout, shipped)
+        blocks = file_blocks(bench, fx, args.max_frames, settings.decode.min_gap_s)
+        reps = representations(blocks, layout, scored, weights)
         families = sorted({r["family"] for r in csv.DictReader((bench / "triplets.csv").open())})
         result["heldout"][bench.name] = {
             fam: {name: triplet_accuracy(bench, v, None if fam == "all" else fam) for name, v in reps.items()}
@@ -130,8 +168,9 @@ def main() -> None:
         lines.append(f"| {fam} | {row[names[0]][1]} | " + " | ".join(f"{row[n][0]:.3f}" for n in names) + " |")
     lines.append("| **mean** | | " + " | ".join(f"**{np.mean([r[n][0] for r in result['lofo'].values()]):.3f}**"
                                           for n in names) + " |")
-    lines += ["", "| held-out family | n (3 seeds) | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     fams = sorted({f for b in result["heldout"].values() for f in b})
+    names = list(next(iter(next(iter(result["heldout"].values())).values()))) if fams else []
+    lines += ["", "| held-out family | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     for fam in fams:
         runs = [b[fam] for b in result["heldout"].values() if fam in b]
         n = sum(r[names[0]][1] for r in runs)
