@@ -42,6 +42,8 @@ def main() -> None:
     t0 = time.perf_counter()
     index = IndexSet.from_vectors("bench", ids, vectors, IndexSettings())
     build = time.perf_counter() - t0
+    print(f"index built in {build:.0f} s: style {index.index_type('style')}, content "
+          f"{index.index_type('content')}", flush=True)
     blend = Blend.from_settings(ServeSettings())
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,6 +71,8 @@ def main() -> None:
                     index.search_id(vid, space, args.k)
             single = len(sample) / (time.perf_counter() - t0)
             rows.append((space, batched, on_ray, single))
+            # Each table's figures as soon as they exist: a long run stopped early keeps what it measured.
+            print(f"{space}: local {batched:,.1f}, ray {on_ray:,.1f}, one by one {single:,.1f} videos/s", flush=True)
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
     print(f"Machine: {cpu}, {os.cpu_count()} cores. {args.n:,} videos, style {args.style_dim}-d "
