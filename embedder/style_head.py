@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from importlib import resources
 from pathlib import Path
 
@@ -82,9 +81,7 @@ def save_style_head(head: StyleHead, path: Path, extra: dict | None = None) -> N
         "hidden": head.hidden,
         "out_dim": head.out_dim,
         "state_dict": {k: v.detach().cpu() for k, v in head.state_dict().items()},
-        # a JSON round trip: fresh objects, so that pickle's memo (which shares repeated *objects*, e.g. an interned
-        # string that is both a look and a family name) depends on the values alone, not on where they came from
-        "extra": json.loads(json.dumps(extra or {})),
+        "extra": extra or {},
     }
     buf = io.BytesIO()  # saved through a buffer: a file name would enter the archive, and with it the sha256
     torch.save(state, buf)

@@ -382,11 +382,23 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
             return {"stopped_at": step, "losses": losses}
     bar.close()
     head.eval()
-    record = {"config": asdict(cfg), "looks": data.looks, "frames": len(data.labels),
+    record = {"config": _recorded(cfg), "looks": [str(n) for n in np.asarray(data.looks)], "frames": len(data.labels),
               "loss_first": float(np.mean(losses[:20])), "loss_last": float(np.mean(losses[-20:]))}
     save_style_head(head, out, record)  # no timings in the file: the same command writes the same bytes
     timings = {"data_s": round(data_s, 1), "train_s": round(time.perf_counter() - started - data_s, 1)}
     return record | timings | {"losses": losses}
+
+
+def _recorded(cfg: HeadTraining) -> dict:
+    """The settings as the head file records them; the palette options only when used, so that a head trained
+    without them is the same file as before they existed. (The record's look names are fresh strings, never the
+    interned names that the options also hold: pickle shares repeated objects, and the file would then depend on
+    whether the data came from the cache or a fresh rendering.)"""
+    record = asdict(cfg)
+    if cfg.palette_variants <= 0:
+        for key in ("palette_variants", "palettes_per_look", "palette_families"):
+            del record[key]
+    return record
 
 
 def embed_with_head(head: StyleHead, blocks: np.ndarray) -> np.ndarray:

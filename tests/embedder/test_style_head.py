@@ -98,6 +98,8 @@ def test_training_with_palette_variants_is_seeded(trained) -> None:
     again = train_style_head(settings, root / "palette2.pt", cfg, cache_dir=root / "cache", progress=False)
     assert first["frames"] == record["frames"] + cfg.groups * cfg.contents_per_group
     assert any(PALETTE_MARK in name for name in first["looks"])
+    # a head trained without the option records none of it: its file is the same as before the option existed
+    assert first["config"]["palette_variants"] == 1 and "palette_variants" not in record["config"]
     assert first["losses"] == again["losses"]
     assert (root / "palette.pt").read_bytes() == (root / "palette2.pt").read_bytes()
     assert (root / "palette.pt").read_bytes() != (root / "head.pt").read_bytes()
