@@ -274,7 +274,8 @@ class FeatureExtractor:
             out[f"{prefix}/{t}"] = self._block(torch.cat([f.mean(2), f.std(2)], dim=1), self.settings.style_norm)
         return out
 
-    def style_blocks(self, frames: np.ndarray) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    def style_blocks(self, frames: np.ndarray, u8: torch.Tensor | None = None
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Per-frame style blocks (`block_layout`, each normalised) and the colour pass's tap maps (for Grams).
 
         - `colour/<tap>`: the statistics of the colour frame (palette and texture mixed, today's `style_stats`);
@@ -282,8 +283,10 @@ class FeatureExtractor:
           and rendering whatever the colours, at two viewing distances (a halftone's dots at one, its tone at the
           other);
         - `rgb`, `chroma`, `tone`: the palette as a joint RGB histogram, as chroma alone and as the tone curve.
+
+        `u8`: the frames already on the model's device (`frames_on`), when the caller has them there.
         """
-        u8 = frames_on(frames, self.device)
+        u8 = frames_on(frames, self.device) if u8 is None else u8
         x = u8.permute(0, 3, 1, 2).float().div_(255)
         colour_maps = self._taps(self.style_model, x)
         blocks = self._stats(colour_maps, "colour")
@@ -301,8 +304,9 @@ class FeatureExtractor:
     def __call__(self, frames: np.ndarray, region_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """frames: (n, S, S, 3) uint8 RGB; region_weights: (n, g, g) moving-region masks (content crop) or None."""
         s = self.settings
-        blocks, colour_maps = self.style_blocks(frames)
-        content_in, edges_in = self._content_inputs(frames, region_weights if s.content_mask else None)
+        u8 = frames_on(frames, self.device)  # one copy to a GPU for both passes; none on a CPU
+        blocks, colour_maps = self.style_blocks(frames, u8)
+        content_in, edges_in = self._content_inputs(frames, u8, region_weights if s.content_mask else None)
         content_taps = self._taps(self.content_model, content_in)
         with torch.inference_mode():
             content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]
@@ -331,7 +335,7 @@ class FeatureExtractor:
                 out["style_learned"] = l2n(torch.cat([learned, out["style_stats"] * s.style_head_stats**0.5], 1))
         return {k: v.cpu().numpy().astype(np.float32) for k, v in out.items()}
 
-    def _content_inputs(self, frames: np.ndarray, region_weights: np.ndarray | None
+    def _content_inputs(self, frames: np.ndarray, u8: torch.Tensor, region_weights: np.ndarray | None
                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The content pass's input and, with `content_edges`, its edge map: (n, 3, s, s) in [0, 1], prepared
         by OpenCV on the CPU or by the same steps as torch ops on the model's device (`torch_preprocess`)."""
@@ -342,7 +346,7 @@ class FeatureExtractor:
             return frames_to_tensor(content_in), edges
         with torch.inference_mode():
             weights = None if region_weights is None else torch.from_numpy(region_weights).to(self.device)
-            content_in = content_frames_torch(frames_on(frames, self.device), weights, s)
+            content_in = content_frames_torch(u8, weights, s)
             edges = edge_map_torch(content_in.mul(255).round_()).div(255) if s.content_edges else None
         return content_in, edges
 
