@@ -10,6 +10,14 @@ write-ahead log attached (`load(..., writable=True)`), each write is appended an
 them, under the write lock), seals the log, writes INDEX_DIR through `persistence.save` while searches and
 writes go on, then drops the log records the save made redundant. Loading replays the log past the save.
 
+Several processes (`load(..., shared=True)`, the service with `serve.workers > 1`) serve one INDEX_DIR: each
+memory-maps the index files read-only, so the page cache holds one copy for all of them, and keeps its own
+delta. A write takes the log's inter-process lock, first takes in what the other processes logged, then appends
+and applies its own; `sync()` (before each request: one read of `wal.head` and one stat of the manifest) takes
+in the others' writes, and the new index files a compaction wrote (loaded in the background meanwhile; until
+they are in, writes past the compacted log stay invisible to this process). The compaction in this mode loads
+the files into memory, replays the log, folds and saves, in whichever process has its lock.
+
 Concurrency: searches share a readers-writer lock; `add`/`remove` take it exclusively for the short time
 they apply, so a search sees the state before or after an update, never between. Writers are also
 serialised by a separate mutex (the log append and its fsync happen under it, outside the readers' lock), and
@@ -20,9 +28,11 @@ Saving and loading INDEX_DIR is `vidstyle.indexing.persistence`; the log is `vid
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,11 +44,14 @@ from vidstyle.core.spaces import SPACES
 from vidstyle.core.vectors import unit
 from vidstyle.embedder.dataset import read_embeddings
 from vidstyle.indexing import persistence, writelog
-from vidstyle.indexing.errors import UnknownVideoError
+from vidstyle.indexing.errors import IndexLoadError, UnknownVideoError
 from vidstyle.indexing.factory import IndexPlan, create_index, single_threaded
 from vidstyle.indexing.rwlock import RWLock
 from vidstyle.indexing.space import SpaceIndex
 
+log = logging.getLogger(__name__)
+
+RELOAD_ATTEMPTS = 5  # a compaction in another process may delete what a reload was about to read; try again
 DELTA_PLAN = IndexPlan(kind="flat", reason="writes since the last compaction (exact search)")
 
 
@@ -88,8 +101,12 @@ class IndexSet:
         self._log: writelog.WriteLog | None = None
         self._pending = 0  # videos added or deleted since the last fold
         self._rw = RWLock()
-        self._writer = threading.Lock()
+        self._writer = threading.RLock()
         self._saving = threading.Lock()
+        self._shared_dir: Path | None = None  # INDEX_DIR, when other processes serve and write it too
+        self._manifest_id: tuple[int, int] | None = None  # the manifest the main indexes were loaded from
+        self._reloading = threading.Lock()
+        self._version = 0  # bumped whenever the catalogue changes (a write here or elsewhere, a reload)
 
     def _empty_delta(self, dim: int) -> SpaceIndex:
         return SpaceIndex(create_index(DELTA_PLAN, dim), DELTA_PLAN, self._settings)
@@ -215,6 +232,11 @@ class IndexSet:
             rows = [self._reconstruct(space, self._int_id(v)) for v in video_ids]
         return np.stack(rows) if rows else np.zeros((0, dim), np.float32)
 
+    @property
+    def version(self) -> int:
+        """Changes whenever the videos stored may have changed (to key caches of derived lists)."""
+        return self._version
+
     def pending_writes(self) -> int:
         """Videos added or deleted since the last compaction (what the log holds past the index files)."""
         return self._pending
@@ -285,7 +307,7 @@ class IndexSet:
         prepared = self._prepare(video_ids, vectors)
         if not video_ids:
             return
-        with self._writer:
+        with self.exclusive():
             self._append("add", video_ids, prepared)
             with self._rw.write():
                 self._apply_add(video_ids, prepared)
@@ -295,7 +317,7 @@ class IndexSet:
         wanted = list(dict.fromkeys(video_ids))
         if not wanted:
             return
-        with self._writer:  # the id table changes only under this mutex
+        with self.exclusive():  # the id table changes only under this mutex
             missing = [v for v in wanted if v not in self._id_of]
             if missing:
                 raise UnknownVideoError(missing)
@@ -337,6 +359,7 @@ class IndexSet:
             self._video_of[new] = video
         self._next_id += len(video_ids)
         self._pending += len(video_ids)
+        self._version += 1
 
     def _apply_remove(self, video_ids: list[str]) -> None:
         """Remove stored videos (caller holds both locks); ids not stored are skipped, as a replay needs."""
@@ -345,6 +368,7 @@ class IndexSet:
         for video in present:
             del self._video_of[self._id_of.pop(video)]
         self._pending += len(present)
+        self._version += 1
 
     def _retire(self, ids: list[int]) -> None:
         """Take ids out of searches: dropped from the small deltas, hidden in the main indexes."""
@@ -367,6 +391,121 @@ class IndexSet:
         else:
             raise ValueError(f"unknown write-ahead log operation {record.op!r} (seq {record.seq})")
         self._log_seq = record.seq
+
+    # ------------------------------------------------------------------------- several processes, one INDEX_DIR
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """This thread is the catalogue's one writer inside the block: in this process and, when shared, across
+        the processes serving INDEX_DIR (their writes taken in first). Re-entrant; what a caller changes beside
+        the index (the service's dataset) is serialised by the same lock."""
+        with self._writer:
+            if self._shared_dir is None or self._log is None:
+                yield
+                return
+            with self._log.exclusive():
+                self._refresh_locked()
+                yield
+
+    def sync(self) -> bool:
+        """Shared: take in what other processes wrote since the last look; True if anything changed. Cheap when
+        nothing did, and never waits: with a write of this process under way, or new index files still
+        loading (in a background thread), it answers from the state it has, which is whole."""
+        if self._shared_dir is None or self._log is None:
+            return False
+        if persistence.manifest_identity(self._shared_dir) != self._manifest_id:
+            self._reload_in_background()
+        if self._log.head() <= self._log_seq or not self._writer.acquire(blocking=False):
+            return False
+        try:
+            return self._catch_up_locked(reload=False)
+        finally:
+            self._writer.release()
+
+    def refresh(self) -> None:
+        """Shared: take in every write other processes made, and new index files, before returning."""
+        with self.exclusive():
+            pass
+
+    def _refresh_locked(self) -> None:
+        """Caller holds the writer mutex and the log's lock: nothing changes the log meanwhile."""
+        assert self._shared_dir is not None
+        if persistence.manifest_identity(self._shared_dir) != self._manifest_id:
+            self._reload_locked()
+        self._catch_up_locked(reload=True)
+
+    def _catch_up_locked(self, reload: bool) -> bool:
+        """Apply the log records past this state's (caller holds the writer mutex). A compaction may have
+        deleted them: then load its files (`reload`) or leave the state as it is for the background reload."""
+        assert self._log is not None
+        try:
+            records = self._log.read_new()
+        except writelog.LogGap:
+            if not reload:
+                self._reload_in_background()
+                return False
+            self._reload_locked()
+            records = self._log.read_new()
+        if records:
+            with self._rw.write():
+                for record in records:
+                    self._replay(record)
+        return bool(records)
+
+    def _reload_in_background(self) -> None:
+        if self._reloading.acquire(blocking=False):
+            threading.Thread(target=self._reload_task, name="vidstyle-index-reload", daemon=True).start()
+
+    def _reload_task(self) -> None:
+        try:
+            with self._writer:
+                if persistence.manifest_identity(self._shared_dir) != self._manifest_id:  # type: ignore[arg-type]
+                    self._reload_locked()
+                self._catch_up_locked(reload=True)
+        except Exception:  # noqa: BLE001 - the old state stays in service; the next request tries again
+            log.exception("taking in the new index files of %s failed", self._shared_dir)
+        finally:
+            self._reloading.release()
+
+    def _reload_locked(self) -> None:
+        """Load the index files a compaction wrote (memory-mapped, sizes checked: their writer checksummed them),
+        replay the log past them, then swap them in whole (caller holds the writer mutex)."""
+        assert self._shared_dir is not None and self._log is not None
+        for attempt in range(RELOAD_ATTEMPTS):
+            identity = persistence.manifest_identity(self._shared_dir)
+            try:
+                record, saved = persistence.load(self._shared_dir, self._settings, self.fingerprint, mmap=True,
+                                                 verify=False)
+                fresh = IndexSet(record, saved)
+                self._log.log_id = fresh._log_id
+                self._log.restart_at(fresh._log_seq)
+                for logged in self._log.read_new():
+                    fresh._replay(logged)
+                break
+            except IndexLoadError:  # a newer compaction replaced what was being read
+                if attempt == RELOAD_ATTEMPTS - 1:
+                    raise
+        with self._rw.write():
+            for name in ("_spaces", "_id_of", "_video_of", "_next_id", "_saved", "_delta", "_in_delta", "_log_id",
+                         "_log_seq", "_pending", "columns", "created_at"):
+                setattr(self, name, getattr(fresh, name))
+            self._manifest_id = identity
+            self._version += 1
+        log.info("took in the index files of %s (%d videos)", self._shared_dir, len(self._id_of))
+
+    def _compact_shared(self) -> None:
+        """Compaction when several processes serve INDEX_DIR: seal the log under its lock, then (no lock held)
+        load the index files into memory, replay the log, fold and save; one process at a time, the others skip."""
+        assert self._shared_dir is not None and self._log is not None
+        with self._log.compaction() as mine:
+            if not mine:
+                return
+            with self.exclusive():
+                if not self._pending:
+                    return
+                self._log.rotate()
+            full = IndexSet.load(self._shared_dir, self._settings, self.fingerprint)
+            full.save(self._shared_dir)  # no log attached: folds, writes, deletes the log segments it holds
+        self.refresh()
 
     # ------------------------------------------------------------------------------------- compaction
     def compact(self) -> None:
@@ -433,6 +572,9 @@ class IndexSet:
         index_dir = Path(index_dir)
         if self._log is not None and index_dir.resolve() != self._log.index_dir.resolve():
             raise ValueError(f"this index logs its writes to {self._log.index_dir}; it cannot be saved elsewhere")
+        if self._shared_dir is not None:
+            self._compact_shared()
+            return
         with self._saving:
             with self._writer, self._rw.write():
                 self._fold_locked()
@@ -454,12 +596,18 @@ class IndexSet:
 
     @classmethod
     def load(
-        cls, index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None, *, writable: bool = False
+        cls, index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None, *, writable: bool = False,
+        shared: bool = False,
     ) -> IndexSet:
         """Open a saved INDEX_DIR, verifying it first, and replay its write-ahead log; IndexLoadError says what is
         wrong and what to do. `writable`: this process is INDEX_DIR's one writer: it removes what an interrupted
-        save left, cuts a torn last log record, and logs its writes."""
+        save left, cuts a torn last log record, and logs its writes. `shared`: one of several processes serving
+        and writing INDEX_DIR (see the module's docstring)."""
         index_dir = Path(index_dir)
+        if shared:
+            if writable:
+                raise ValueError("an index is opened either writable (one writer) or shared, not both")
+            return cls._load_shared(index_dir, settings, expect_fingerprint)
         index_set = cls(*persistence.load(index_dir, settings, expect_fingerprint))
         with index_set._writer, index_set._rw.write():
             for record in writelog.read(index_dir, index_set._log_id, index_set._log_seq):
@@ -468,6 +616,26 @@ class IndexSet:
                 persistence.remove_orphans(index_dir)
                 index_set._log = writelog.WriteLog(index_dir, index_set._log_id, index_set._log_seq)
         return index_set
+
+
+    @classmethod
+    def _load_shared(cls, index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None) -> IndexSet:
+        for attempt in range(RELOAD_ATTEMPTS):
+            identity = persistence.manifest_identity(index_dir)
+            index_set = cls(*persistence.load(index_dir, settings, expect_fingerprint, mmap=True))
+            index_set._log = writelog.WriteLog(index_dir, index_set._log_id, index_set._log_seq, shared=True)
+            try:
+                with index_set._writer, index_set._rw.write():
+                    for record in index_set._log.read_new():
+                        index_set._replay(record)
+            except IndexLoadError:  # a compaction replaced the files meanwhile
+                index_set._log.close()
+                if attempt == RELOAD_ATTEMPTS - 1:
+                    raise
+                continue
+            index_set._shared_dir, index_set._manifest_id = index_dir, identity
+            return index_set
+        raise AssertionError("unreachable")
 
 
 def _check_k(k: int) -> None:

@@ -226,10 +226,26 @@ def recorded_emb_dir(index_dir: Path) -> Path | None:
     return (Path(index_dir) / name).resolve() if name else None
 
 
+def manifest_identity(index_dir: Path) -> tuple[int, int] | None:
+    """Which manifest.json INDEX_DIR holds now (inode, mtime): a save replaces the file, so this changes."""
+    try:
+        st = os.stat(Path(index_dir) / MANIFEST)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def load(
-    index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None
+    index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None = None, *, mmap: bool = False,
+    verify: bool = True,
 ) -> tuple[IndexRecord, SavedFiles]:
-    """Read a saved INDEX_DIR, verifying it first; IndexLoadError says what is wrong and what to do."""
+    """Read a saved INDEX_DIR, verifying it first; IndexLoadError says what is wrong and what to do.
+
+    `mmap`: the index files are memory-mapped read-only instead of read into memory (faiss's
+    IO_FLAG_MMAP_IFC: flat codes and inverted lists), so processes serving the same INDEX_DIR share one copy in
+    the page cache; such an index cannot be changed in place. `verify=False` checks sizes but not checksums:
+    for files a sibling process has just written and checksummed, where hashing gigabytes again would only
+    delay taking them in."""
     index_dir = Path(index_dir)
     data = read_manifest(index_dir)
     try:
@@ -246,8 +262,8 @@ def load(
             for key, name in (("exact_vectors", f"{space}.vectors"), ("exact_ids", f"{space}.vector_ids")):
                 if data["spaces"][space].get(key):
                     files[name] = data["spaces"][space][key]
-        spaces = {space: _load_space(index_dir, space, data, settings) for space in SPACES}
-        id_table = _load_id_table(index_dir, data["ids"])
+        spaces = {space: _load_space(index_dir, space, data, settings, mmap, verify) for space in SPACES}
+        id_table = _load_id_table(index_dir, data["ids"], verify)
         if len(id_table) != data["count"]:
             raise IndexLoadError(f"{index_dir}: id table holds {len(id_table)} videos, manifest says {data['count']}")
         for space, index in spaces.items():
@@ -295,8 +311,8 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def _verified_file(index_dir: Path, entry: dict[str, Any], what: str) -> Path:
-    """The path of a data file after checking its size and sha256 against the manifest."""
+def _verified_file(index_dir: Path, entry: dict[str, Any], what: str, verify: bool = True) -> Path:
+    """The path of a data file after checking its size and (`verify`) sha256 against the manifest."""
     path = index_dir / entry["path"]
     if not path.is_file():
         raise IndexLoadError(f"{index_dir}: {what} file {entry['path']} is missing; rebuild the index")
@@ -306,7 +322,7 @@ def _verified_file(index_dir: Path, entry: dict[str, Any], what: str) -> Path:
             f"{index_dir}: {what} file {entry['path']} is truncated or altered ({size} bytes, manifest says "
             f"{entry['bytes']}); rebuild the index"
         )
-    if sha256_file(path) != entry["sha256"]:
+    if verify and sha256_file(path) != entry["sha256"]:
         raise IndexLoadError(
             f"{index_dir}: {what} file {entry['path']} is corrupted (sha256 differs from the manifest); "
             "rebuild the index"
@@ -314,11 +330,13 @@ def _verified_file(index_dir: Path, entry: dict[str, Any], what: str) -> Path:
     return path
 
 
-def _load_space(index_dir: Path, space: str, manifest: dict[str, Any], settings: IndexSettings) -> SpaceIndex:
+def _load_space(
+    index_dir: Path, space: str, manifest: dict[str, Any], settings: IndexSettings, mmap: bool, verify: bool
+) -> SpaceIndex:
     entry = manifest["spaces"][space]
-    path = _verified_file(index_dir, entry["file"], f"{space} index")
+    path = _verified_file(index_dir, entry["file"], f"{space} index", verify)
     try:
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
     except RuntimeError as exc:
         raise IndexLoadError(f"{index_dir}: {space} index file cannot be read by faiss: {exc}") from exc
     expected = (manifest["dims"][space], entry["dims"])
@@ -329,16 +347,17 @@ def _load_space(index_dir: Path, space: str, manifest: dict[str, Any], settings:
         )
     exact = None
     if entry.get("exact_vectors"):
-        rows = np.load(_verified_file(index_dir, entry["exact_vectors"], f"{space} float vectors"), mmap_mode="r")
-        ids = np.load(_verified_file(index_dir, entry["exact_ids"], f"{space} vector ids"))
+        vectors_path = _verified_file(index_dir, entry["exact_vectors"], f"{space} float vectors", verify)
+        rows = np.load(vectors_path, mmap_mode="r")
+        ids = np.load(_verified_file(index_dir, entry["exact_ids"], f"{space} vector ids", verify))
         if rows.shape != (len(ids), index.d):
             raise IndexLoadError(f"{index_dir}: the {space} float vectors have shape {rows.shape}; rebuild the index")
         exact = ExactVectors(ids, rows)
-    return SpaceIndex(index, IndexPlan.from_dict(entry["plan"]), settings, exact=exact)
+    return SpaceIndex(index, IndexPlan.from_dict(entry["plan"]), settings, exact=exact, mapped=mmap)
 
 
-def _load_id_table(index_dir: Path, entry: dict[str, Any]) -> dict[str, int]:
-    path = _verified_file(index_dir, entry, "id table")
+def _load_id_table(index_dir: Path, entry: dict[str, Any], verify: bool = True) -> dict[str, int]:
+    path = _verified_file(index_dir, entry, "id table", verify)
     try:
         table = pq.read_table(path)
         ids = table.column("id").to_pylist()

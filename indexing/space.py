@@ -48,8 +48,10 @@ class SpaceIndex:
         settings: IndexSettings,
         dead: Iterable[int] = (),
         exact: ExactVectors | None = None,
+        mapped: bool = False,
     ):
         self.index = index
+        self.mapped = mapped  # memory-mapped read-only from INDEX_DIR: searched, hidden from, never changed
         self.exact = exact  # the float vectors that re-rank a compressed index's candidates
         self.plan = plan
         self.settings = settings
@@ -101,6 +103,7 @@ class SpaceIndex:
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Append unit vectors under new ids (the caller removes an id before re-adding it)."""
+        self._check_changeable()
         with single_threaded(len(ids) < SINGLE_THREAD_BELOW):  # the service adds one video at a time
             for start in range(0, len(ids), ADD_CHUNK):
                 stop = start + ADD_CHUNK
@@ -112,7 +115,10 @@ class SpaceIndex:
             self.exact.add(np.asarray(ids, dtype=np.int64), vectors)
 
     def remove(self, ids: np.ndarray) -> None:
+        """Remove stored ids (HNSW: as tombstones, which a mapped index takes too)."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if self.kind != "hnsw":
+            self._check_changeable()
         if self.exact is not None:
             self.exact.discard(ids.tolist())
         if self.kind == "hnsw":
@@ -123,6 +129,10 @@ class SpaceIndex:
             self.index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
         else:
             self.index.remove_ids(ids)
+
+    def _check_changeable(self) -> None:
+        if self.mapped:
+            raise RuntimeError("a memory-mapped index is read-only: load INDEX_DIR without mmap to change it")
 
     def hide(self, ids: Iterable[int]) -> None:
         """Leave stored ids out of every search until `fold_hidden` removes them (a delete costs O(hidden))."""

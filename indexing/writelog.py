@@ -11,7 +11,13 @@ fresh build, so the log of an index that was rebuilt in place is never replayed 
 
 Record: `<u32 length><u32 crc32>` then the payload: `<u32 header length>`, a JSON header (`seq`, `op`, `ids`,
 `dims`) and, for an add, each space's float32 rows in header order. A crash mid-append leaves a torn last
-record; it was never acknowledged, and opening the log for writing cuts it off.
+record; it was never acknowledged, and the next writer cuts it off.
+
+Writers: one process per INDEX_DIR holds `wal.lock` for as long as it runs (`WriteLog(...)`), or, when several
+server processes share INDEX_DIR (`WriteLog(..., shared=True)`), each takes the lock only around a write
+(`exclusive()`), first reading what the others appended (`read_new()`), so sequence numbers stay one series.
+After every append the writer also stores the last seq in `wal.head` (a hint, not fsynced: the log is the
+truth), so a process can tell with one read whether others wrote since it last looked (`head()`).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import logging
 import os
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -38,6 +46,13 @@ log = logging.getLogger(__name__)
 _FRAME = struct.Struct("<II")  # payload length, crc32 of the payload
 _HEADER_LEN = struct.Struct("<I")
 _SEGMENT = re.compile(r"^wal-([0-9a-f]+)-(\d{12})\.log$")
+_HEAD = struct.Struct("<q")
+HEAD_FILE = "wal.head"
+
+
+class LogGap(IndexLoadError):
+    """The records a reader needs next were folded into the index files and deleted by a compaction: it must
+    load the new index files (and replay the log past them) instead."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +105,12 @@ def _decode(payload: bytes) -> LogRecord:
     return LogRecord(int(header["seq"]), header["op"], ids, vectors)
 
 
-def _read_segment(path: Path) -> tuple[list[LogRecord], int]:
-    """The whole records of one segment and the byte length they span (a torn tail lies beyond it)."""
-    data = path.read_bytes()
+def _read_segment(path: Path, start: int = 0) -> tuple[list[LogRecord], int]:
+    """The whole records of one segment from byte `start`, and the offset just past them (a torn tail, or a
+    record another process is still appending, lies beyond it)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read()
     records, offset = [], 0
     while offset + _FRAME.size <= len(data):
         length, crc = _FRAME.unpack_from(data, offset)
@@ -104,7 +122,7 @@ def _read_segment(path: Path) -> tuple[list[LogRecord], int]:
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexLoadError(f"{path}: unreadable log record at byte {offset} ({exc})") from exc
         offset += _FRAME.size + length
-    return records, offset
+    return records, start + offset
 
 
 def read(index_dir: Path, log_id: str | None, after_seq: int) -> Iterator[LogRecord]:
@@ -137,59 +155,156 @@ def read(index_dir: Path, log_id: str | None, after_seq: int) -> Iterator[LogRec
 
 
 class WriteLog:
-    """The open, appendable end of one log; one writer process per INDEX_DIR, callers serialise appends."""
+    """The appendable end of one log. By default this process is INDEX_DIR's one writer (it holds `wal.lock`
+    until `close()`); `shared=True`: several processes append, each under `exclusive()`. Callers serialise
+    their own threads' appends."""
 
-    def __init__(self, index_dir: Path, log_id: str, last_seq: int) -> None:
+    def __init__(self, index_dir: Path, log_id: str, last_seq: int, *, shared: bool = False) -> None:
         """Open log `log_id` for appending after `last_seq` (the highest seq already applied)."""
         self.index_dir = Path(index_dir)
         self.log_id = log_id
         self.last_seq = last_seq
+        self.shared = shared
+        self._segment: Path | None = None  # the segment read up to `_offset` (just past record `last_seq`)
+        self._offset = 0
+        self._depth = 0  # exclusive() nesting in this process
+        self._mutex = threading.RLock()
+        self._head = os.open(self.index_dir / HEAD_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        if shared:
+            self._lock = open(self.index_dir / "wal.lock", "a+")  # noqa: SIM115 - held until close()
+            return
         self._lock = _lock_writer(self.index_dir)
         found = segments(self.index_dir, log_id)
         if found:
             current = found[-1]
             _, valid = _read_segment(current.path)
-            if valid < current.path.stat().st_size:
-                log.warning(
-                    "%s: cutting off a torn last record (%d bytes)", current.path, current.path.stat().st_size - valid
-                )
-                os.truncate(current.path, valid)
-            self._open(current.path)
+            _cut_torn_tail(current.path, valid)
+            self._segment, self._offset = current.path, valid
         else:
             self._start_segment(last_seq + 1)
 
-    def _open(self, path: Path) -> None:
-        self.path = path
-        self._fh = open(path, "ab", buffering=0)  # noqa: SIM115 - held open for appends until close()
+    # -- several processes --------------------------------------------------------------------------------
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold `wal.lock` (re-entrant in this process): no other process appends or rotates meanwhile. A no-op
+        for the one-writer log, which holds it all along."""
+        with self._mutex:
+            if self.shared and self._depth == 0:
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self.shared and self._depth == 0:
+                    fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
 
+    @contextmanager
+    def compaction(self) -> Iterator[bool]:
+        """Whether this process may compact now (`wal.compact.lock`, not waited for: another process holding it
+        is doing the same work)."""
+        with open(self.index_dir / "wal.compact.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def head(self) -> int:
+        """The last seq any process appended (as `wal.head` says; 0 when nothing was)."""
+        data = os.pread(self._head, _HEAD.size, 0)
+        return _HEAD.unpack(data)[0] if len(data) == _HEAD.size else 0
+
+    def restart_at(self, seq: int) -> None:
+        """Read on from just after `seq` (the seq of freshly loaded index files), wherever it lies."""
+        self.last_seq, self._segment, self._offset = seq, None, 0
+
+    def read_new(self) -> list[LogRecord]:
+        """The whole records past `last_seq`, in order, and move past them; LogGap when a compaction already
+        deleted the next ones (load the new index files, then `restart_at` their seq)."""
+        found = segments(self.index_dir, self.log_id)
+        if self._segment is not None and self._segment not in {s.path for s in found}:
+            self._segment = None  # sealed and folded by a compaction; find our place again
+        if self._segment is None:
+            start = [s for s in found if s.first_seq <= self.last_seq + 1]
+            if found and not start:
+                raise LogGap(f"{self.index_dir}: records after seq {self.last_seq} were folded into new index files")
+            if not start:
+                return []
+            self._segment, self._offset = start[-1].path, 0
+        records: list[LogRecord] = []
+        later = [s.path for s in found if s.path > self._segment]  # names sort by first seq (zero-padded)
+        for path in [self._segment, *later]:
+            got, end = _read_segment(path, self._offset if path == self._segment else 0)
+            self._segment, self._offset = path, end
+            for record in got:
+                if record.seq <= self.last_seq:
+                    continue
+                if record.seq != self.last_seq + 1:
+                    raise IndexLoadError(f"{path}: write-ahead log jumps from seq {self.last_seq} to {record.seq}")
+                records.append(record)
+                self.last_seq = record.seq
+        return records
+
+    # -- appending ------------------------------------------------------------------------------------------
     def _start_segment(self, first_seq: int) -> None:
         path = self.index_dir / f"wal-{self.log_id}-{first_seq:012d}.log"
-        self._open(path)
-        os.fsync(self._fh.fileno())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         fsync_dir(self.index_dir)
+        self._segment, self._offset = path, 0
 
     def append(self, op: str, video_ids: Sequence[str], vectors: Mapping[str, np.ndarray] | None = None) -> int:
-        """Write one record and fsync it; its seq once it is durable."""
-        seq = self.last_seq + 1
-        data = encode(LogRecord(seq, op, list(video_ids), dict(vectors or {})))
-        written = self._fh.write(data)
-        if written != len(data):  # unbuffered: a short write means the disk is full; undo the partial record
-            os.truncate(self.path, self._fh.tell() - (written or 0))
-            raise OSError(f"{self.path}: short write to the write-ahead log ({written} of {len(data)} bytes)")
-        os.fdatasync(self._fh.fileno())
-        self.last_seq = seq
-        return seq
+        """Write one record after `last_seq` and fsync it; its seq once it is durable. Shared: call it inside
+        `exclusive()`, after `read_new()` brought `last_seq` up to the log's end."""
+        with self.exclusive():
+            if self.shared and self.read_new():
+                raise RuntimeError("append() before taking in the records other processes appended (read_new)")
+            if self._segment is None or not self._segment.exists():
+                self._start_segment(self.last_seq + 1)
+            assert self._segment is not None
+            if self.shared:  # a torn record of a writer that crashed mid-append; never acknowledged
+                _cut_torn_tail(self._segment, self._offset)
+            seq = self.last_seq + 1
+            data = encode(LogRecord(seq, op, list(video_ids), dict(vectors or {})))
+            fd = os.open(self._segment, os.O_WRONLY | os.O_APPEND)
+            try:
+                written = os.write(fd, data)
+                if written != len(data):  # a short write means the disk is full; undo the partial record
+                    os.ftruncate(fd, self._offset)
+                    raise OSError(f"{self._segment}: short write to the write-ahead log ({written}/{len(data)} bytes)")
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+            self._offset += len(data)
+            self.last_seq = seq
+            os.pwrite(self._head, _HEAD.pack(seq), 0)
+            return seq
 
     def rotate(self) -> int:
         """Seal the open segment and start the next; returns the last seq of the sealed ones."""
-        sealed = self.last_seq
-        self._fh.close()
-        self._start_segment(sealed + 1)
-        return sealed
+        with self.exclusive():
+            sealed = self.last_seq
+            self._start_segment(sealed + 1)
+            return sealed
 
     def close(self) -> None:
-        self._fh.close()
+        os.close(self._head)
         self._lock.close()  # releases the writer lock
+
+
+def _cut_torn_tail(path: Path, valid: int) -> None:
+    size = path.stat().st_size
+    if valid < size:
+        log.warning("%s: cutting off a torn last record (%d bytes)", path, size - valid)
+        os.truncate(path, valid)
 
 
 def _lock_writer(index_dir: Path) -> TextIO:
