@@ -62,6 +62,10 @@ class ModelSettings(BaseModel):
     )
     content_contrast: bool = Field(False, description="stretch each content input's luminance to full contrast")
     content_edges: bool = Field(False, description="add the content taps of the input's edge map (line renderings)")
+    content_head: str | None = Field(
+        None, description="learned content projection (embedder/content_head.py): a checkpoint path, 'auto' = the one "
+        "shipped for the backbone if any, null = the hand-built content vector",
+    )
     preprocess: Literal["auto", "opencv", "torch"] = Field(
         "auto", description="where frames are prepared for the model: OpenCV per frame on the CPU, or batched torch "
         "ops on the model's device (embedder/preprocess.py); auto = torch on a GPU, OpenCV on a CPU",
