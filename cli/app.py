@@ -55,6 +55,7 @@ app.command("train-style", cls=Command)(style.train_style_command)
 app.command("stylize", cls=Command)(style.stylize_command)
 app.command("stylize-compare", cls=Command)(style.stylize_compare_command)
 app.command("train-style-head", cls=Command)(style_head.train_style_head_command)
+app.command("train-content-head", cls=Command)(style_head.train_content_head_command)
 
 
 def main() -> None:

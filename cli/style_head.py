@@ -1,4 +1,4 @@
-"""`vidstyle train-style-head`: train the learned style embedding for the configured backbone."""
+"""`vidstyle train-style-head` and `train-content-head`: the learned heads for the configured backbone."""
 
 from __future__ import annotations
 
@@ -41,3 +41,25 @@ def train_style_head_command(
     typer.echo(f"trained {cfg.steps} steps on {record['frames']} frames of {len(record['looks'])} training looks "
                f"(data {record['data_s']:.0f} s, training {record['train_s']:.0f} s), loss "
                f"{record['loss_first']:.3f} -> {record['loss_last']:.3f} -> {out}")
+
+
+def train_content_head_command(
+    out: Annotated[Path, typer.Option("--out", help="content head checkpoint to write")],
+    groups: Annotated[int, typer.Option("--groups", min=2, help="groups of scenes x look instances rendered")] = 96,
+    dim: Annotated[int, typer.Option("--dim", min=1, help="dimensions kept")] = 64,
+    shrinkage: Annotated[float, typer.Option("--shrinkage", min=0.0, help="weight of the identity added to the "
+                                             "within-scene covariance (its trace / D units)")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="training data")] = 0,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Fit a content head (training look families only) over the configured hand-built content vector.
+
+    With `model.content_head: <OUT>` (or the packaged head, `auto`), the `content` column is the head's output.
+    """
+    from vidstyle.embedder.train_content_head import ContentHeadTraining, train_content_head
+
+    cfg = ContentHeadTraining(groups=groups, dim=dim, shrinkage=shrinkage, seed=seed)
+    record = train_content_head(settings(config), out, cfg, progress=progress)
+    typer.echo(f"fitted a {dim}-dim content head on {record['frames']} frames of {record['scenes']} training scenes "
+               f"in {len(record['looks'])} training looks ({record['seconds']:.0f} s) -> {out}")

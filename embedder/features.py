@@ -18,7 +18,9 @@
   (`regions.moving_region_weights`), then de-stylised — grey, small (`content_input_size`), optionally
   contrast-stretched, lightly blurred — through the high taps, spatially pooled, optionally beside the same taps
   of its edge map. These steps run in OpenCV per frame on a CPU, or as batched torch ops on the model's device
-  (`embedder/preprocess.py`, `model.preprocess`), which give the same vectors up to OpenCV's rounding.
+  (`embedder/preprocess.py`, `model.preprocess`), which give the same vectors up to OpenCV's rounding. With a
+  content head (`embedder/content_head.py`), that hand-built vector is projected onto the directions that tell
+  scenes apart and ignore looks, fitted on training-family renderings.
   A look lives in colour and fine texture; what is shown survives at low resolution in luminance, so the deep
   taps describe the subject rather than the filter (Geirhos et al. showed ImageNet CNNs lean on texture; this
   takes the texture away from them). Measured in bench/RESULTS.md.
@@ -40,6 +42,7 @@ import torch.nn.functional as F
 from vidstyle.backbones import LoadedBackbone, frames_to_tensor
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import ModelSettings
+from vidstyle.embedder.content_head import ContentHead
 from vidstyle.embedder.preprocess import colour_histogram_torch, content_frames_torch, edge_map_torch, frames_on
 from vidstyle.embedder.regions import mask_box
 from vidstyle.embedder.style_head import StyleHead
@@ -172,7 +175,8 @@ class FeatureExtractor:
     surrounds it.
     """
 
-    def __init__(self, backbone: LoadedBackbone, settings: ModelSettings, style_head: StyleHead | None = None) -> None:
+    def __init__(self, backbone: LoadedBackbone, settings: ModelSettings, style_head: StyleHead | None = None,
+                 content_head: ContentHead | None = None) -> None:
         spec = backbone.spec
         self.settings = settings
         self.device = pick_device(settings.device)
@@ -216,6 +220,11 @@ class FeatureExtractor:
             self.head = style_head.to(self.device)
             self.dims["style_learned"] = style_head.out_dim + self.dims["style_stats"]
         self.dims["style"] = self.dims[f"style_{settings.style_representation}"]
+        self.content_head = content_head
+        if content_head is not None:
+            content_head.check_features(self.content_features(), self.dims["content"])
+            self.content_head = content_head.to(self.device)
+            self.dims["content"] = content_head.out_dim
         self.fingerprint = self._fingerprint(backbone)
 
     def head_features(self) -> dict:
@@ -223,6 +232,14 @@ class FeatureExtractor:
         s = self.settings
         return {"backbone": self.backbone.spec.name, "weights_sha256": self.backbone.weights_sha256,
                 "input_size": s.input_size, "style_norm": s.style_norm}
+
+    def content_features(self) -> dict:
+        """What the hand-built content vector (a content head's input) depends on."""
+        s = self.settings
+        return {"backbone": self.backbone.spec.name, "weights_sha256": self.backbone.weights_sha256,
+                "content_taps": list(self.content_taps), "content_input": [s.content_input_size, s.content_grayscale,
+                                                                           s.content_blur, s.content_pooling],
+                "content_norm": s.content_norm, "content_contrast": [s.content_contrast, s.content_edges]}
 
     def block_layout(self) -> dict[str, int]:
         """Name → size of every per-frame style block (`style_blocks`), in order: what a style head is built on."""
@@ -251,6 +268,8 @@ class FeatureExtractor:
             "aggregate": "mean",
             "version": FEATURE_VERSION,
         }
+        if self.content_head is not None:  # absent without one: fingerprints of head-less settings stay as they were
+            desc["content_head"] = self.content_head.sha256
         digest = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:12]
         return f"{backbone.spec.name}:{digest}"
 
@@ -306,13 +325,10 @@ class FeatureExtractor:
         s = self.settings
         u8 = frames_on(frames, self.device)  # one copy to a GPU for both passes; none on a CPU
         blocks, colour_maps = self.style_blocks(frames, u8)
-        content_in, edges_in = self._content_inputs(frames, u8, region_weights if s.content_mask else None)
-        content_taps = self._taps(self.content_model, content_in)
+        content = self.hand_content(frames, region_weights, u8)
         with torch.inference_mode():
-            content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]
-            if edges_in is not None:
-                edge_taps = self._taps(self.content_model, edges_in)
-                content += [self._block(self._pool(edge_taps[t]), s.content_norm) for t in self.content_taps]
+            if self.content_head is not None:
+                content = self.content_head(content)
             grams = []
             for t in self.style_taps:
                 sk = torch.einsum("kc,nch->nkh", self.sketch[t], colour_maps[t].flatten(2))
@@ -325,7 +341,7 @@ class FeatureExtractor:
             # Texture blocks weigh one tap each; chroma and tone are weighted in taps, like style_colour.
             texture = [*luma, blocks["chroma"] * s.style_chroma**0.5, blocks["tone"] * s.style_tone**0.5]
             out = {
-                "content": l2n(torch.cat(content, dim=1)),
+                "content": content,
                 "style_stats": l2n(torch.cat(stats, dim=1)),
                 "style_gram": l2n(torch.cat(grams, dim=1)),
                 "style_texture": l2n(torch.cat(texture, dim=1)),
@@ -334,6 +350,22 @@ class FeatureExtractor:
                 learned = self.head(torch.cat(list(blocks.values()), dim=1))
                 out["style_learned"] = l2n(torch.cat([learned, out["style_stats"] * s.style_head_stats**0.5], 1))
         return {k: v.cpu().numpy().astype(np.float32) for k, v in out.items()}
+
+    def hand_content(self, frames: np.ndarray, region_weights: np.ndarray | None = None,
+                     u8: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, D) the hand-built content vectors (before any content head): per content tap, the pooled taps of the
+        de-stylised input and, with `content_edges`, of its edge map, each block normalised, then concatenated and
+        L2-normalised. `region_weights` are used only with `content_mask`."""
+        s = self.settings
+        u8 = frames_on(frames, self.device) if u8 is None else u8
+        content_in, edges_in = self._content_inputs(frames, u8, region_weights if s.content_mask else None)
+        content_taps = self._taps(self.content_model, content_in)
+        with torch.inference_mode():
+            content = [self._block(self._pool(content_taps[t]), s.content_norm) for t in self.content_taps]
+            if edges_in is not None:
+                edge_taps = self._taps(self.content_model, edges_in)
+                content += [self._block(self._pool(edge_taps[t]), s.content_norm) for t in self.content_taps]
+            return l2n(torch.cat(content, dim=1))
 
     def _content_inputs(self, frames: np.ndarray, u8: torch.Tensor, region_weights: np.ndarray | None
                         ) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -15,6 +15,7 @@ import numpy as np
 from vidstyle.backbones import load_backbone
 from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import Settings
+from vidstyle.embedder.content_head import load_content_head, resolve_content_head
 from vidstyle.embedder.features import FeatureExtractor, aggregate_frames
 from vidstyle.embedder.regions import moving_region_weights
 from vidstyle.embedder.style_head import StyleHeadError, load_style_head, resolve_style_head
@@ -48,7 +49,9 @@ class Embedder:
         if head_path is None and m.style_representation == "learned":
             raise StyleHeadError(f"no style head for {m.backbone}: train one with `vidstyle train-style-head` and set "
                                  "model.style_head, or use style_representation 'texture'")
-        self.features = FeatureExtractor(backbone, base, None if head_path is None else load_style_head(head_path))
+        content_path = resolve_content_head(m.content_head, m.backbone)
+        self.features = FeatureExtractor(backbone, base, None if head_path is None else load_style_head(head_path),
+                                         None if content_path is None else load_content_head(content_path))
         self.fingerprint = self.features.fingerprint + (self.cin.fingerprint_tag if self.cin else "")
         self.dims = self.features.dims | (self.cin.dims if self.cin else {})
         self._single_pool: DecodePool | None = None

@@ -1,0 +1,176 @@
+"""The content head: chosen by leave-one-family-out on the training families, then run once on held-out families.
+
+1. Training data: `vidstyle train-content-head`'s (training scenes in training-family looks, `ContentHeadTraining`),
+   its hand-built content vectors computed once and cached (`--cache`).
+2. Leave-one-family-out (training families only, so it may guide a choice): for each training family F and each
+   (shrinkage, dim) of the grid, a projection is fitted on the frames of the other training families and scored on
+   the content triplets of training-split benchmarks whose look family is F, beside the hand-built vector on the same
+   triplets. The choice is the grid point with the best mean over left-out families (ties: the smaller dim).
+3. Held-out families, once, with the choice fixed: the projection fitted on every training family (what
+   `vidstyle train-content-head` writes with those values), the hand-built content vector (the earlier default) and
+   the 8x8 thumbnail baseline, on the same decoded frames in the same run, per benchmark, kind and family.
+
+Per benchmark file, the frames are decoded as the embedder decodes them, the moving-region mask is computed as
+`Embedder` does, and the hand-built per-frame content vectors (`FeatureExtractor.hand_content`) are cached beside the
+benchmark; a file's vector is the mean of its frame vectors, re-normalised (`aggregate_frames`).
+
+    python bench/quality_content.py --train-bench /tmp/vidstyle-generalise/train-1{0,1,2,3,4,5} \\
+        --heldout-bench /tmp/vidstyle-generalise/heldout-1{0,1,2} --out bench/quality_content.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidstyle.backbones import load_backbone
+from vidstyle.core.settings import load_settings
+from vidstyle.core.vectors import unit
+from vidstyle.embedder.content_head import fit_projection
+from vidstyle.embedder.features import FeatureExtractor
+from vidstyle.embedder.regions import moving_region_weights
+from vidstyle.embedder.train_content_head import ContentHeadTraining, hand_content_vectors, scene_labels
+from vidstyle.embedder.train_style_head import render_training_frames
+from vidstyle.evaluation.baseline import thumbnail
+from vidstyle.media.decode import decode_file
+from vidstyle.media.looks import SPLITS, family_of
+
+REPO = Path(__file__).resolve().parents[1]
+SHRINKAGE = (0.1, 1.0, 10.0)
+DIMS = (32, 64, 128, 1024)
+
+
+def key_of(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def training_vectors(fx: FeatureExtractor, cfg: ContentHeadTraining, cache: Path
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, scene labels, look family) of the training frames; cached by what they depend on."""
+    path = cache / f"content-train-{key_of(dataclasses.asdict(cfg), fx.content_features())}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return z["x"], z["scenes"], z["families"]
+    data = render_training_frames(cfg.rendering(), fx.settings.input_size)
+    x = hand_content_vectors(fx, data.frames)
+    scenes = scene_labels(data.groups, cfg.contents_per_group)
+    families = np.array([family_of(data.looks[i]) for i in data.labels])
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x, scenes=scenes, families=families)
+    return x, scenes, families
+
+
+def bench_frames(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float
+                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per file: (per-frame hand-built content vectors, 8x8 thumbnail baseline); cached beside the benchmark."""
+    cache = bench / f"content_hand-{key_of(fx.content_features(), fx.settings.content_mask, max_frames)}.npz"
+    if cache.is_file():
+        with np.load(cache) as z:
+            return {k[2:]: (z[k], z["t:" + k[2:]]) for k in z.files if k.startswith("x:")}
+    with (bench / "triplets.csv").open() as fh:
+        paths = sorted({row[c] for row in csv.DictReader(fh) for c in "abc"})
+    out = {}
+    for p in paths:
+        frames = decode_file(bench / p, fx.settings.input_size, max_frames, min_gap_s).frames
+        mask = moving_region_weights(frames) if fx.settings.content_mask else None
+        weights = None if mask is None else np.repeat(mask[None], len(frames), 0)
+        out[p] = (fx.hand_content(frames, weights).cpu().numpy(), thumbnail(frames))
+    np.savez(cache, **{f"x:{p}": v[0] for p, v in out.items()}, **{f"t:{p}": v[1] for p, v in out.items()})
+    return out
+
+
+def file_vectors(frames: dict[str, tuple[np.ndarray, np.ndarray]], projection: tuple | None) -> dict[str, np.ndarray]:
+    out = {}
+    for p, (x, _) in frames.items():
+        z = x if projection is None else unit((x - projection[0]) @ projection[1])
+        out[p] = unit(z.mean(0))
+    return out
+
+
+def content_hits(bench: Path, vectors: dict[str, np.ndarray], family: str | None = None,
+                 kind: str | None = None) -> list[bool]:
+    with (bench / "triplets.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if (family is None or r["family"] == family)
+                and (kind is None or r["kind"] == kind)]
+    return [bool(vectors[r["b"]] @ vectors[r["c"]] > vectors[r["a"]] @ vectors[r["c"]]) for r in rows]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train-bench", type=Path, nargs="+", required=True)
+    ap.add_argument("--heldout-bench", type=Path, nargs="*", default=[])
+    ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/vidstyle-content-cache"))
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    settings = load_settings(args.config, {"model": {"style_head": None, "content_head": None,
+                                                     "style_representation": "stats"}})
+    m, d = settings.model, settings.decode
+    fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m)
+    cfg = ContentHeadTraining()
+    x, scenes, families = training_vectors(fx, cfg, args.cache)
+    result: dict = {"training": dataclasses.asdict(cfg), "frames": len(x), "lofo": {}, "heldout": {}}
+
+    grid = [(s, k) for s in SHRINKAGE for k in DIMS]
+    train = {b: bench_frames(b, fx, d.max_frames, d.min_gap_s) for b in args.train_bench}
+    for family in SPLITS["train"]:
+        keep = families != family
+        hits: dict[str, list[bool]] = {"hand": [], "thumbnail": []}
+        for s, k in grid:
+            proj = fit_projection(x[keep], scenes[keep], s, k)
+            for bench, frames in train.items():
+                hits.setdefault(f"s={s:g} d={k}", []).extend(content_hits(bench, file_vectors(frames, proj), family))
+        for bench, frames in train.items():
+            hits["hand"].extend(content_hits(bench, file_vectors(frames, None), family))
+            hits["thumbnail"].extend(content_hits(bench, {p: unit(t) for p, (_, t) in frames.items()}, family))
+        result["lofo"][family] = {n: (float(np.mean(h)), len(h)) for n, h in hits.items()}
+        print(family, {n: round(v[0], 3) for n, v in result["lofo"][family].items()}, flush=True)
+    means = {f"s={s:g} d={k}": float(np.mean([r[f"s={s:g} d={k}"][0] for r in result["lofo"].values()]))
+             for s, k in grid}
+    best = max(means.values())
+    s_best, k_best = min(((s, k) for s, k in grid if means[f"s={s:g} d={k}"] == best), key=lambda g: (g[1], g[0]))
+    result["choice"] = {"shrinkage": s_best, "dim": k_best, "lofo_mean": best}
+    print(f"chosen on training families: shrinkage {s_best:g}, dim {k_best} (mean {best:.3f})", flush=True)
+
+    proj = fit_projection(x, scenes, s_best, k_best)
+    for bench in args.heldout_bench:
+        frames = bench_frames(bench, fx, d.max_frames, d.min_gap_s)
+        vecs = {"thumbnail": {p: unit(t) for p, (_, t) in frames.items()}, "hand": file_vectors(frames, None),
+                "head": file_vectors(frames, proj)}
+        with (bench / "triplets.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        groups = [("all", None, None)] + [(f"kind:{k}", None, k) for k in sorted({r["kind"] for r in rows})] + [
+            (f"family:{f}", f, None) for f in sorted({r["family"] for r in rows})]
+        result["heldout"][bench.name] = {
+            g: {n: (float(np.mean(h)), len(h)) for n, v in vecs.items() if (h := content_hits(bench, v, f, k))}
+            for g, f, k in groups}
+        print(bench.name, {n: round(v[0], 3) for n, v in result["heldout"][bench.name]["all"].items()}, flush=True)
+
+    names = list(next(iter(result["lofo"].values())))
+    lines = ["| left-out training family | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for fam, row in result["lofo"].items():
+        lines.append(f"| {fam} | {row['hand'][1]} | " + " | ".join(f"{row[n][0]:.3f}" for n in names) + " |")
+    lines.append("| **mean** | | " + " | ".join(f"{np.mean([r[n][0] for r in result['lofo'].values()]):.3f}"
+                                          for n in names) + " |")
+    if result["heldout"]:
+        runs = list(result["heldout"].values())
+        lines += ["", "| held-out group | n | thumbnail | hand (earlier default) | head |", "|---|---|---|---|---|"]
+        for g in runs[0]:
+            n = sum(r[g]["hand"][1] for r in runs if g in r)
+            cells = [f"{np.mean([r[g][v][0] for r in runs if g in r]):.3f}" for v in ("thumbnail", "hand", "head")]
+            lines.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

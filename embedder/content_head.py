@@ -1,0 +1,141 @@
+"""A learned content projection: the hand-built content vector, re-weighted so that a look moves it less.
+
+The de-stylised content pass (grey, small, contrast-stretched, blurred, beside its edge map) removes most of a look
+by construction, but what is left still moves the deep taps: a stained-glass rendering, an ink drawing or a
+blueprint changes which channels fire on the same subject. Those directions can be measured. Rendering training
+scenes in many training-family looks gives, per scene, a cloud of content vectors whose spread is the look's effect;
+the head is the linear discriminant that shrinks that spread against the spread between scenes:
+
+    whiten by the within-scene covariance S_w (shrunk towards a multiple of the identity, so that directions seen
+    rarely in training are not blown up), then keep the `dim` directions with the largest between-scene variance.
+
+Closed form, so the same data give the same head to the last bit, no optimiser, no seed beyond the data's; a 64-dim
+projection of a 1,024-dim vector is a few hundred kB. Like the style head it is tied to the features it was fitted
+on (`check_features`) and its sha256 enters the dataset fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vidstyle.core.errors import VidstyleError
+from vidstyle.core.files import atomic_write_bytes
+
+CONTENT_HEAD_FORMAT = 1
+AUTO = "auto"
+
+
+class ContentHeadError(VidstyleError, ValueError):
+    """A content head that cannot be used: missing, unreadable, or fitted on other features."""
+
+
+def fit_projection(x: np.ndarray, labels: np.ndarray, shrinkage: float, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), projection (D, dim)): within-class whitening with shrinkage, then the top between-class axes.
+
+    `x`: (n, D) content vectors; `labels`: (n,) the scene each was rendered from. `shrinkage` is the weight of
+    trace(S_w)/D · I added to S_w (0 = plain LDA, large = PCA of the class means).
+    """
+    x = np.asarray(x, np.float64)
+    classes, index = np.unique(labels, return_inverse=True)
+    if len(classes) < 2 or dim < 1:
+        raise ContentHeadError(f"a content head needs at least two scenes and dim >= 1 (got {len(classes)}, {dim})")
+    mean = x.mean(0)
+    class_means = np.stack([x[index == c].mean(0) for c in range(len(classes))])
+    within = x - class_means[index]
+    s_w = within.T @ within / len(x)
+    d = s_w.shape[0]
+    s_w += shrinkage * np.trace(s_w) / d * np.eye(d)
+    values, vectors = np.linalg.eigh(s_w)
+    whiten = (vectors * values**-0.5) @ vectors.T
+    between = (class_means - mean) @ whiten
+    s_b = between.T @ between / len(classes)
+    _, axes = np.linalg.eigh(s_b)  # ascending
+    projection = whiten @ axes[:, ::-1][:, : min(dim, d)]
+    # eigh's signs are arbitrary up to the platform's LAPACK; fix them so the checkpoint is reproducible
+    projection *= np.sign(projection[np.abs(projection).argmax(0), np.arange(projection.shape[1])])
+    return mean.astype(np.float32), projection.astype(np.float32)
+
+
+class ContentHead:
+    """x ↦ normalise((x − mean) · P) over per-frame hand content vectors (`FeatureExtractor` 'content')."""
+
+    def __init__(self, mean: np.ndarray | torch.Tensor, projection: np.ndarray | torch.Tensor, features: dict) -> None:
+        self.mean = torch.as_tensor(mean, dtype=torch.float32)
+        self.projection = torch.as_tensor(projection, dtype=torch.float32)
+        self.features = dict(features)
+        self.sha256 = "unsaved"
+
+    @property
+    def in_dim(self) -> int:
+        return int(self.projection.shape[0])
+
+    @property
+    def out_dim(self) -> int:
+        return int(self.projection.shape[1])
+
+    def to(self, device: torch.device | str) -> ContentHead:
+        self.mean, self.projection = self.mean.to(device), self.projection.to(device)
+        return self
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize((x - self.mean) @ self.projection, dim=1, eps=1e-12)
+
+    def check_features(self, features: dict, in_dim: int) -> None:
+        """Refuse content vectors other than those the head was fitted on, saying what differs and what to do."""
+        problems = [f"{key} {value!r} vs the head's {self.features.get(key)!r}"
+                    for key, value in features.items() if self.features.get(key) != value]
+        if in_dim != self.in_dim:
+            problems.append(f"{in_dim} dims vs the head's {self.in_dim}")
+        if problems:
+            raise ContentHeadError("the content head was fitted on other features: " + "; ".join(problems)
+                                   + " (fit one for these settings with `vidstyle train-content-head`, or set "
+                                   "model.content_head: null)")
+
+
+def save_content_head(head: ContentHead, path: Path, extra: dict | None = None) -> None:
+    """The projection with what it was fitted on; `extra` (the training record) is kept beside it."""
+    state = {"format": CONTENT_HEAD_FORMAT, "features": head.features, "mean": head.mean.cpu(),
+             "projection": head.projection.cpu(), "extra": extra or {}}
+    buf = io.BytesIO()  # through a buffer: a file name would enter the archive, and with it the sha256
+    torch.save(state, buf)
+    atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def load_content_head(path: Path) -> ContentHead:
+    path = Path(path)
+    if not path.is_file():
+        raise ContentHeadError(f"content head {path} does not exist (fit one with `vidstyle train-content-head`)")
+    try:
+        raw = path.read_bytes()
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        if state.get("format") != CONTENT_HEAD_FORMAT:
+            raise ContentHeadError(f"{path} is not a content head of format {CONTENT_HEAD_FORMAT}")
+        head = ContentHead(state["mean"], state["projection"], state["features"])
+    except ContentHeadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one user error
+        raise ContentHeadError(f"cannot read content head {path}: {exc}") from exc
+    head.sha256 = hashlib.sha256(raw).hexdigest()
+    return head
+
+
+def packaged_content_head(backbone: str) -> Path | None:
+    """The head shipped in the package for `backbone`, if one was fitted (heads/<backbone>_content.pt)."""
+    path = Path(str(resources.files("vidstyle.embedder") / "heads" / f"{backbone}_content.pt"))
+    return path if path.is_file() else None
+
+
+def resolve_content_head(setting: str | Path | None, backbone: str) -> Path | None:
+    """`model.content_head`: None = no head; 'auto' = the packaged head of the backbone when there is one."""
+    if setting is None:
+        return None
+    if str(setting) == AUTO:
+        return packaged_content_head(backbone)
+    return Path(setting)
