@@ -1,10 +1,12 @@
 """Copy detection alone on a copy benchmark (`make-benchmark --copies`): no model, so it runs on the whole
 benchmark in minutes where `eval-recommend` (which embeds every video) cannot.
 
-Two matchers side by side, in one run: `plain` (whole frames only, as is and mirrored: the matcher before crop
-windows) and `crops` (`vidstyle.indexing.copies.match`'s default: crop windows of either video too). For each,
-the copy threshold is chosen on the train split (best F1 over its pairs) and reported on test (held-out seed,
-looks and edit kinds), with the functions `vidstyle eval-recommend` uses. Usage:
+Matchers side by side, in one run (`MATCHERS`): `plain` (whole frames only, as is and mirrored: the first
+matcher), `crops` (crop windows of either video at whole-cell offsets: the matcher before this one), `dense`
+(windows at half-cell offsets) and `shipped` (`vidstyle.indexing.copies.match`'s default: dense windows and static
+overlays weighed down). For each, the copy threshold is chosen on the train split (best F1 over its pairs) and
+reported on test (held-out seed, looks and edit kinds), with the functions `vidstyle eval-recommend` uses.
+Usage:
 
     python bench/copy_detection.py BENCH/labels.csv [--json OUT.json]
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vidstyle.core.settings import load_settings
+from vidstyle.embedder.copy_descriptor import WINDOWS_WHOLE_CELL
 from vidstyle.evaluation.recommend_eval import (
     SplitData,
     _descriptors,
@@ -30,7 +33,12 @@ from vidstyle.evaluation.recommend_eval import (
 )
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
-MATCHERS = {"plain": False, "crops": True}
+MATCHERS: dict[str, dict] = {
+    "plain": {"crops": False, "overlays": False},
+    "crops": {"windows": WINDOWS_WHOLE_CELL, "overlays": False},
+    "dense": {"overlays": False},
+    "shipped": {},
+}
 
 
 def main() -> None:
@@ -41,14 +49,14 @@ def main() -> None:
     items = read_items(args.labels)
     desc = _descriptors(items, load_settings(OFFLINE))
     out: dict = {}
-    for name, crops in MATCHERS.items():
+    for name, options in MATCHERS.items():
         started = time.perf_counter()
         splits = {}
         for split in dict.fromkeys(i.split for i in items):
             sel = [i for i in items if i.split == split]
             # No model here: the content columns are zeros, so only the copy-score figures mean anything.
             zeros = np.zeros((len(sel), 1))
-            splits[split] = SplitData(sel, zeros, zeros, copy_scores([desc[i.path] for i in sel], crops))
+            splits[split] = SplitData(sel, zeros, zeros, copy_scores([desc[i.path] for i in sel], **options))
         seconds = time.perf_counter() - started
         same, copy, _, _ = pair_scores(splits["train"])
         threshold = round(best_f1_threshold(same, copy), 3)

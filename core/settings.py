@@ -122,7 +122,7 @@ class ServeSettings(BaseModel):
     )
     near_duplicate_content: float = Field(0.9, description="content similarity above which a video is a near-dup")
     copy_threshold: float = Field(
-        0.749, ge=-1, le=2, description="copy score (aligned keyframes, docs/recommend.md) from which a candidate is "
+        0.738, ge=-1, le=2, description="copy score (aligned keyframes, docs/recommend.md) from which a candidate is "
         "a copy of the query and never recommended (best F1 on the copy benchmark's train split); above 1: no check"
     )
     recommend_candidates: int = Field(100, ge=1, description="style neighbours re-ranked by `recommend`")

@@ -19,9 +19,15 @@ small descriptor of the *structure* of the de-stylised picture (the spirit of th
 
 What is stored is step 3 before the last pooling: the orientation maps averaged over a `FINE` x `FINE` grid
 (512 floats per keyframe). `views` pools them, at match time, into the `GRID` x `GRID` descriptor of the whole
-frame and of `WINDOWS`, sub-squares of 75 % and 87.5 % of its side: a cropped copy is a zoom into its original,
-so one window of the original lines up with the whole of the copy, where the whole-frame grids of the two are a
-cell apart. Pooling is linear, so a window costs one small matrix product, not a second pass over the pixels.
+frame and of `WINDOWS`, sub-squares of 75 % and 87.5 % of its side at every half-cell offset: a cropped copy is a
+zoom into its original, so one window of the original lines up with the whole of the copy, where the whole-frame
+grids of the two are a cell apart. Pooling is linear (a window may start inside a stored cell: it takes the
+overlapped part of it), so a window costs one small matrix product, not a second pass over the pixels.
+
+`overlay_weights` finds what does not move: a caption, a logo or a watermark stays put while the footage under
+it changes from keyframe to keyframe, so its cells' orientation maps barely vary over the video. Those cells
+weigh less in a comparison (`vidstyle.indexing.copies`), so an overlay on one video and not on the other does not
+decide the score. It needs no second stored array: the variation is read off the stored maps themselves.
 
 Mirroring a frame permutes the stored maps exactly (columns reversed, orientation θ → π − θ), so a flipped
 copy is matched by comparing against `mirror(descriptors)` without storing a second set.
@@ -36,7 +42,8 @@ import numpy as np
 
 from vidstyle.embedder.regions import mask_box, moving_region_weights
 
-VERSION = 2  # 2: stored FINE x FINE maps, pooled into whole-frame and window views at match time
+VERSION = 2  # 2: stored FINE x FINE maps, pooled into whole-frame and window views at match time (the stored
+# maps are what the version names; windows and overlay weights are computed from them when matching)
 SIDE = 64  # px of the grey frame the gradients are taken on
 BLUR = 1.5  # Gaussian sigma at SIDE px: above the period of halftone dots, grain and pixel blocks
 GRID = 4  # cells per side of a view
@@ -44,13 +51,26 @@ FINE = 8  # cells per side of the stored maps
 BINS = 8  # unsigned orientations over [0, π)
 DIM = FINE * FINE * BINS  # floats stored per keyframe
 VIEW_DIM = GRID * GRID * BINS  # floats per view
-WINDOWS: tuple[tuple[int, int, int], ...] = (
+WINDOWS_WHOLE_CELL: tuple[tuple[float, float, float], ...] = (
     (0, 0, FINE),
     *((r, c, FINE - 1) for r in range(2) for c in range(2)),
     *((r, c, FINE - 2) for r in range(3) for c in range(3)),
 )
 """(first row, first column, side) in stored cells: the whole frame first, then every sub-square of 7 and 6 cells
-(crops keeping 87.5 % and 75 % of the side, at each whole-cell offset)."""
+at each whole-cell offset (crops keeping 87.5 % and 75 % of the side): the windows of the matcher before
+`WINDOWS`, kept as the benchmark's comparison."""
+WINDOW_STEP = 0.5  # stored cells between neighbouring window offsets
+WINDOWS: tuple[tuple[float, float, float], ...] = (
+    (0, 0, FINE),
+    *((float(r), float(c), side) for side in (FINE - 1, FINE - 2)
+      for r in np.arange(0, FINE - side + 1e-9, WINDOW_STEP) for c in np.arange(0, FINE - side + 1e-9, WINDOW_STEP)),
+)
+"""The whole frame first, then the sub-squares of 7 and 6 cells at every half-cell offset (9 + 25): a crop's
+offset is anything, and a whole-cell step left it up to half a view cell off its nearest window (chosen on the
+copy benchmark's train split, bench/RESULTS.md)."""
+STATIC_VARIATION = 0.05
+"""`overlay_weights`: a stored cell whose maps vary over the keyframes by less than this (relative to their size)
+counts as static; the weight grows linearly to 1 at this variation (chosen on the copy benchmark's train split)."""
 
 
 def describe(frames: np.ndarray) -> np.ndarray:
@@ -81,7 +101,7 @@ def _frame(frame: np.ndarray) -> np.ndarray:
     return cells.reshape(-1).astype(np.float32)
 
 
-def _area_weights(first: int, side: int) -> np.ndarray:
+def _area_weights(first: float, side: float) -> np.ndarray:
     """(GRID, FINE): output cell o of the window [first, first + side) averages the stored cells it overlaps,
     each by the length of the overlap (what cv2's INTER_AREA does when shrinking)."""
     edges = first + side * np.arange(GRID + 1) / GRID
@@ -90,16 +110,53 @@ def _area_weights(first: int, side: int) -> np.ndarray:
     return overlap / (side / GRID)
 
 
-_POOL = np.concatenate([np.kron(_area_weights(r, s), _area_weights(c, s)) for r, c, s in WINDOWS]).astype(np.float32)
-"""(len(WINDOWS) * GRID * GRID, FINE * FINE): stored cells → the cells of every view, one matrix product."""
+def pool_matrix(windows: tuple[tuple[float, float, float], ...] = WINDOWS) -> np.ndarray:
+    """(len(windows) * GRID * GRID, FINE * FINE): stored cells → the cells of every view, one matrix product."""
+    return np.concatenate([np.kron(_area_weights(r, s), _area_weights(c, s)) for r, c, s in windows]
+                          ).astype(np.float32)
 
 
-def views(descriptors: np.ndarray) -> np.ndarray:
-    """(n, DIM) stored maps → (n, len(WINDOWS), VIEW_DIM) unit descriptors of the whole frame and each window."""
+_POOLS: dict[tuple[tuple[float, float, float], ...], np.ndarray] = {}
+
+
+def _pool(windows: tuple[tuple[float, float, float], ...]) -> np.ndarray:
+    if windows not in _POOLS:
+        _POOLS[windows] = pool_matrix(windows)
+    return _POOLS[windows]
+
+
+def cells(descriptors: np.ndarray, windows: tuple[tuple[float, float, float], ...] = WINDOWS) -> np.ndarray:
+    """(n, DIM) stored maps → (n, len(windows), GRID * GRID, BINS): the cells of every view, power-law and centred
+    over the view (not yet normalised: a comparison may weigh the cells first, `vidstyle.indexing.copies`)."""
     maps = np.asarray(descriptors, np.float32).reshape(-1, FINE * FINE, BINS)
-    pooled = np.sqrt(np.maximum(_POOL @ maps, 0)).reshape(len(maps), len(WINDOWS), -1)
-    pooled -= pooled.mean(axis=-1, keepdims=True)
-    return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
+    pooled = np.sqrt(np.maximum(_pool(windows) @ maps, 0)).reshape(len(maps), len(windows), GRID * GRID, BINS)
+    return pooled - pooled.mean(axis=(-1, -2), keepdims=True)
+
+
+def views(descriptors: np.ndarray, windows: tuple[tuple[float, float, float], ...] = WINDOWS) -> np.ndarray:
+    """(n, DIM) stored maps → (n, len(windows), VIEW_DIM) unit descriptors of the whole frame and each window."""
+    flat = cells(descriptors, windows).reshape(len(descriptors), len(windows), VIEW_DIM)
+    return flat / np.maximum(np.linalg.norm(flat, axis=-1, keepdims=True), 1e-12)
+
+
+def overlay_weights(descriptors: np.ndarray, windows: tuple[tuple[float, float, float], ...] = WINDOWS
+                    ) -> np.ndarray:
+    """(n, DIM) stored maps of one video → (len(windows), GRID * GRID) weights of the views' cells: near 0 where
+    the picture is static over the keyframes (a caption, a logo: module docstring), 1 where it moves.
+
+    A stored cell's variation is the mean distance of its (power-law) maps to their mean over the keyframes,
+    relative to their mean size; weight = variation / `STATIC_VARIATION`, at most 1. A single keyframe, or a video
+    with nothing that moves (a still), has no static overlay to tell apart: all ones.
+    """
+    maps = np.sqrt(np.maximum(np.asarray(descriptors, np.float32).reshape(-1, FINE * FINE, BINS), 0))
+    if len(maps) < 2:
+        return np.ones((len(windows), GRID * GRID), np.float32)
+    spread = np.linalg.norm(maps - maps.mean(axis=0), axis=-1).mean(axis=0)
+    size = np.linalg.norm(maps, axis=-1).mean(axis=0)
+    weight = np.clip(spread / (STATIC_VARIATION * size + 1e-6), 0, 1)
+    if weight.max() == 0:
+        weight[:] = 1
+    return (_pool(windows) @ weight).reshape(len(windows), GRID * GRID)
 
 
 def mirror(descriptors: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -133,12 +134,13 @@ def load(labels: Path, settings: Settings, cache_dir: Path | None = None,
     return out
 
 
-def copy_scores(descriptors: Sequence[np.ndarray | None], crops: bool = True) -> np.ndarray:
-    """(n, n) copy scores of every pair (`vidstyle.indexing.copies.match`); NaN on the diagonal or unknown."""
+def copy_scores(descriptors: Sequence[np.ndarray | None], **options: Any) -> np.ndarray:
+    """(n, n) copy scores of every pair (`vidstyle.indexing.copies.match`, with its keyword `options`: the
+    benchmarks' earlier matchers); NaN on the diagonal or unknown."""
     n = len(descriptors)
     copy = np.full((n, n), np.nan)
     for a, b in itertools.combinations(range(n), 2):
-        score = match(descriptors[a], descriptors[b], crops).score
+        score = match(descriptors[a], descriptors[b], **options).score
         copy[a, b] = copy[b, a] = np.nan if score is None else score
     return copy
 

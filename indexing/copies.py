@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vidstyle.embedder.copy_descriptor import DIM, mirror, views
+from vidstyle.embedder.copy_descriptor import DIM, WINDOWS, cells, mirror, overlay_weights
 
 DescriptorLookup = Callable[[Sequence[str]], Mapping[str, np.ndarray | None]]
 """video ids → their (n_keyframes, DIM) descriptors; None (or absent) for a video with none stored."""
@@ -61,23 +61,52 @@ def usable(descriptors: np.ndarray | None) -> np.ndarray | None:
     return d
 
 
-def match(query: np.ndarray | None, candidate: np.ndarray | None, crops: bool = True) -> CopyCheck:
+def match(query: np.ndarray | None, candidate: np.ndarray | None, crops: bool = True, *,
+          windows: tuple[tuple[float, float, float], ...] = WINDOWS, overlays: bool = True) -> CopyCheck:
     """How well `candidate`'s keyframes align, in order, with `query`'s (module docstring). `crops=False` tries
-    the whole frames only (as is and mirrored): the plain matcher, kept as the benchmarks' baseline."""
+    the whole frames only (as is and mirrored): the plain matcher, kept as the benchmarks' baseline; `windows`
+    and `overlays=False` give the earlier matchers, for the same comparison."""
     q, c = usable(query), usable(candidate)
     if q is None or c is None:
         return UNKNOWN
-    qv = views(q)
+    qx = _Views(q, windows, overlays)
     hypotheses = []
-    for cv in (views(c), views(mirror(c))):
-        hypotheses.append(qv[:, 0] @ cv[:, 0].T)
+    for cx in (_Views(c, windows, overlays), _Views(mirror(c), windows, overlays)):
+        hypotheses.append(_similarities(qx, cx, slice(0, 1), slice(0, 1)))
         if crops:
-            hypotheses += list(np.einsum("iwd,jd->wij", qv[:, 1:], cv[:, 0]))  # candidate: a crop of the query
-            hypotheses += list(np.einsum("id,jwd->wij", qv[:, 0], cv[:, 1:]))  # query: a crop of the candidate
-    stacked = np.stack(hypotheses)
+            hypotheses.append(_similarities(qx, cx, slice(1, None), slice(0, 1)))  # candidate: a crop of the query
+            hypotheses.append(_similarities(qx, cx, slice(0, 1), slice(1, None)))  # query: a crop of the candidate
+    stacked = np.concatenate(hypotheses)
     best = int(np.argmax(_align_many(stacked)))
     total, pairs = _align(stacked[best])
-    return CopyCheck(float(total / min(len(q), len(c))), pairs, best >= len(hypotheses) // 2)
+    return CopyCheck(float(total / min(len(q), len(c))), pairs, best >= len(stacked) // 2)
+
+
+class _Views:
+    """One video's view cells (`copy_descriptor.cells`) and their weights (`overlay_weights`, or ones)."""
+
+    def __init__(self, descriptors: np.ndarray, windows: tuple[tuple[float, float, float], ...],
+                 overlays: bool) -> None:
+        self.cells = cells(descriptors, windows)
+        self.weights = overlay_weights(descriptors, windows) if overlays else np.ones(self.cells.shape[1:3],
+                                                                                        np.float32)
+
+
+def _similarities(q: _Views, c: _Views, q_views: slice, c_views: slice) -> np.ndarray:
+    """(h, n, m): the cosine of every query keyframe with every candidate keyframe, for each pairing of a query
+    view with a candidate view (one side's slice holds a single view, the other's one or more), both weighted by
+    the product of the two videos' cell weights, so a cell static in either (an overlay) counts little in both."""
+    x, y = q.cells[:, q_views], c.cells[:, c_views]  # (n, hq, cells, bins), (m, hc, cells, bins)
+    u2 = (q.weights[q_views][:, None] * c.weights[c_views][None]) ** 2  # (hq, hc, cells)
+    u2 = u2.reshape(-1, u2.shape[-1])
+    h = len(u2)
+    x = np.broadcast_to(x[:, :, None], (len(x), x.shape[1], y.shape[1], *x.shape[2:])).reshape(len(x), h, *x.shape[2:])
+    y = np.broadcast_to(y[:, None], (len(y), q.cells[:, q_views].shape[1], *y.shape[1:])).reshape(len(y), h,
+                                                                                                  *y.shape[2:])
+    num = np.einsum("ihcd,jhcd,hc->hij", x, y, u2, optimize=True)
+    nx = np.sqrt(np.einsum("ihcd,hc->hi", x * x, u2))
+    ny = np.sqrt(np.einsum("jhcd,hc->hj", y * y, u2))
+    return num / np.maximum(nx[:, :, None] * ny[:, None, :], 1e-12)
 
 
 def _align_many(sims: np.ndarray) -> np.ndarray:

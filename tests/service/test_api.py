@@ -138,7 +138,7 @@ def test_recommend_drops_near_duplicates_and_ranks_by_the_blend(client: httpx.Cl
     ranking = body["ranking"]
     assert body["video_id"] == QUERY and body["space"] == "style"
     assert ranking == {"style_weight": 1.0, "content_weight": -0.3, "near_duplicate_content": 0.9, "candidates": 100,
-                       "copy_threshold": 0.749, "copy_check": True}
+                       "copy_threshold": 0.738, "copy_check": True}
     results = body["results"]
     assert 0 < len(results) <= 6 and QUERY not in [r["video_id"] for r in results]
     for r in results:
