@@ -64,8 +64,12 @@ def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: f
 
 
 def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict,
-                    weights: tuple[float, ...] = (0.0, 1.0)) -> dict[str, dict]:
-    """Video vectors per representation (frame vectors averaged, then unit), from the blocks."""
+                    weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = ()) -> dict[str, dict]:
+    """Video vectors per representation (frame vectors averaged, then unit), from the blocks.
+
+    `rgb_weights`: also the head beside `stats` (each weight) *and* the RGB histogram block scaled by sqrt(h), as
+    `<head> w=<w> rgb=<h>`: a fusion of the learned texture evidence with the palette the held-out families are
+    told apart by."""
     edges = np.cumsum([0, *layout.values()])
     spans = {name: slice(a, b) for name, a, b in zip(layout, edges[:-1], edges[1:])}
 
@@ -87,6 +91,9 @@ def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads
             learned = embed_with_head(head, x.astype(np.float32))
             for w in weights:
                 per_frame[f"{name} w={w:g}"] = unit(np.concatenate([learned, per_frame["stats"] * w**0.5], 1))
+                for h in rgb_weights:
+                    per_frame[f"{name} w={w:g} rgb={h:g}"] = unit(np.concatenate(
+                        [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * h**0.5], 1))
         for name, v in per_frame.items():
             out.setdefault(name, {})[path] = unit(v.mean(0))
     return out
@@ -116,6 +123,9 @@ def main() -> None:
     ap.add_argument("--train-bench", type=Path, nargs="+", required=True)
     ap.add_argument("--heldout-bench", type=Path, nargs="*", default=[])
     ap.add_argument("--stats-weights", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
+    ap.add_argument("--rgb-weights", type=float, nargs="*", default=[],
+                    help="also fuse the RGB histogram block at these weights beside head and stats")
+    ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/hcache"), help="training statistics cache")
     ap.add_argument("--max-frames", type=int, default=4)
@@ -128,18 +138,19 @@ def main() -> None:
     layout = fx.block_layout()
     result: dict = {"lofo": {}, "heldout": {}}
 
-    weights = tuple(args.stats_weights)
+    weights, rgb_weights = tuple(args.stats_weights), tuple(args.rgb_weights)
+    candidates = {name: CANDIDATES[name] for name in args.candidates}
     train_blocks = {b: file_blocks(b, fx, args.max_frames, settings.decode.min_gap_s) for b in args.train_bench}
     for family in SPLITS["train"]:
         heads = {}
-        for name, recipe in CANDIDATES.items():
+        for name, recipe in candidates.items():
             out = Path(f"/tmp/lofo-{name}-{family}.pt")
             cfg = dataclasses.replace(recipe, exclude_families=(family,))
             train_style_head(settings, out, cfg, cache_dir=args.cache, progress=False)
             heads[name] = load_style_head(out)
         hits: dict[str, list[bool]] = {}
         for bench, blocks in train_blocks.items():
-            for rep, v in representations(blocks, layout, heads, weights).items():
+            for rep, v in representations(blocks, layout, heads, weights, rgb_weights).items():
                 hits.setdefault(rep, []).extend(triplet_hits(bench, v, family))
         result["lofo"][family] = {rep: (float(np.mean(h)), len(h)) for rep, h in hits.items()}
         print(family, {k: round(v[0], 3) for k, v in result["lofo"][family].items()}, flush=True)
@@ -148,13 +159,13 @@ def main() -> None:
     print("chosen on training families:", choice, flush=True)
 
     scored = {"shipped": load_style_head(packaged_head(m.backbone))}
-    for name, recipe in CANDIDATES.items():
+    for name, recipe in candidates.items():
         final = Path(f"/tmp/lofo-{name}-all.pt")
         train_style_head(settings, final, recipe, cache_dir=args.cache, progress=False)
         scored[name] = load_style_head(final)
     for bench in args.heldout_bench:
         blocks = file_blocks(bench, fx, args.max_frames, settings.decode.min_gap_s)
-        reps = representations(blocks, layout, scored, weights)
+        reps = representations(blocks, layout, scored, weights, rgb_weights)
         families = sorted({r["family"] for r in csv.DictReader((bench / "triplets.csv").open())})
         result["heldout"][bench.name] = {
             fam: {name: triplet_accuracy(bench, v, None if fam == "all" else fam) for name, v in reps.items()}
