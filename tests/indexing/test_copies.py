@@ -124,3 +124,13 @@ def test_half_cell_windows_line_up_with_a_crop_between_whole_cells(original_fram
     whole_cell = match(original, copy, windows=WINDOWS_WHOLE_CELL, overlays=False)
     assert dense.score > whole_cell.score + 0.05
     assert dense.score > 0.85
+
+
+def test_a_mostly_static_video_has_no_overlay(original_frames: np.ndarray) -> None:
+    """A still (one frame repeated) and footage with a plain backdrop over 3/4 of the frame: no cell is weighed
+    down, so two such videos are never compared on the sliver of the frame that moves in both."""
+    still = np.repeat(original_frames[:1], len(original_frames), axis=0)
+    backdrop = original_frames.copy()
+    backdrop[:, :, : backdrop.shape[2] * 3 // 4] = 90
+    for frames in (still, backdrop):
+        assert overlay_weights(describe(frames)).min() == pytest.approx(1.0)
