@@ -14,6 +14,10 @@ mostly queueing (Little's law: about connections / throughput).
 
 Both processes share the machine's cores, as they would behind a local proxy; the numbers are for the whole
 loop (client + server), measured the same way for both routes.
+
+`--workers N` (N > 1) serves with `serve.workers: N` as `vidstyle serve` does: the index is saved (it needs
+`--index-cache`) and uvicorn starts N worker processes that each open it memory-mapped and shared
+(`AppState.open`), each with the echo route too, so the ratio compares like with like.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def build_index(n: int, content_dim: int, style_dim: int, cache: Path | None = N
         # A 1M IVF-PQ build takes the better part of an hour on 2 loaded cores; reruns reuse it.
         t0 = time.perf_counter()
         index = IndexSet.load(saved, settings.index)
-        return settings, index, {"loaded_from_cache_s": round(time.perf_counter() - t0, 1)}
+        return settings, index, {"loaded_from_cache_s": round(time.perf_counter() - t0, 1)}, saved
     t0 = time.perf_counter()
     dims = {"content": content_dim, "style": style_dim}
     vectors = {space: synthetic_vectors(space, n, dim) for space, dim in dims.items()}
@@ -74,7 +78,7 @@ def build_index(n: int, content_dim: int, style_dim: int, cache: Path | None = N
     t2 = time.perf_counter()
     if saved is not None:
         index.save(saved)
-    return settings, index, {"generate_s": round(t1 - t0, 1), "build_s": round(t2 - t1, 1)}
+    return settings, index, {"generate_s": round(t1 - t0, 1), "build_s": round(t2 - t1, 1)}, saved
 
 
 def direct_search_ms(index, space: str, n: int, k: int, queries: int = 500) -> dict[str, float]:  # noqa: ANN001
@@ -117,7 +121,7 @@ def child(args: argparse.Namespace) -> None:
         import faiss
 
         faiss.omp_set_num_threads(args.omp_threads)
-    settings, index, timings = build_index(args.n, args.content_dim, args.style_dim, args.index_cache)
+    settings, index, timings, saved = build_index(args.n, args.content_dim, args.style_dim, args.index_cache)
     settings.serve.access_log = False
     info = {
         "n": len(index),
@@ -128,15 +132,44 @@ def child(args: argparse.Namespace) -> None:
     if args.recall:
         dim = args.content_dim if args.space == "content" else args.style_dim
         info["recall_at_k"] = recall_at_k(index, args.space, args.n, dim, args.k)
+    common = {"host": "127.0.0.1", "port": args.port, "log_level": "warning", "access_log": False}
+    if args.workers > 1:
+        if saved is None:
+            raise SystemExit("--workers > 1 serves a saved index: give --index-cache")
+        del index
+        os.environ[WORKER_INDEX_ENV] = str(saved)
+        os.environ[WORKER_COUNT_ENV] = str(args.workers)
+        sys.path.insert(0, str(Path(__file__).parent))  # the workers import this module by name
+        print("READY " + json.dumps(info), flush=True)
+        uvicorn.run("api_bench:worker_app", factory=True, workers=args.workers, **common)
+        return
     state = AppState(settings, index)  # no dataset: read-only, like a query replica
-    app: FastAPI = create_app(state, preload_model=False)
+    app: FastAPI = with_echo(create_app(state, preload_model=False))
+    print("READY " + json.dumps(info), flush=True)
+    uvicorn.run(app, **common)
 
+
+WORKER_INDEX_ENV, WORKER_COUNT_ENV = "VIDSTYLE_BENCH_INDEX", "VIDSTYLE_BENCH_WORKERS"
+
+
+def with_echo(app):  # noqa: ANN001, ANN201 - FastAPI
     @app.get("/bench/echo")
     async def echo(x: str = "") -> dict[str, str]:
         return {"echo": x}
 
-    print("READY " + json.dumps(info), flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    return app
+
+
+def worker_app():  # noqa: ANN201 - uvicorn factory
+    """One of `--workers` processes: the saved index opened as `vidstyle serve` opens it with several workers."""
+    from vidstyle.core.settings import load_settings
+    from vidstyle.service.api import AppState, create_app
+
+    settings = load_settings(REPO / "configs" / "offline.yaml")
+    settings.serve.workers = int(os.environ[WORKER_COUNT_ENV])
+    settings.serve.access_log = False
+    state = AppState.open(Path(os.environ[WORKER_INDEX_ENV]), settings)
+    return with_echo(create_app(state, preload_model=False))
 
 
 # -- the load generator ---------------------------------------------------------------------------------------
@@ -207,7 +240,7 @@ def run_size(n: int, args: argparse.Namespace) -> dict:
     port = free_port()
     cmd = [
         sys.executable, __file__, "--child", "--n", str(n), "--port", str(port), "--space", args.space,
-        "--k", str(args.k), "--omp-threads", str(args.omp_threads),
+        "--k", str(args.k), "--omp-threads", str(args.omp_threads), "--workers", str(args.workers),
         "--content-dim", str(args.content_dim), "--style-dim", str(args.style_dim),
     ]
     if args.index_cache:
@@ -276,6 +309,8 @@ def main() -> None:
     parser.add_argument("--style-dim", type=int, help="default: the configured model's")
     parser.add_argument("--omp-threads", type=int, default=0, help="faiss OpenMP threads in the server (0: default)")
     parser.add_argument("--index-cache", type=Path, help="save built indexes here and reuse them on reruns")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (serve.workers; more than 1 needs --index-cache)")
     parser.add_argument("--recall", action="store_true",
                         help="also measure recall@k of the queried space against exact search (regenerates vectors)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -300,6 +335,7 @@ def main() -> None:
         "machine": machine(), "load_average_before": os.getloadavg(),
         "dims": {"content": args.content_dim, "style": args.style_dim},
         "requests": args.requests, "concurrency": args.concurrency, "space": args.space, "k": args.k,
+        "workers": args.workers,
     }
     report["sizes"] = [run_size(n, args) for n in args.sizes]
     for size in report["sizes"]:

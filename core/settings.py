@@ -112,7 +112,10 @@ class IndexSettings(BaseModel):
 class ServeSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    workers: int = Field(1, ge=1)
+    workers: int = Field(
+        1, ge=1, description="server processes on one socket; with more than one they share INDEX_DIR memory-mapped "
+        "and take writes through its write-ahead log"
+    )
     api_key: SecretStr | None = Field(None, description="required for writes; none configured = writes disabled")
     max_upload_mb: int = Field(64, ge=1)
     recommend_style_weight: float = Field(1.0, description="weight of the style score in recommend's blend")
@@ -134,7 +137,10 @@ class ServeSettings(BaseModel):
     max_pending_embeds: int = Field(8, ge=1, description="uploads waiting for the model beyond this get a 503")
     cached_parts: int = Field(64, ge=1, description="dataset parts whose thumbnails are kept in memory")
     access_log: bool = Field(True, description="uvicorn's per-request log lines")
-    query_threads: int | None = Field(None, ge=1, description="threads running index queries; None = CPU cores")
+    query_threads: int | None = Field(
+        None, ge=0, description="threads running index queries; 0 = on the event loop, no thread hop; None = CPU "
+        "cores with one worker process, 0 with several (the processes already use the cores)"
+    )
     max_upload_pixels: int = Field(
         3840 * 2160 * 2, ge=1,
         description="largest width x height of an uploaded image or video frame, read from the file's header "

@@ -457,18 +457,20 @@ class IndexSet:
 
     def _reload_task(self) -> None:
         try:
-            with self._writer:
-                if persistence.manifest_identity(self._shared_dir) != self._manifest_id:  # type: ignore[arg-type]
-                    self._reload_locked()
-                self._catch_up_locked(reload=True)
+            self._reload()
         except Exception:  # noqa: BLE001 - the old state stays in service; the next request tries again
             log.exception("taking in the new index files of %s failed", self._shared_dir)
         finally:
             self._reloading.release()
 
     def _reload_locked(self) -> None:
-        """Load the index files a compaction wrote (memory-mapped, sizes checked: their writer checksummed them),
-        replay the log past them, then swap them in whole (caller holds the writer mutex)."""
+        """`_reload` for a caller that holds the writer mutex (and the log's lock: nothing new is written)."""
+        self._reload()
+
+    def _reload(self) -> None:
+        """Load the index files a compaction wrote (memory-mapped, sizes checked: their writer checksummed them)
+        and replay the log past them, with no lock held, so this process answers from its old state meanwhile;
+        then, under the writer mutex, take in the last records and swap the new state in whole."""
         assert self._shared_dir is not None and self._log is not None
         for attempt in range(RELOAD_ATTEMPTS):
             identity = persistence.manifest_identity(self._shared_dir)
@@ -476,25 +478,37 @@ class IndexSet:
                 record, saved = persistence.load(self._shared_dir, self._settings, self.fingerprint, mmap=True,
                                                  verify=False)
                 fresh = IndexSet(record, saved)
-                self._log.log_id = fresh._log_id
-                self._log.restart_at(fresh._log_seq)
-                for logged in self._log.read_new():
+                for logged in writelog.read(self._shared_dir, fresh._log_id, fresh._log_seq):
                     fresh._replay(logged)
-                break
+                with self._writer:
+                    self._log.log_id = fresh._log_id
+                    self._log.restart_at(fresh._log_seq)
+                    try:
+                        for logged in self._log.read_new():
+                            fresh._replay(logged)
+                    except IndexLoadError:
+                        self._log.log_id = self._log_id
+                        self._log.restart_at(self._log_seq)  # back to where the old state is
+                        raise
+                    with self._rw.write():
+                        for name in ("_spaces", "_id_of", "_video_of", "_next_id", "_saved", "_delta", "_in_delta",
+                                     "_log_id", "_log_seq", "_pending", "columns", "created_at"):
+                            setattr(self, name, getattr(fresh, name))
+                        self._manifest_id = identity
+                        self._version += 1
+                log.info("took in the index files of %s (%d videos)", self._shared_dir, len(self._id_of))
+                return
             except IndexLoadError:  # a newer compaction replaced what was being read
                 if attempt == RELOAD_ATTEMPTS - 1:
                     raise
-        with self._rw.write():
-            for name in ("_spaces", "_id_of", "_video_of", "_next_id", "_saved", "_delta", "_in_delta", "_log_id",
-                         "_log_seq", "_pending", "columns", "created_at"):
-                setattr(self, name, getattr(fresh, name))
-            self._manifest_id = identity
-            self._version += 1
-        log.info("took in the index files of %s (%d videos)", self._shared_dir, len(self._id_of))
 
     def _compact_shared(self) -> None:
         """Compaction when several processes serve INDEX_DIR: seal the log under its lock, then (no lock held)
-        load the index files into memory, replay the log, fold and save; one process at a time, the others skip."""
+        load the index files into memory, replay the log, fold and save; one process at a time, the others skip.
+
+        The log segments go one compaction late: a process still on the previous files goes on reading the
+        writes of the sealed segment while it loads the new files in the background, so no write it has
+        acknowledged, or another process has, disappears from its answers meanwhile."""
         assert self._shared_dir is not None and self._log is not None
         with self._log.compaction() as mine:
             if not mine:
@@ -503,8 +517,9 @@ class IndexSet:
                 if not self._pending:
                     return
                 self._log.rotate()
+            previous = persistence.read_manifest(self._shared_dir)["log"]["seq"]
             full = IndexSet.load(self._shared_dir, self._settings, self.fingerprint)
-            full.save(self._shared_dir)  # no log attached: folds, writes, deletes the log segments it holds
+            full._save(self._shared_dir, drop_log_through=previous)  # no log attached: fold and write
         self.refresh()
 
     # ------------------------------------------------------------------------------------- compaction
@@ -575,6 +590,10 @@ class IndexSet:
         if self._shared_dir is not None:
             self._compact_shared()
             return
+        self._save(index_dir)
+
+    def _save(self, index_dir: Path, drop_log_through: int | None = None) -> None:
+        """`save` of one process; the log segments folded in through `drop_log_through` (default: all) go."""
         with self._saving:
             with self._writer, self._rw.write():
                 self._fold_locked()
@@ -585,7 +604,8 @@ class IndexSet:
             record = dataclasses.replace(record, spaces=dict(self._spaces))  # only a save swaps them
             self._saved = persistence.save(index_dir, record)
             persistence.remove_stale_data(index_dir, self._saved)
-            writelog.drop_through(index_dir, record.log_id, record.log_seq)
+            through = record.log_seq if drop_log_through is None else min(drop_log_through, record.log_seq)
+            writelog.drop_through(index_dir, record.log_id, through)
 
     def close(self) -> None:
         """Close the write-ahead log (a later write raises); what was written stays durable."""

@@ -1,10 +1,12 @@
 """`vidstyle serve INDEX_DIR`: the HTTP API and web page under uvicorn.
 
 With one worker (the default) the index is loaded here, before uvicorn starts, so a bad INDEX_DIR is a one-line
-error rather than a crashed server. With several workers uvicorn starts separate processes, and each builds its
-own state from the same settings, passed to them through the environment (`app_from_environment`). Each then
-holds its own copy of the index, so writes are disabled there: one worker's add would be invisible to the
-others, and two workers saving the same INDEX_DIR would lose each other's updates.
+error rather than a crashed server. With several workers (`serve.workers`) uvicorn starts separate processes on
+one socket, and each builds its own state from the same settings, passed to them through the environment
+(`app_from_environment`): the index files are memory-mapped read-only (one copy in the page cache for all of
+them), every worker accepts writes, serialised through the index's write-ahead log, and each request first takes
+in what the other workers wrote (`IndexSet.sync`). That is how a catalogue's queries use more than one core
+without the thread hop and the GIL of one process.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         if data["serve"][key] is not None:
             data["serve"][key] = str(Path(data["serve"][key]).resolve())
     os.environ[SETTINGS_ENV] = json.dumps(data)
-    log.warning("%d worker processes: each holds its own copy of the index; writes are disabled", s.workers)
+    log.info("%d worker processes share %s (memory-mapped) on http://%s:%d", s.workers, s.index_dir, s.host, s.port)
     uvicorn.run("vidstyle.service.server:app_from_environment", factory=True, workers=s.workers, **common)
 
 

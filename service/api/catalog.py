@@ -4,6 +4,8 @@ The dataset is the source of truth for what the catalogue holds: the service wri
 and only then updates the index, so after a crash the index can be brought back in line from the dataset
 (`WritePath.reconcile`). Parts are immutable for the embedding job; the service changes one only to delete a row,
 by rewriting that part atomically (temp file, fsync, rename), so every reader sees the old part or the new one.
+With several server processes, each keeps its own entries and `refresh()`es them from the parts on disk after
+another process wrote (the caller serialises writes across processes).
 A replaced video's old row is deleted before its new part is published: a crash in between loses the video
 (the client got an error and retries) but never leaves two rows with the same `video_id`.
 """
@@ -47,28 +49,59 @@ class Catalog:
         self._media: OrderedDict[str, dict[str, Media]] = OrderedDict()
         self._cached_parts = cached_parts
         self._cache_lock = threading.Lock()
+        self._scan_lock = threading.Lock()
+        self._stamps: dict[str, tuple[int, int, int]] = {}  # part name -> (inode, mtime, size) when last read
 
     # -- reading ---------------------------------------------------------------------------------------------
 
     def load(self) -> None:
         """(Re)read which part holds each ok row; only small columns, so it stays cheap at a million rows."""
         dataset.prepare(self.emb_dir)
-        entries: dict[str, Entry] = {}
-        models: set[str] = set()
-        for part in dataset.parts(self.emb_dir):
-            table = dataset.read_part(self.emb_dir, part.name, ["video_id", "status", "n_frames", "model"])
-            models.update(table.column("model").unique().to_pylist())
+        with self._scan_lock:
+            self._entries, self._models, self._stamps = {}, set(), {}
+            self._scan()
+        with self._cache_lock:
+            self._media.clear()
+
+    def refresh(self) -> None:
+        """Take in the parts other processes wrote, rewrote or deleted since the last look (several server
+        processes share EMB_DIR); only those parts are read."""
+        with self._scan_lock:
+            self._scan()
+
+    def _scan(self) -> None:
+        """Bring the entries in line with the parts on disk, reading the parts that are new or changed."""
+        now = {}
+        for path in dataset.parts(self.emb_dir):
+            try:
+                st = Path(path).stat()
+            except FileNotFoundError:
+                continue  # deleted between the listing and here
+            now[Path(path).name] = (st.st_ino, st.st_mtime_ns, st.st_size)
+        changed = {name for name, stamp in now.items() if self._stamps.get(name) != stamp}
+        gone = set(self._stamps) - set(now)
+        if not changed and not gone:
+            return
+        stale = changed | gone
+        self._entries = {vid: e for vid, e in self._entries.items() if e.part not in stale}
+        for name in sorted(changed):
+            try:
+                table = dataset.read_part(self.emb_dir, name, ["video_id", "status", "n_frames", "model"])
+            except (FileNotFoundError, pa.ArrowInvalid):
+                now.pop(name)  # rewritten or deleted meanwhile: read at the next look
+                continue
+            self._models.update(table.column("model").unique().to_pylist())
             for vid, status, n in zip(
                 table.column("video_id").to_pylist(),
                 table.column("status").to_pylist(),
                 table.column("n_frames").to_pylist(),
             ):
                 if status == "ok":
-                    entries[vid] = Entry(part.name, int(n or 0))
-        self._entries = entries
-        self._models = models
+                    self._entries[vid] = Entry(name, int(n or 0))
+        self._stamps = now
         with self._cache_lock:
-            self._media.clear()
+            for name in stale:
+                self._media.pop(name, None)
 
     def __contains__(self, video_id: object) -> bool:
         return video_id in self._entries
@@ -166,6 +199,7 @@ class Catalog:
         replaced = self.remove(video_id)
         part = dataset.write_part(self.emb_dir, [row], dims)
         self._entries[video_id] = Entry(part.name, int(row["n_frames"]))
+        self._stamp(part.name)
         self._models.add(row["model"])
         return replaced
 
@@ -181,6 +215,15 @@ class Catalog:
         except (pa.ArrowInvalid, OSError) as exc:
             raise self._part_damaged(video_id, entry.part, f"is unreadable ({exc})") from exc
         del self._entries[video_id]
+        self._stamp(entry.part)
         with self._cache_lock:
             self._media.pop(entry.part, None)
         return True
+
+    def _stamp(self, name: str) -> None:
+        """After this process changed a part: its state on disk is already in the entries."""
+        try:
+            st = (self.emb_dir / name).stat()
+            self._stamps[name] = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:  # a part left empty is deleted
+            self._stamps.pop(name, None)

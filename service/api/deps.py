@@ -18,7 +18,9 @@ from vidstyle.service.api.uploads import check_api_key
 
 
 async def get_state(request: Request) -> AppState:
-    return request.app.state.vidstyle
+    state: AppState = request.app.state.vidstyle
+    state.sync()  # several worker processes: the others' writes are seen by the next request
+    return state
 
 
 State = Annotated[AppState, Depends(get_state)]

@@ -55,10 +55,16 @@ class AppState:
         self._catalog = catalog
         # Index queries run on their own small pool, as many threads as cores: FAISS releases the GIL, so
         # they use every core, and no more threads than cores keeps them from thrashing each other's caches.
-        self._query_pool = ThreadPoolExecutor(
-            max_workers=settings.serve.query_threads or os.cpu_count() or 1, thread_name_prefix="vidstyle-query"
+        # With several worker processes the processes use the cores, and a query runs on the event loop: the
+        # hop to a pool thread costs more than a millisecond search (bench/RESULTS.md, "API benchmark").
+        threads = settings.serve.query_threads
+        if threads is None:
+            threads = 0 if settings.serve.workers > 1 else os.cpu_count() or 1
+        self._query_pool = (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vidstyle-query") if threads else None
         )
         self._listing: tuple[int, list[str]] = (-1, [])
+        self._catalog_version = index.version  # the index version the dataset entries were refreshed at
 
     # -- opening and closing ---------------------------------------------------------------------------------
 
@@ -68,9 +74,9 @@ class AppState:
         index_dir = Path(index_dir)
         if not index_dir.is_dir():
             raise StartupError(f"INDEX_DIR {index_dir} does not exist; build it with `vidstyle index build`")
+        shared = settings.serve.workers > 1  # then every worker process serves and writes the same INDEX_DIR
         try:
-            # One writer per INDEX_DIR: with several worker processes writes are disabled and none logs.
-            index = IndexSet.load(index_dir, settings.index, writable=settings.serve.workers == 1)
+            index = IndexSet.load(index_dir, settings.index, writable=not shared, shared=shared)
         except IndexLoadError as exc:
             raise StartupError(str(exc)) from exc
         # The dataset: given explicitly, else the one the index was built from (its manifest records it).
@@ -82,7 +88,8 @@ class AppState:
             raise StartupError(f"embeddings dataset {emb_dir} does not exist (serve.emb_dir / --emb-dir)")
         else:
             catalog = Catalog(Path(emb_dir), settings.serve.cached_parts)
-            catalog.load()
+            with index.exclusive():  # no other worker writes EMB_DIR while its leftovers are cleaned
+                catalog.load()
             index.emb_dir = Path(emb_dir).resolve()  # index saves record the dataset the service writes to
             others = catalog.models - {index.fingerprint}
             if others:
@@ -94,19 +101,33 @@ class AppState:
             state.writes.reconcile()
         return state
 
+    def sync(self) -> None:
+        """With several worker processes: take in what the others wrote before a request is answered (one read and
+        one stat when nothing changed; the dataset's entries only after a change)."""
+        if self.settings.serve.workers == 1:
+            return
+        self.index.sync()
+        version = self.index.version
+        if self._catalog is not None and version != self._catalog_version:
+            self._catalog_version = version  # first: a change during the refresh makes the next request redo it
+            self._catalog.refresh()
+
     def preload_model(self) -> None:
         """Start loading the model in the background; queries are answered meanwhile."""
         self.model.preload()
 
     def close(self) -> None:
         self.model.close()
-        self._query_pool.shutdown(wait=False, cancel_futures=True)
+        if self._query_pool is not None:
+            self._query_pool.shutdown(wait=False, cancel_futures=True)
         self.writes.close()
 
     # -- queries (thread-safe; the index swaps state atomically on writes) -----------------------------------
 
     async def run_query(self, fn: Callable[..., T], *args: object) -> T:
-        """Run a blocking index query on the query pool, off the event loop."""
+        """Run a blocking index query on the query pool, off the event loop (or on it, without a pool)."""
+        if self._query_pool is None:
+            return fn(*args)
         return await asyncio.get_running_loop().run_in_executor(self._query_pool, fn, *args)
 
     def similar(self, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
@@ -141,8 +162,8 @@ class AppState:
     def list_videos(self, query: str, offset: int, limit: int) -> tuple[int, list[tuple[str, int | None]]]:
         """(matching total, [(video_id, n_frames or None)] of one page), ids sorted, `query` a substring."""
         version, ids = self._listing
-        if version != self.writes.version:
-            version = self.writes.version  # read first: a write during the sort just makes the next call redo it
+        if version != self.index.version:
+            version = self.index.version  # read first: a write during the sort just makes the next call redo it
             ids = sorted(self.index.video_ids())
             self._listing = (version, ids)
         if query:

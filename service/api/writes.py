@@ -3,8 +3,9 @@
 Order of every write: the dataset row first (`Catalog`, the source of truth), then the index, whose write-ahead
 log makes the write durable before it is acknowledged (the index files are not rewritten: a write costs the same
 at any catalogue size). After a crash between the two, `reconcile()` at the next start brings the index back in
-line with the dataset. One writer at a time (`lock`); searches go on meanwhile (the index swaps its state
-atomically). `Compactor` folds the logged writes into the index files in the background, once
+line with the dataset. One writer at a time (`lock`, and with several server processes the index's
+inter-process lock, under which the dataset's entries are first refreshed from disk); searches go on meanwhile
+(the index swaps its state atomically). `Compactor` folds the logged writes into the index files in the background, once
 `index.compact_after` of them pile up, and at a clean shutdown.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,8 +86,8 @@ class WritePath:
         self.catalog = catalog
         self.metrics = metrics
         self.lock = threading.Lock()
-        self.version = 0  # bumped by every write that changed the index
-        writable = index_dir is not None and catalog is not None and settings.serve.workers == 1
+        self.shared = settings.serve.workers > 1  # other processes write the same INDEX_DIR and EMB_DIR
+        writable = index_dir is not None and catalog is not None
         self.compactor = Compactor(index, index_dir, settings.index.compact_after) if writable else None
 
     def close(self) -> None:
@@ -94,18 +97,13 @@ class WritePath:
         self.index.close()
 
     def check_writable(self) -> None:
-        if self.settings.serve.workers > 1:
-            raise WritesDisabled(
-                "writes are disabled with serve.workers > 1 (each worker holds its own copy of the index); "
-                "run the writer with one worker"
-            )
         if self.catalog is None or self.index_dir is None:
             raise WritesDisabled("writes are disabled: the service has no embeddings dataset (serve.emb_dir)")
 
     def reconcile(self) -> None:
         """Make the index hold exactly the dataset's ok videos (after a crash between the two writes)."""
         assert self.catalog is not None and self.index_dir is not None
-        with self.lock:
+        with self._exclusive():
             in_data, in_index = self.catalog.ids(), set(self.index.video_ids())
             if in_index and not in_data & in_index:
                 raise StartupError(
@@ -123,7 +121,6 @@ class WritePath:
                 ids, by_column = self.catalog.vectors(missing, set(columns.values()))
                 self.index.add(ids, {space: by_column[column] for space, column in columns.items()})
             self.index.save(self.index_dir)
-            self.version += 1
 
     def ingest(self, video_id: str, embedded: EmbeddedVideo, source_name: str) -> bool:
         """Persist a new or replaced video: dataset row first, then the index and its files. True if replaced."""
@@ -138,10 +135,9 @@ class WritePath:
             space: np.asarray(embedded.vectors[column], np.float32).reshape(1, -1)
             for space, column in self.index.columns.items()
         }
-        with self.lock:
+        with self._exclusive():
             replaced = self.catalog.add(row, dims) or video_id in self.index
             self.index.add([video_id], vectors)  # logged and fsynced: durable from here
-            self.version += 1
         self._written()
         self.metrics.writes.labels("replace" if replaced else "add").inc()
         return replaced
@@ -149,15 +145,24 @@ class WritePath:
     def delete(self, video_id: str) -> None:
         self.check_writable()
         assert self.catalog is not None and self.index_dir is not None
-        with self.lock:
+        with self._exclusive():
             if video_id not in self.index and video_id not in self.catalog:
                 raise NotFound(f"unknown video_id {video_id!r}")
             self.catalog.remove(video_id)
             if video_id in self.index:
                 self.index.remove([video_id])
-            self.version += 1
         self._written()
         self.metrics.writes.labels("delete").inc()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The one writer of the catalogue: in this process, and across processes when several share it, with
+        the index and the dataset entries brought up to what the others wrote."""
+        with self.lock, self.index.exclusive():
+            if self.shared:
+                assert self.catalog is not None
+                self.catalog.refresh()
+            yield
 
     def _written(self) -> None:
         if self.compactor is not None:
