@@ -50,19 +50,26 @@ def test_each_process_sees_the_others_writes_and_compactions(tmp_path: Path, kin
     with pytest.raises(UnknownVideoError):  # b's delete is a's too
         a.remove(["v7"])
 
+    a.add(["late"], rows(vectors, 6))  # b has not looked since
     a.save(index_dir)  # the compaction: loads, folds, saves in this process
     assert data_files(index_dir) != files_before
-    assert len(writelog.segments(index_dir)) == 1
+    assert len(writelog.segments(index_dir)) == 2  # the sealed segment goes one compaction late
+    b.sync()  # never waits: b loads the new files in the background and reads the sealed segment meanwhile
+    assert "late" in b
     b.add(["after"], rows(vectors, 5))  # b takes in the new files first, then logs past them
     a.sync()
     plain = IndexSet.load(index_dir, SETTINGS)  # what a fresh process reads
     b.refresh()
     for ix in (a, b, plain):
-        assert len(ix) == N + 1
+        assert len(ix) == N + 2
         assert set(top(ix, vectors["style"][5], k=2)) == {"v5", "after"}
         assert set(top(ix, vectors["style"][3], k=2)) == {"v3", "new"}
-        assert "v7" not in ix
+        assert "v7" not in ix and "late" in ix
     assert a.pending_writes() == b.pending_writes() == 1  # the write logged after the compaction
+    b.save(index_dir)
+    a.refresh()
+    assert len(writelog.segments(index_dir)) == 2 and a.pending_writes() == 0
+    assert len(IndexSet.load(index_dir, SETTINGS)) == N + 2
     a.close()
     b.close()
 
