@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.processes import children
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.samples import write_video
 
@@ -71,18 +72,6 @@ for job, res in pool.imap_unordered(DecodeJob(str(i), Path(sys.argv[1])) for i i
 """
 
 
-def _children(pid: int) -> set[int]:
-    kids = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.add(int(stat.parent.name))
-    return kids
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_workers_exit_at_once_and_quietly_when_the_parent_is_killed(videos: dict[str, Path], tmp_path: Path) -> None:
     import os
@@ -97,7 +86,7 @@ def test_workers_exit_at_once_and_quietly_when_the_parent_is_killed(videos: dict
                                   stdout=subprocess.PIPE, stderr=err)
     assert parent.stdout is not None and parent.stdout.readline().strip() == b"decoded"
     time.sleep(0.5)  # both workers busy with the next 4K videos
-    workers = _children(parent.pid)
+    workers = children(parent.pid)
     assert len(workers) >= 2
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.service.test_index_writes import HEADERS, N_VIDEOS, QUERY, manifest, wait_for
+from tests.support.processes import children
 from tests.support.server import Server, copy_catalogue
 from vidstyle.core.settings import Settings
 from vidstyle.indexing import IndexSet
@@ -18,18 +19,6 @@ from vidstyle.service.api.catalog import Catalog
 pytestmark = pytest.mark.slow
 
 READS = 8  # fresh connections after each write: the kernel hands each to either worker
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def each_read(url: str, path: str) -> list[int]:
