@@ -7,8 +7,10 @@ same subject matches a frame here and there at best. `match` scores that:
 1. `S[i, j]`: the cosine of query keyframe i and candidate keyframe j (`vidstyle.embedder.copy_descriptor`), under
    one *hypothesis* of how the candidate was made from the query (or the query from the candidate): as is,
    mirrored, cropped (one of the descriptor's `WINDOWS` of one video against the whole of the other), or
-   mirrored and cropped. A copy is edited the same way throughout, so the hypothesis is chosen per video pair,
-   never per frame: a per-frame choice would let every frame of unrelated footage pick its luckiest window.
+   mirrored and cropped. Each cell of the two views counts by the product of the two videos' `overlay_weights`:
+   a caption, logo or banner that stays put on one video is left out of both sides of the comparison. A copy is
+   edited the same way throughout, so the hypothesis is chosen per video pair, never per frame: a per-frame
+   choice would let every frame of unrelated footage pick its luckiest window.
 2. The best order-preserving one-to-one alignment (dynamic programming, as in sequence alignment): pairs
    (i1 < i2 < ..., j1 < j2 < ...) maximising the sum of their similarities. Speed changes and trims only
    change which frames pair up, never their order.
