@@ -100,15 +100,11 @@ def _similarities(q: _Views, c: _Views, q_views: slice, c_views: slice) -> np.nd
     the product of the two videos' cell weights, so a cell static in either (an overlay) counts little in both."""
     x, y = q.cells[:, q_views], c.cells[:, c_views]  # (n, hq, cells, bins), (m, hc, cells, bins)
     u2 = (q.weights[q_views][:, None] * c.weights[c_views][None]) ** 2  # (hq, hc, cells)
-    u2 = u2.reshape(-1, u2.shape[-1])
-    h = len(u2)
-    x = np.broadcast_to(x[:, :, None], (len(x), x.shape[1], y.shape[1], *x.shape[2:])).reshape(len(x), h, *x.shape[2:])
-    y = np.broadcast_to(y[:, None], (len(y), q.cells[:, q_views].shape[1], *y.shape[1:])).reshape(len(y), h,
-                                                                                                  *y.shape[2:])
-    num = np.einsum("ihcd,jhcd,hc->hij", x, y, u2, optimize=True)
-    nx = np.sqrt(np.einsum("ihcd,hc->hi", x * x, u2))
-    ny = np.sqrt(np.einsum("jhcd,hc->hj", y * y, u2))
-    return num / np.maximum(nx[:, :, None] * ny[:, None, :], 1e-12)
+    num = np.einsum("iqcd,jpcd,qpc->qpij", x, y, u2, optimize=True)
+    nx = np.sqrt(np.einsum("iqcd,qpc->qpi", x * x, u2))
+    ny = np.sqrt(np.einsum("jpcd,qpc->qpj", y * y, u2))
+    sims = num / np.maximum(nx[..., :, None] * ny[..., None, :], 1e-12)
+    return sims.reshape(-1, len(x), len(y))
 
 
 def _align_many(sims: np.ndarray) -> np.ndarray:
