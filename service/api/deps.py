@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.dependencies.models import Dependant
@@ -61,7 +61,7 @@ async def reject_unknown_query(request: Request) -> None:
     Ignoring them would answer a misspelt `?K=5` or `?spase=content` with the defaults as if all were well, and
     make the answer depend on whether the video exists (404 before any parameter is looked at, else 200).
     """
-    declared = _query_names(request.scope["route"].dependant)
+    declared = _declared_query_names(request.scope["route"])
     unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in declared]
     if unknown:
         raise RequestValidationError([
@@ -69,6 +69,16 @@ async def reject_unknown_query(request: Request) -> None:
              "input": request.query_params[name]}
             for name in unknown
         ])
+
+
+def _declared_query_names(route: Any) -> frozenset[str]:
+    """The route's declared query parameters, worked out once per route (on every request it cost more than
+    the rest of the check)."""
+    names = getattr(route, "_vidstyle_query_names", None)
+    if names is None:
+        names = frozenset(_query_names(route.dependant))
+        route._vidstyle_query_names = names
+    return names
 
 
 def _query_names(dependant: Dependant) -> set[str]:
