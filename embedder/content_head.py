@@ -16,9 +16,6 @@ on (`check_features`) and its sha256 enters the dataset fingerprint.
 
 from __future__ import annotations
 
-import hashlib
-import io
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from vidstyle.core.errors import VidstyleError
-from vidstyle.core.files import atomic_write_bytes
+from vidstyle.embedder.style_head import packaged_file, read_head_state, resolve_head, save_head_state
 
 CONTENT_HEAD_FORMAT = 1
-AUTO = "auto"
 
 
 class ContentHeadError(VidstyleError, ValueError):
@@ -101,41 +97,23 @@ class ContentHead:
 
 def save_content_head(head: ContentHead, path: Path, extra: dict | None = None) -> None:
     """The projection with what it was fitted on; `extra` (the training record) is kept beside it."""
-    state = {"format": CONTENT_HEAD_FORMAT, "features": head.features, "mean": head.mean.cpu(),
-             "projection": head.projection.cpu(), "extra": extra or {}}
-    buf = io.BytesIO()  # through a buffer: a file name would enter the archive, and with it the sha256
-    torch.save(state, buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    save_head_state({"format": CONTENT_HEAD_FORMAT, "features": head.features, "mean": head.mean.cpu(),
+                     "projection": head.projection.cpu(), "extra": extra or {}}, path)
 
 
 def load_content_head(path: Path) -> ContentHead:
-    path = Path(path)
-    if not path.is_file():
-        raise ContentHeadError(f"content head {path} does not exist (fit one with `vidstyle train-content-head`)")
-    try:
-        raw = path.read_bytes()
-        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-        if state.get("format") != CONTENT_HEAD_FORMAT:
-            raise ContentHeadError(f"{path} is not a content head of format {CONTENT_HEAD_FORMAT}")
-        head = ContentHead(state["mean"], state["projection"], state["features"])
-    except ContentHeadError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is one user error
-        raise ContentHeadError(f"cannot read content head {path}: {exc}") from exc
-    head.sha256 = hashlib.sha256(raw).hexdigest()
+    head, head.sha256 = read_head_state(
+        path, "content head", CONTENT_HEAD_FORMAT, ContentHeadError,
+        lambda state: ContentHead(state["mean"], state["projection"], state["features"]),
+        "fit one with `vidstyle train-content-head`")
     return head
 
 
 def packaged_content_head(backbone: str) -> Path | None:
     """The head shipped in the package for `backbone`, if one was fitted (heads/<backbone>_content.pt)."""
-    path = Path(str(resources.files("vidstyle.embedder") / "heads" / f"{backbone}_content.pt"))
-    return path if path.is_file() else None
+    return packaged_file(f"{backbone}_content.pt")
 
 
 def resolve_content_head(setting: str | Path | None, backbone: str) -> Path | None:
     """`model.content_head`: None = no head; 'auto' = the packaged head of the backbone when there is one."""
-    if setting is None:
-        return None
-    if str(setting) == AUTO:
-        return packaged_content_head(backbone)
-    return Path(setting)
+    return resolve_head(setting, lambda: packaged_content_head(backbone))

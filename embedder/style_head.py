@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +30,7 @@ from vidstyle.core.files import atomic_write_bytes
 
 HEAD_FORMAT = 1
 AUTO = "auto"
+T = TypeVar("T")
 
 
 class StyleHeadError(VidstyleError, ValueError):
@@ -72,9 +75,52 @@ def _short(layout: dict[str, int]) -> str:
     return f"{len(layout)} blocks, {sum(layout.values())} dims"
 
 
+def save_head_state(state: dict, path: Path) -> None:
+    """A head checkpoint's state, written atomically; through a buffer, since a file name would enter the archive,
+    and with it the sha256 (so the same head is the same bytes wherever it is written)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def read_head_state(path: Path, what: str, fmt: int, error: type[VidstyleError], build: Callable[[dict], T],
+                    command: str) -> tuple[T, str]:
+    """`build(state)` of a checkpoint written by `save_head_state`, and the file's sha256; any unreadable,
+    foreign or malformed file is one `error` naming `what` it should have been and the `command` that makes one."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} {path} does not exist ({command})")
+    try:
+        raw = path.read_bytes()
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        if state.get("format") != fmt:
+            raise error(f"{path} is not a {what} of format {fmt}")
+        built = build(state)
+    except error:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one user error
+        raise error(f"cannot read {what} {path}: {exc}") from exc
+    return built, hashlib.sha256(raw).hexdigest()
+
+
+def packaged_file(name: str) -> Path | None:
+    """A file shipped in the package's heads/ folder, if it exists."""
+    path = Path(str(resources.files("vidstyle.embedder") / "heads" / name))
+    return path if path.is_file() else None
+
+
+def resolve_head(setting: str | Path | None, packaged: Callable[[], Path | None]) -> Path | None:
+    """A `model.*_head` setting: None = no head; 'auto' = the packaged one when there is one; else a path."""
+    if setting is None:
+        return None
+    if str(setting) == AUTO:
+        return packaged()
+    return Path(setting)
+
+
 def save_style_head(head: StyleHead, path: Path, extra: dict | None = None) -> None:
     """The weights with everything needed to rebuild and check the head; `extra` (training record) is kept."""
-    state = {
+    save_head_state({
         "format": HEAD_FORMAT,
         "layout": head.layout,
         "features": head.features,
@@ -82,41 +128,26 @@ def save_style_head(head: StyleHead, path: Path, extra: dict | None = None) -> N
         "out_dim": head.out_dim,
         "state_dict": {k: v.detach().cpu() for k, v in head.state_dict().items()},
         "extra": extra or {},
-    }
-    buf = io.BytesIO()  # saved through a buffer: a file name would enter the archive, and with it the sha256
-    torch.save(state, buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    }, path)
+
+
+def _build_style_head(state: dict) -> StyleHead:
+    head = StyleHead(state["layout"], state["features"], state["hidden"], state["out_dim"])
+    head.load_state_dict(state["state_dict"])
+    return head
 
 
 def load_style_head(path: Path) -> StyleHead:
-    path = Path(path)
-    if not path.is_file():
-        raise StyleHeadError(f"style head {path} does not exist (train one with `vidstyle train-style-head`)")
-    try:
-        raw = path.read_bytes()
-        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-        if state.get("format") != HEAD_FORMAT:
-            raise StyleHeadError(f"{path} is not a style head of format {HEAD_FORMAT}")
-        head = StyleHead(state["layout"], state["features"], state["hidden"], state["out_dim"])
-        head.load_state_dict(state["state_dict"])
-    except StyleHeadError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is one user error
-        raise StyleHeadError(f"cannot read style head {path}: {exc}") from exc
-    head.sha256 = hashlib.sha256(raw).hexdigest()
+    head, head.sha256 = read_head_state(path, "style head", HEAD_FORMAT, StyleHeadError, _build_style_head,
+                                        "train one with `vidstyle train-style-head`")
     return head.eval().requires_grad_(False)
 
 
 def packaged_head(backbone: str) -> Path | None:
     """The head shipped in the package for `backbone`, if one was trained (heads/<backbone>.pt)."""
-    path = Path(str(resources.files("vidstyle.embedder") / "heads" / f"{backbone}.pt"))
-    return path if path.is_file() else None
+    return packaged_file(f"{backbone}.pt")
 
 
 def resolve_style_head(setting: str | Path | None, backbone: str) -> Path | None:
     """`model.style_head`: None = no head; 'auto' = the packaged head of the backbone when there is one."""
-    if setting is None:
-        return None
-    if str(setting) == AUTO:
-        return packaged_head(backbone)
-    return Path(setting)
+    return resolve_head(setting, lambda: packaged_head(backbone))
