@@ -6,14 +6,13 @@ scanning one vector, measured once per process and dimension on the machine at h
 5 ms here rather than on the machine someone tuned the thresholds on.
 
     flat      exact, no training; latency grows with n
-    ivf_sq8   one byte per dimension in sqrt(n) lists, nprobe lists scanned, the top candidates re-ranked
-              exactly from the float vectors memory-mapped from INDEX_DIR: the recall of IVF-Flat with a
-              quarter of its bytes scanned and held, so the first choice beyond exact search; fast to build,
-              real removals
+    ivf_flat  raw vectors in sqrt(n) lists, nprobe lists scanned; fast to build, real removals, GPU-able
+    ivf_sq8   one byte per dimension (4x smaller), the top candidates re-ranked exactly from the float vectors
+              memory-mapped from INDEX_DIR: the recall of IVF-Flat; for when raw vectors exceed
+              `memory_budget_mb`, or IVF-Flat's scan exceeds the latency budget (wide vectors)
     hnsw      graph; latency nearly flat in n but slow to build (minutes per million on 2 cores) and no
               physical removal (tombstones), so it is the fallback when IVF cannot meet the latency budget
-    ivf_pq    product-quantised codes, for when even SQ8 exceeds `memory_budget_mb`; re-ranked the same way
-    ivf_flat  raw vectors in the lists (set `index_type: ivf_flat`); GPU-able
+    ivf_pq    product-quantised codes, for when even SQ8 exceeds the budget; re-ranked the same way
 
 All indexes use inner product on L2-normalised vectors, i.e. cosine similarity. Search parameters (nprobe,
 efSearch) are passed per query as `faiss.SearchParameters`; the shared index is never mutated to search.
@@ -46,10 +45,11 @@ IVF_KINDS: tuple[IndexKind, ...] = ("ivf_flat", "ivf_sq8", "ivf_pq")
 RERANK_KINDS: tuple[IndexKind, ...] = ("ivf_sq8", "ivf_pq")
 RERANK_FACTOR = 4
 RERANK_MIN = 50
-# An SQ8 code is a quarter of a float vector's bytes and the list scan is memory-bound: at 1M x 512, nprobe 16,
-# IVF-SQ8 searched in 1.21 ms p50 against IVF-Flat's 5.66 ms in one run, at the same recall@10 once its top
-# candidates are re-ranked (0.984 both; 0.989 both at 200k; bench/RESULTS.md, "Memory mode").
-SQ8_SCAN_FRACTION = 0.25
+# An SQ8 code is a quarter of a float vector's bytes, but decoding it costs too: on the same lists, query by query
+# in turn, IVF-SQ8 (re-ranked) searched 1.22-2.69x faster than IVF-Flat at 1M x 512 (nprobe 8-32) at the same
+# recall@10, and 0.70-0.90x as fast at 1M x 64, where the re-ranking's fixed cost outweighs the smaller scan
+# (bench/sq8_vs_flat.py, bench/RESULTS.md "IVF-SQ8 against IVF-Flat"). Half a vector per code is the middle.
+SQ8_SCAN_FRACTION = 0.5
 METRIC = faiss.METRIC_INNER_PRODUCT
 
 # k-means wants ~39+ points per centroid (faiss warns below); fewer gives empty or junk lists.
@@ -278,18 +278,25 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
     if fits("ivf_flat"):
         if n < MIN_VECTORS_TO_TRAIN["ivf_flat"]:
             return plan("hnsw", f"{too_slow} {budgets}; too few vectors ({n}) to train IVF; HNSW needs no training")
+        if fast("ivf_flat"):
+            return plan(
+                "ivf_flat",
+                f"{too_slow} {budgets}; IVF-Flat nlist={nlist} nprobe={settings.nprobe} estimated "
+                f"{ms('ivf_flat')} (preferred to HNSW: builds in a fraction of the time, removes for real)",
+            )
         if fast("ivf_sq8"):
             return plan(
                 "ivf_sq8",
-                f"{too_slow} {budgets}; IVF-SQ8 nlist={nlist} nprobe={settings.nprobe} with the top candidates "
-                f"re-ranked exactly from the float vectors memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')} "
-                f"(preferred to IVF-Flat, estimated {ms('ivf_flat')}: the same recall, a quarter of the bytes "
-                "scanned and held in memory, the same build time; and to HNSW: builds in a fraction of the time)",
+                f"{too_slow} {budgets}; IVF-Flat estimated {ms('ivf_flat')}, over budget; IVF-SQ8 nlist={nlist} "
+                f"nprobe={settings.nprobe} with the top candidates re-ranked exactly from the float vectors "
+                f"memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')} (the same recall, fewer bytes scanned; "
+                "preferred to HNSW: builds in a fraction of the time)",
             )
         if fits("hnsw") and fast("hnsw"):
             return plan(
                 "hnsw",
-                f"{too_slow} {budgets}; IVF-SQ8 estimated {ms('ivf_sq8')}, over budget; "
+                f"{too_slow} {budgets}; IVF-Flat and IVF-SQ8 estimated {ms('ivf_flat')} and {ms('ivf_sq8')}, over "
+                "budget; "
                 f"HNSW M={settings.hnsw_m} efSearch={settings.ef_search} estimated {ms('hnsw')}",
             )
         return plan(

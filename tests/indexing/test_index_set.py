@@ -47,12 +47,18 @@ def test_plan_is_exact_while_within_latency_budget() -> None:
     assert "2.50 ms" in plan.reason
 
 
-def test_plan_goes_ivf_sq8_with_reranking_when_exact_is_too_slow() -> None:
+def test_plan_goes_ivf_flat_when_exact_is_too_slow() -> None:
     plan = plan_index(1_000_000, 512, IndexSettings(), s_per_vector=230e-9)  # 230 ms exact
-    assert plan.kind == "ivf_sq8"
+    assert plan.kind == "ivf_flat"
     assert plan.nlist == 1000
     assert plan.est_latency_ms <= 5.0
-    assert "exact search estimated 230.00 ms" in plan.reason and "preferred to IVF-Flat" in plan.reason
+    assert "exact search estimated 230.00 ms" in plan.reason
+
+
+def test_plan_goes_ivf_sq8_with_reranking_when_ivf_flat_is_too_slow() -> None:
+    plan = plan_index(1_000_000, 512, IndexSettings(), s_per_vector=450e-9)  # IVF-Flat 7.65 ms, SQ8 ~4 ms
+    assert plan.kind == "ivf_sq8", plan.reason
+    assert "IVF-Flat estimated 7.65 ms, over budget" in plan.reason
 
 
 
@@ -61,7 +67,7 @@ def test_plan_goes_hnsw_when_ivf_is_too_slow_too() -> None:
     plan = plan_index(1_000_000, 128, settings, s_per_vector=100e-9)
     assert plan.kind == "hnsw"
     assert plan.hnsw_m == settings.hnsw_m
-    assert "IVF-SQ8 estimated" in plan.reason
+    assert "IVF-Flat and IVF-SQ8 estimated" in plan.reason
 
 
 def test_plan_goes_ivf_pq_when_raw_vectors_exceed_memory() -> None:
