@@ -486,7 +486,7 @@ class IndexSet:
                     try:
                         for logged in self._log.read_new():
                             fresh._replay(logged)
-                    except IndexLoadError:
+                    except BaseException:  # whatever the failure, the log must not stay on the state not taken
                         self._log.log_id = self._log_id
                         self._log.restart_at(self._log_seq)  # back to where the old state is
                         raise
@@ -642,14 +642,16 @@ class IndexSet:
     def _load_shared(cls, index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None) -> IndexSet:
         for attempt in range(RELOAD_ATTEMPTS):
             identity = persistence.manifest_identity(index_dir)
-            index_set = cls(*persistence.load(index_dir, settings, expect_fingerprint, mmap=True))
-            index_set._log = writelog.WriteLog(index_dir, index_set._log_id, index_set._log_seq, shared=True)
-            try:
+            index_set = None
+            try:  # a compaction may replace the files (and delete the old ones) while they are read
+                index_set = cls(*persistence.load(index_dir, settings, expect_fingerprint, mmap=True))
+                index_set._log = writelog.WriteLog(index_dir, index_set._log_id, index_set._log_seq, shared=True)
                 with index_set._writer, index_set._rw.write():
                     for record in index_set._log.read_new():
                         index_set._replay(record)
-            except IndexLoadError:  # a compaction replaced the files meanwhile
-                index_set._log.close()
+            except IndexLoadError:
+                if index_set is not None and index_set._log is not None:
+                    index_set._log.close()
                 if attempt == RELOAD_ATTEMPTS - 1:
                     raise
                 continue

@@ -282,6 +282,8 @@ def load(
         return record, SavedFiles(files, data.get("saved_at"))
     except (KeyError, TypeError) as exc:
         raise IndexLoadError(f"{index_dir}/{MANIFEST} is malformed (missing or bad entry {exc})") from exc
+    except FileNotFoundError as exc:  # a save in another process replaced the manifest and deleted its files
+        raise IndexLoadError(f"{index_dir}: a data file went while it was read ({exc}); open it again") from exc
 
 
 def _file_entry(index_dir: Path, path: Path) -> dict[str, Any]:

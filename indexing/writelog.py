@@ -105,12 +105,18 @@ def _decode(payload: bytes) -> LogRecord:
     return LogRecord(int(header["seq"]), header["op"], ids, vectors)
 
 
-def _read_segment(path: Path, start: int = 0) -> tuple[list[LogRecord], int]:
-    """The whole records of one segment from byte `start`, and the offset just past them (a torn tail, or a
-    record another process is still appending, lies beyond it)."""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        data = fh.read()
+def _read_segment(path: Path, start: int = 0) -> tuple[list[LogRecord], int, int]:
+    """The whole records of one segment from byte `start`, the offset just past them (a torn tail, or a
+    record another process is still appending, lies beyond it) and the size read up to.
+
+    LogGap when the segment is gone: a compaction in another process deleted it between the listing and the
+    open, so what it held is in newer index files."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            data = fh.read()
+    except FileNotFoundError:
+        raise LogGap(f"{path}: deleted by a compaction while it was read") from None
     records, offset = [], 0
     while offset + _FRAME.size <= len(data):
         length, crc = _FRAME.unpack_from(data, offset)
@@ -122,7 +128,7 @@ def _read_segment(path: Path, start: int = 0) -> tuple[list[LogRecord], int]:
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexLoadError(f"{path}: unreadable log record at byte {offset} ({exc})") from exc
         offset += _FRAME.size + length
-    return records, start + offset
+    return records, start + offset, start + len(data)
 
 
 def read(index_dir: Path, log_id: str | None, after_seq: int) -> Iterator[LogRecord]:
@@ -140,8 +146,8 @@ def read(index_dir: Path, log_id: str | None, after_seq: int) -> Iterator[LogRec
         )
     expected = None
     for i, segment in enumerate(found):
-        records, valid = _read_segment(segment.path)
-        if valid < segment.path.stat().st_size and i < len(found) - 1:
+        records, valid, size = _read_segment(segment.path)
+        if valid < size and i < len(found) - 1:
             raise IndexLoadError(
                 f"{segment.path}: damaged write-ahead log segment (a later one exists); restore it or rebuild "
                 "the index from the embeddings dataset (`vidstyle index build`)"
@@ -177,7 +183,7 @@ class WriteLog:
         found = segments(self.index_dir, log_id)
         if found:
             current = found[-1]
-            _, valid = _read_segment(current.path)
+            _, valid, _ = _read_segment(current.path)
             _cut_torn_tail(current.path, valid)
             self._segment, self._offset = current.path, valid
         else:
@@ -225,29 +231,35 @@ class WriteLog:
 
     def read_new(self) -> list[LogRecord]:
         """The whole records past `last_seq`, in order, and move past them; LogGap when a compaction already
-        deleted the next ones (load the new index files, then `restart_at` their seq)."""
+        deleted the next ones (load the new index files, then `restart_at` their seq).
+
+        The position moves only when every record was read: a compaction in another process may delete a
+        segment between the listing and the read, and records taken from the segments before it but never
+        returned would otherwise be skipped for good."""
         found = segments(self.index_dir, self.log_id)
-        if self._segment is not None and self._segment not in {s.path for s in found}:
-            self._segment = None  # sealed and folded by a compaction; find our place again
-        if self._segment is None:
-            start = [s for s in found if s.first_seq <= self.last_seq + 1]
+        segment, offset, last_seq = self._segment, self._offset, self.last_seq
+        if segment is not None and segment not in {s.path for s in found}:
+            segment = None  # sealed and folded by a compaction; find our place again
+        if segment is None:
+            start = [s for s in found if s.first_seq <= last_seq + 1]
             if found and not start:
-                raise LogGap(f"{self.index_dir}: records after seq {self.last_seq} were folded into new index files")
+                raise LogGap(f"{self.index_dir}: records after seq {last_seq} were folded into new index files")
             if not start:
                 return []
-            self._segment, self._offset = start[-1].path, 0
+            segment, offset = start[-1].path, 0
         records: list[LogRecord] = []
-        later = [s.path for s in found if s.path > self._segment]  # names sort by first seq (zero-padded)
-        for path in [self._segment, *later]:
-            got, end = _read_segment(path, self._offset if path == self._segment else 0)
-            self._segment, self._offset = path, end
+        later = [s.path for s in found if s.path > segment]  # names sort by first seq (zero-padded)
+        for path in [segment, *later]:
+            got, end, _ = _read_segment(path, offset if path == segment else 0)
+            segment, offset = path, end
             for record in got:
-                if record.seq <= self.last_seq:
+                if record.seq <= last_seq:
                     continue
-                if record.seq != self.last_seq + 1:
-                    raise IndexLoadError(f"{path}: write-ahead log jumps from seq {self.last_seq} to {record.seq}")
+                if record.seq != last_seq + 1:
+                    raise IndexLoadError(f"{path}: write-ahead log jumps from seq {last_seq} to {record.seq}")
                 records.append(record)
-                self.last_seq = record.seq
+                last_seq = record.seq
+        self._segment, self._offset, self.last_seq = segment, offset, last_seq
         return records
 
     # -- appending ------------------------------------------------------------------------------------------
@@ -289,8 +301,17 @@ class WriteLog:
             return seq
 
     def rotate(self) -> int:
-        """Seal the open segment and start the next; returns the last seq of the sealed ones."""
+        """Seal the open segment and start the next; returns the last seq of the sealed ones.
+
+        Shared: a torn record a writer killed mid-append left is cut first. Sealed with it, the segment would
+        read as damaged (a later one exists) to every load and compaction after, and nothing would append past
+        it to cut it."""
         with self.exclusive():
+            if self.shared:
+                if self.read_new():
+                    raise RuntimeError("rotate() before taking in the records other processes appended (read_new)")
+                if self._segment is not None:
+                    _cut_torn_tail(self._segment, self._offset)
             sealed = self.last_seq
             self._start_segment(sealed + 1)
             return sealed

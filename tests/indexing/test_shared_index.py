@@ -4,8 +4,13 @@ by one taken in by the others, concurrent writers in real processes keeping one 
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +18,10 @@ import pytest
 
 from tests.support.catalogue_vectors import DIMS, N, rows, saved_index, top
 from tests.support.index_writer import step_vectors
+from tests.support.write_checks import apply_step, assert_each_stored_once, same_vectors
 from vidstyle.core.settings import IndexSettings
 from vidstyle.core.vectors import unit
-from vidstyle.indexing import IndexSet, UnknownVideoError, writelog
+from vidstyle.indexing import SPACES, IndexSet, UnknownVideoError, writelog
 
 SETTINGS = IndexSettings(nprobe=64)
 
@@ -130,3 +136,85 @@ def test_a_torn_record_of_a_crashed_writer_is_cut_by_the_next(tmp_path: Path) ->
     a.sync()
     assert "second" in a and "first" in a
     assert len(list(writelog.read(index_dir, a.manifest["log"]["id"], 0))) == 2
+
+
+class _SharedWriter:
+    """A `tests.support.index_writer --shared SLOT` child; its stdout lines are read as they come, so a kill
+    can fall at any moment, and its stderr goes to a file for the message when it dies on its own."""
+
+    def __init__(self, index_dir: Path, slot: int, first_step: int) -> None:
+        self.stderr = index_dir.parent / f"writer-{slot}-{first_step}.err"
+        with open(self.stderr, "w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.support.index_writer", str(index_dir), str(first_step),
+                 "--shared", str(slot)],
+                stdout=subprocess.PIPE, stderr=err, text=True, cwd=Path(__file__).resolve().parents[2],
+            )
+        self.lines: list[list[str]] = []
+        self.acked = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.split())
+            if line.startswith("ack"):
+                self.acked.set()
+
+    def wait_for_ack(self) -> None:
+        if not self.acked.wait(timeout=60):
+            raise AssertionError(f"writer acknowledged nothing: {self.stderr.read_text()[-3000:]}")
+
+    def kill(self) -> list[list[str]]:
+        """kill -9 it (it must still be running: a writer that died on its own failed); its lines."""
+        assert self.proc.poll() is None, f"writer died on its own: {self.stderr.read_text()[-3000:]}"
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._reader.join(timeout=10)
+        return self.lines
+
+
+@pytest.mark.slow
+def test_kill_9_of_shared_writers_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    """Two shared writers, each compacting over and over, killed (one or both) at random moments and started
+    again while the other goes on: a fresh load holds every acknowledged write once, with its vectors; a write
+    in flight at a kill may be there or not. Each writer touches only its own videos, so each video's history
+    is one process's lines, in order."""
+    index_dir, names, vectors = saved_index(tmp_path, "flat")
+    initial = {n: {s: vectors[s][i] for s in SPACES} for i, n in enumerate(names)}
+    rng = random.Random(5)
+    next_step = [0, 1_000_000]
+    writes: list[tuple[int, str, str, bool]] = []  # (step, op, video, acknowledged), in each video's order
+
+    def take(slot: int, lines: list[list[str]]) -> None:
+        acked = {int(line[1]) for line in lines if line[0] == "ack"}
+        begun = [line for line in lines if line[0] == "begin"]
+        writes.extend((int(step), op, video, int(step) in acked) for _, step, op, video in begun)
+        next_step[slot] = max((int(line[1]) for line in lines), default=next_step[slot] - 1) + 1
+
+    writers = {slot: _SharedWriter(index_dir, slot, next_step[slot]) for slot in (0, 1)}
+    for _ in range(6):
+        for writer in writers.values():
+            writer.wait_for_ack()
+        time.sleep(rng.uniform(0.2, 1.0))
+        for slot in [0, 1] if rng.random() < 0.3 else [rng.randrange(2)]:
+            take(slot, writers[slot].kill())
+            writers[slot] = _SharedWriter(index_dir, slot, next_step[slot])
+    for slot, writer in writers.items():
+        writer.wait_for_ack()
+        take(slot, writer.kill())
+
+    possible: dict[str, list[dict | None]] = {n: [v] for n, v in initial.items()}  # None: not stored
+    for step, op, video, acked in writes:
+        after = apply_step({video: None}, op, video, step).get(video)
+        possible[video] = [after] if acked else [*possible.get(video, [None]), after]
+    index = IndexSet.load(index_dir, SETTINGS)
+    for video, states in possible.items():
+        if video in index:
+            assert any(s is not None and same_vectors(index, {video: s}) for s in states), f"{video}: wrong vectors"
+        else:
+            assert None in states, f"{video}: an acknowledged write is lost"
+    assert set(index.video_ids()) <= set(possible)
+    assert_each_stored_once(index, "flat")
+    assert sum(acked for *_, acked in writes) >= 60, "too few writes acknowledged to test anything"

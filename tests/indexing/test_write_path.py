@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 from tests.support.catalogue_vectors import DIMS, N, catalogue, rows, saved_index, top
-from tests.support.index_writer import step_vectors
+from tests.support.write_checks import apply_step, assert_each_stored_once, same_vectors
 from vidstyle.core.settings import IndexSettings
-from vidstyle.core.vectors import unit
 from vidstyle.indexing import SPACES, IndexLoadError, IndexSet, writelog
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 
@@ -180,46 +179,19 @@ def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path, kin
             elif line[0] == "ack":
                 done = int(line[1])
                 op, video = pending.pop(done)
-                _apply(state, op, video, done)
+                apply_step(state, op, video, done)
                 acked_total += 1
                 in_flight = None
         reopened = IndexSet.load(index_dir, IndexSettings(nprobe=64))
         candidates = [state]
         if in_flight is not None:  # durable or not: the kill came between its fsync and its "ack"
             op, video = pending[in_flight]
-            candidates.append(_apply({k: dict(v) for k, v in state.items()}, op, video, in_flight))
+            candidates.append(apply_step({k: dict(v) for k, v in state.items()}, op, video, in_flight))
         stored = sorted(reopened.video_ids())
-        match = [c for c in candidates if sorted(c) == stored and _same_vectors(reopened, c)]
+        match = [c for c in candidates if sorted(c) == stored and same_vectors(reopened, c)]
         assert match, f"after step {in_flight}: reopened index matches no acknowledged state"
         state = match[0]
-        _assert_each_stored_once(reopened, kind)
+        assert_each_stored_once(reopened, kind)
         step = max(int(line[1]) for line in lines if line[0] in ("begin", "ack")) + 1
     assert acked_total >= 30, f"only {acked_total} writes acknowledged across the runs"
 
-
-def _apply(state: dict, op: str, video: str, step: int) -> dict:
-    if op == "add":
-        state[video] = {s: unit(v[0]) for s, v in step_vectors(step, DIMS).items()}
-    else:
-        del state[video]
-    return state
-
-
-def _same_vectors(index: IndexSet, state: dict) -> bool:
-    return all(
-        np.allclose(index.vector(video, space), unit(vecs[space]), atol=1e-5)
-        for video, vecs in state.items()
-        for space in SPACES
-    )
-
-
-def _assert_each_stored_once(index: IndexSet, kind: str) -> None:
-    """No stale copy of a replaced or deleted video is left in any index a search reads."""
-    for space in SPACES:
-        main, delta = index._spaces[space], index._delta[space]
-        stored = np.concatenate([main.stored_ids(), delta.stored_ids()])
-        live = [i for i in stored.tolist() if i not in main.hidden and i not in main.dead]
-        assert len(live) == len(set(live)) == len(index)
-        if kind == "flat":
-            everyone = [v for v, _ in index.search(np.ones(DIMS[space]), space, len(index) + 5)]
-            assert len(everyone) == len(set(everyone)) == len(index)
