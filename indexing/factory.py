@@ -45,6 +45,14 @@ IVF_KINDS: tuple[IndexKind, ...] = ("ivf_flat", "ivf_sq8", "ivf_pq")
 RERANK_KINDS: tuple[IndexKind, ...] = ("ivf_sq8", "ivf_pq")
 RERANK_FACTOR = 4
 RERANK_MIN = 50
+# With `index.nprobe` unset, an IVF plan probes the most lists (doubling from MIN_NPROBE, at most MAX_NPROBE)
+# whose estimated search stays within NPROBE_BUDGET_SHARE of the latency budget. The type is chosen at
+# MIN_NPROBE; narrow vectors then scan so cheaply that spare time buys recall (1M x 64, bench/RESULTS.md: recall@10
+# 0.931 at 16 probes, 0.969 at 32, 0.992 at 64), while wide ones stay at 16; the rest of the budget is the p99's
+# and the HTTP stack's. autofaiss tunes nprobe to a query-time target the same way.
+MIN_NPROBE = 16
+MAX_NPROBE = 256
+NPROBE_BUDGET_SHARE = 0.25
 # An SQ8 code is a quarter of a float vector's bytes, but decoding it costs too: on the same lists, query by query
 # in turn, IVF-SQ8 (re-ranked) searched 1.22-2.69x faster than IVF-Flat at 1M x 512 (nprobe 8-32) at the same
 # recall@10, and 0.70-0.90x as fast at 1M x 64, where the re-ranking's fixed cost outweighs the smaller scan
@@ -102,6 +110,7 @@ class IndexPlan:
     pq_bytes: int = 0
     hnsw_m: int = 0
     ef_construction: int = 0
+    nprobe: int = 0  # IVF lists probed per query unless `index.nprobe` says otherwise (0: MIN_NPROBE)
     est_latency_ms: float = 0.0
     est_memory_mb: float = 0.0
 
@@ -123,6 +132,11 @@ class IndexPlan:
     def from_dict(cls, data: dict[str, Any]) -> IndexPlan:
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**fields)
+
+
+def probes(plan: IndexPlan, settings: IndexSettings) -> int:
+    """IVF lists a query probes: `index.nprobe` when set, else the plan's, never more than the lists."""
+    return min(settings.nprobe or plan.nprobe or MIN_NPROBE, max(plan.nlist, 1))
 
 
 def default_nlist(n: int, n_train: int) -> int:
@@ -186,14 +200,15 @@ def estimate_memory_bytes(kind: IndexKind, n: int, dim: int, *, nlist: int, pq_b
 
 
 def estimate_latency_s(
-    kind: IndexKind, n: int, dim: int, settings: IndexSettings, *, nlist: int, pq_bytes: int, s_per_vector: float
+    kind: IndexKind, n: int, dim: int, settings: IndexSettings, *, nlist: int, pq_bytes: int, s_per_vector: float,
+    nprobe: int | None = None,
 ) -> float:
     """Vectors (or vector-equivalents) touched by one query, times the measured cost of one.
 
     Checked against bench/index_bench.py (100k vectors, 512 and 1920 dims): within 1.4x of the measured
     median for IVF-Flat, HNSW and IVF-PQ, on the conservative side.
     """
-    nprobe = min(settings.nprobe, max(nlist, 1))
+    nprobe = min(nprobe or settings.nprobe or MIN_NPROBE, max(nlist, 1))
     scanned = n * nprobe / max(nlist, 1)
     touched = {
         "flat": n,
@@ -236,9 +251,24 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
     budget_s = settings.latency_budget_ms / 1000
     nlist = settings.nlist or default_nlist(n, train_size(n, settings))
 
+    def latency_at(kind: IndexKind, pq_bytes: int, nprobe: int) -> float:
+        return estimate_latency_s(kind, n, dim, settings, nlist=nlist, pq_bytes=pq_bytes, s_per_vector=s_per_vector,
+                                  nprobe=nprobe)
+
     def plan(kind: IndexKind, reason: str, pq_bytes: int = 0) -> IndexPlan:
         memory = estimate_memory_bytes(kind, n, dim, nlist=nlist, pq_bytes=pq_bytes, hnsw_m=settings.hnsw_m)
-        latency = estimate_latency_s(kind, n, dim, settings, nlist=nlist, pq_bytes=pq_bytes, s_per_vector=s_per_vector)
+        nprobe = 0
+        if kind in IVF_KINDS:
+            nprobe = settings.nprobe or MIN_NPROBE
+            if settings.nprobe is None:
+                limit = min(MAX_NPROBE, nlist)
+                while nprobe * 2 <= limit and latency_at(kind, pq_bytes, nprobe * 2) <= NPROBE_BUDGET_SHARE * budget_s:
+                    nprobe *= 2
+                reason += f"; {nprobe} lists probed" + (
+                    " (the most whose estimate stays within a quarter of the latency budget)" if nprobe > MIN_NPROBE
+                    else ""
+                )
+        latency = latency_at(kind, pq_bytes, nprobe)
         return IndexPlan(
             kind=kind,
             reason=reason,
@@ -246,6 +276,7 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
             pq_bytes=pq_bytes,
             hnsw_m=settings.hnsw_m if kind == "hnsw" else 0,
             ef_construction=settings.ef_construction if kind == "hnsw" else 0,
+            nprobe=nprobe,
             est_latency_ms=round(latency * 1000, 3),
             est_memory_mb=round(memory / 2**20, 1),
         )
@@ -281,14 +312,14 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
         if fast("ivf_flat"):
             return plan(
                 "ivf_flat",
-                f"{too_slow} {budgets}; IVF-Flat nlist={nlist} nprobe={settings.nprobe} estimated "
+                f"{too_slow} {budgets}; IVF-Flat nlist={nlist} estimated "
                 f"{ms('ivf_flat')} (preferred to HNSW: builds in a fraction of the time, removes for real)",
             )
         if fast("ivf_sq8"):
             return plan(
                 "ivf_sq8",
                 f"{too_slow} {budgets}; IVF-Flat estimated {ms('ivf_flat')}, over budget; IVF-SQ8 nlist={nlist} "
-                f"nprobe={settings.nprobe} with the top candidates re-ranked exactly from the float vectors "
+                "with the top candidates re-ranked exactly from the float vectors "
                 f"memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')} (the same recall, fewer bytes scanned; "
                 "preferred to HNSW: builds in a fraction of the time)",
             )
@@ -379,7 +410,7 @@ def train_index(index: faiss.Index, plan: IndexPlan, vectors: np.ndarray, settin
 def search_params(plan: IndexPlan, settings: IndexSettings, k: int) -> faiss.SearchParameters | None:
     """Per-query parameters; `sel` (tombstones) is added by the caller when needed."""
     if plan.kind in IVF_KINDS:
-        return faiss.SearchParametersIVF(nprobe=min(settings.nprobe, plan.nlist))
+        return faiss.SearchParametersIVF(nprobe=probes(plan, settings))
     if plan.kind == "hnsw":
         return faiss.SearchParametersHNSW(efSearch=max(settings.ef_search, k))
     return None

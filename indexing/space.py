@@ -28,6 +28,7 @@ from vidstyle.indexing.factory import (
     IndexPlan,
     create_index,
     plan_index,
+    probes,
     search_params,
     single_threaded,
     train_index,
@@ -220,5 +221,5 @@ class SpaceIndex:
 
     def refresh_gpu(self) -> None:
         """Rebuild the GPU mirror from the CPU index (after an update), when GPUs are in use."""
-        nprobe = min(self.settings.nprobe, self.plan.nlist) if self.plan.nlist else None
+        nprobe = probes(self.plan, self.settings) if self.plan.nlist else None
         self.gpu = GpuMirror.create(self.index, self.kind, nprobe, self.settings.use_gpu)

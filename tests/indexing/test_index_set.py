@@ -11,7 +11,7 @@ from vidstyle.core.settings import IndexSettings
 from vidstyle.embedder.dataset import DatasetError, write_vectors
 from vidstyle.indexing import SPACES, IndexSet, UnknownVideoError
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
-from vidstyle.indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index
+from vidstyle.indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index, search_params
 from vidstyle.indexing.gpu import GPU_MAX_K, GpuMirror, gpu_allowed, gpu_count
 
 DIMS = {"style": 48, "content": 32}
@@ -330,3 +330,15 @@ def test_unusable_embeddings_are_refused(tmp_path: Path, setup: str, message: st
         write_vectors(emb, ids(10), {"content": vectors["content"]})
     with pytest.raises(DatasetError, match=message):
         IndexSet.from_embeddings(emb, IndexSettings())
+
+
+def test_ivf_plans_spend_spare_latency_budget_on_probes() -> None:
+    narrow = plan_index(1_000_000, 64, IndexSettings(), s_per_vector=10e-9)  # 16 probes: 0.17 ms estimated
+    assert narrow.kind == "ivf_flat" and narrow.nprobe == 64, narrow.reason
+    assert narrow.est_latency_ms <= 0.25 * IndexSettings().latency_budget_ms
+    wide = plan_index(1_000_000, 512, IndexSettings(), s_per_vector=230e-9)  # 16 probes already 3.9 ms
+    assert wide.nprobe == 16 and "the most whose" not in wide.reason
+    assert search_params(narrow, IndexSettings(), 10).nprobe == 64
+    assert search_params(narrow, IndexSettings(nprobe=8), 10).nprobe == 8  # the config overrides the plan
+    forced = plan_index(1_000_000, 64, IndexSettings(nprobe=32), s_per_vector=10e-9)
+    assert forced.nprobe == 32
