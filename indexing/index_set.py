@@ -102,6 +102,8 @@ class IndexSet:
         self._pending = 0  # videos added or deleted since the last fold
         self._rw = RWLock()
         self._writer = threading.RLock()
+        self._writes = 0  # threads in or waiting for `exclusive()`: a write may wait for the others' log lock
+        self._writes_mutex = threading.Lock()
         self._saving = threading.Lock()
         self._shared_dir: Path | None = None  # INDEX_DIR, when other processes serve and write it too
         self._manifest_id: tuple[int, int] | None = None  # the manifest the main indexes were loaded from
@@ -398,23 +400,31 @@ class IndexSet:
         """This thread is the catalogue's one writer inside the block: in this process and, when shared, across
         the processes serving INDEX_DIR (their writes taken in first). Re-entrant; what a caller changes beside
         the index (the service's dataset) is serialised by the same lock."""
-        with self._writer:
-            if self._shared_dir is None or self._log is None:
-                yield
-                return
-            with self._log.exclusive():
-                self._refresh_locked()
-                yield
+        with self._writes_mutex:
+            self._writes += 1
+        try:
+            with self._writer:
+                if self._shared_dir is None or self._log is None:
+                    yield
+                    return
+                with self._log.exclusive():
+                    self._refresh_locked()
+                    yield
+        finally:
+            with self._writes_mutex:
+                self._writes -= 1
 
     def sync(self) -> bool:
         """Shared: take in what other processes wrote since the last look; True if anything changed. Cheap when
-        nothing did, and never waits: with a write of this process under way, or new index files still
-        loading (in a background thread), it answers from the state it has, which is whole."""
+        nothing did, and never waits for a write of this process (which may wait for the other processes'
+        lock): with one under way, or new index files still loading (in a background thread), it answers from
+        the state it has, which is whole. It does wait for the short swap that ends a background load: giving
+        up then would leave out writes other processes acknowledged, which the sealed log still holds."""
         if self._shared_dir is None or self._log is None:
             return False
         if persistence.manifest_identity(self._shared_dir) != self._manifest_id:
             self._reload_in_background()
-        if self._log.head() <= self._log_seq or not self._writer.acquire(blocking=False):
+        if self._log.head() <= self._log_seq or not self._writer.acquire(blocking=not self._writes):
             return False
         try:
             return self._catch_up_locked(reload=False)

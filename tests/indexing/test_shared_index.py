@@ -137,6 +137,13 @@ def test_a_torn_record_of_a_crashed_writer_is_cut_by_the_next(tmp_path: Path) ->
     assert "second" in a and "first" in a
     assert len(list(writelog.read(index_dir, a.manifest["log"]["id"], 0))) == 2
 
+    with open(writelog.segments(index_dir)[-1].path, "ab") as fh:  # another crash, now followed by a compaction
+        fh.write(b"\x40\x00\x00\x00torn")
+    a.save(index_dir)  # seals the segment: its torn record is cut first, or no load could read past it
+    b.add(["third"], rows(vectors, 3))
+    b.save(index_dir)
+    assert {"first", "second", "third"} <= set(IndexSet.load(index_dir, SETTINGS).video_ids())
+
 
 class _SharedWriter:
     """A `tests.support.index_writer --shared SLOT` child; its stdout lines are read as they come, so a kill
