@@ -279,10 +279,35 @@ def run_size(n: int, args: argparse.Namespace) -> dict:
                 print(f"  c={concurrency:<3d} {route:8s} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.3f} ms  "
                       f"p99 {r.p99_ms:7.3f} ms  max {r.max_ms:7.1f} ms  errors {r.errors}", flush=True)
                 results.append(asdict(r))
-        return {"n": n, "server": info, "results": results}
+        memory = server_memory_mb(proc.pid)
+        print(f"  server memory (MB): {memory}", flush=True)
+        return {"n": n, "server": info, "results": results, "memory_mb": memory}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def server_memory_mb(pid: int) -> list[dict[str, float]]:
+    """RssAnon (the process's own memory) and RssFile (pages of mapped files, shared between processes that map
+    the same file) of the server process and of each worker process it started, from /proc."""
+    procs = [pid] + [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
+                     if _parent(p) == pid]
+    out = []
+    for p in procs:
+        try:
+            status = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        fields = {line.split(":")[0]: line.split()[1] for line in status if line.startswith(("RssAnon", "RssFile"))}
+        out.append({"pid": p, **{k: round(int(v) / 1024, 1) for k, v in fields.items()}})
+    return out
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def machine() -> str:

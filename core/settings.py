@@ -97,8 +97,8 @@ class IndexSettings(BaseModel):
     content_column: str = Field("content", description="EMB_DIR column the content index holds")
     nlist: int | None = Field(None, description="IVF lists; None = sqrt(n), capped by the training sample")
     nprobe: int | None = Field(
-        None, ge=1, description="IVF lists probed per query; None = the index's own, chosen at build: from 16 up "
-        "to the most whose estimated search stays within a quarter of latency_budget_ms"
+        None, ge=1, description="IVF lists probed per query; None = the index's own, measured at build: from 16 up "
+        "to the most whose search stays within a quarter of latency_budget_ms"
     )
     hnsw_m: int = 32
     ef_search: int = 64

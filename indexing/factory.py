@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache, partial
 from typing import Any, Literal
 
@@ -45,11 +45,12 @@ IVF_KINDS: tuple[IndexKind, ...] = ("ivf_flat", "ivf_sq8", "ivf_pq")
 RERANK_KINDS: tuple[IndexKind, ...] = ("ivf_sq8", "ivf_pq")
 RERANK_FACTOR = 4
 RERANK_MIN = 50
-# With `index.nprobe` unset, an IVF plan probes the most lists (doubling from MIN_NPROBE, at most MAX_NPROBE)
-# whose estimated search stays within NPROBE_BUDGET_SHARE of the latency budget. The type is chosen at
-# MIN_NPROBE; narrow vectors then scan so cheaply that spare time buys recall (1M x 64, bench/RESULTS.md: recall@10
-# 0.931 at 16 probes, 0.969 at 32, 0.992 at 64), while wide ones stay at 16; the rest of the budget is the p99's
-# and the HTTP stack's. autofaiss tunes nprobe to a query-time target the same way.
+# With `index.nprobe` unset, a freshly built IVF index probes the most lists (doubling from MIN_NPROBE, at most
+# MAX_NPROBE) whose measured median single-query search stays within NPROBE_BUDGET_SHARE of the latency budget
+# (`tune_nprobe`). The type is chosen at MIN_NPROBE; narrow vectors then scan so cheaply that spare time buys
+# recall (1M x 64, bench/RESULTS.md: recall@10 0.931 at 16 probes, 0.969 at 32, 0.992 at 64), while wide ones stay
+# at 16; the rest of the budget is the p99's and the HTTP stack's. Measured rather than estimated: the scan-cost
+# estimate is 2-4x low for narrow IVF lists. autofaiss tunes nprobe to a query-time target the same way.
 MIN_NPROBE = 16
 MAX_NPROBE = 256
 NPROBE_BUDGET_SHARE = 0.25
@@ -110,7 +111,7 @@ class IndexPlan:
     pq_bytes: int = 0
     hnsw_m: int = 0
     ef_construction: int = 0
-    nprobe: int = 0  # IVF lists probed per query unless `index.nprobe` says otherwise (0: MIN_NPROBE)
+    nprobe: int = 0  # IVF lists probed per query unless `index.nprobe` says otherwise (0: not tuned, MIN_NPROBE)
     est_latency_ms: float = 0.0
     est_memory_mb: float = 0.0
 
@@ -132,6 +133,31 @@ class IndexPlan:
     def from_dict(cls, data: dict[str, Any]) -> IndexPlan:
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**fields)
+
+
+def tune_nprobe(plan: IndexPlan, settings: IndexSettings, search: Callable[[np.ndarray, int], object],
+                queries: np.ndarray) -> IndexPlan:
+    """The plan with the most probes (MIN_NPROBE doubled up to MAX_NPROBE) whose median single-query `search`
+    of `queries` stays within NPROBE_BUDGET_SHARE of the latency budget; unchanged unless an untuned IVF plan."""
+    if plan.kind not in IVF_KINDS or plan.nprobe or settings.nprobe is not None or not len(queries):
+        return plan
+    budget_s = NPROBE_BUDGET_SHARE * settings.latency_budget_ms / 1000
+    chosen, median_ms = MIN_NPROBE, None
+    nprobe = MIN_NPROBE * 2
+    while nprobe <= min(MAX_NPROBE, plan.nlist):
+        trial = replace(plan, nprobe=nprobe)
+        times = []
+        for q in queries:
+            start = time.perf_counter()
+            search(q[None, :], nprobe)
+            times.append(time.perf_counter() - start)
+        if float(np.median(times)) > budget_s:
+            break
+        chosen, median_ms, nprobe = nprobe, float(np.median(times)) * 1000, nprobe * 2
+        plan = trial
+    measured = f", measured median {median_ms:.2f} ms" if median_ms is not None else ""
+    return replace(plan, nprobe=chosen, reason=f"{plan.reason}; {chosen} lists probed (the most whose search stays "
+                   f"within a quarter of the latency budget{measured})")
 
 
 def probes(plan: IndexPlan, settings: IndexSettings) -> int:
@@ -257,17 +283,7 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
 
     def plan(kind: IndexKind, reason: str, pq_bytes: int = 0) -> IndexPlan:
         memory = estimate_memory_bytes(kind, n, dim, nlist=nlist, pq_bytes=pq_bytes, hnsw_m=settings.hnsw_m)
-        nprobe = 0
-        if kind in IVF_KINDS:
-            nprobe = settings.nprobe or MIN_NPROBE
-            if settings.nprobe is None:
-                limit = min(MAX_NPROBE, nlist)
-                while nprobe * 2 <= limit and latency_at(kind, pq_bytes, nprobe * 2) <= NPROBE_BUDGET_SHARE * budget_s:
-                    nprobe *= 2
-                reason += f"; {nprobe} lists probed" + (
-                    " (the most whose estimate stays within a quarter of the latency budget)" if nprobe > MIN_NPROBE
-                    else ""
-                )
+        nprobe = (settings.nprobe or 0) if kind in IVF_KINDS else 0  # 0: measured after the build
         latency = latency_at(kind, pq_bytes, nprobe)
         return IndexPlan(
             kind=kind,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 import faiss
 import numpy as np
@@ -32,12 +33,14 @@ from vidstyle.indexing.factory import (
     search_params,
     single_threaded,
     train_index,
+    tune_nprobe,
 )
 from vidstyle.indexing.gpu import GpuMirror, gpu_allowed
 
 log = logging.getLogger(__name__)
 
 COMPACT_FRACTION = 0.25
+NPROBE_QUERIES = 30  # stored vectors searched, as queries, to measure the probes a build can afford
 ADD_CHUNK = 65_536  # bounded temporaries while adding millions of vectors
 
 
@@ -99,8 +102,18 @@ class SpaceIndex:
         space.add(vectors, ids)
         if plan.kind in RERANK_KINDS:
             space.exact = ExactVectors.from_vectors(ids, vectors)
-        log.info("built %s in %.1f s", plan.description, time.perf_counter() - start)
+        space.plan = tune_nprobe(plan, settings, space._search_at, vectors[:: max(1, n // NPROBE_QUERIES)])
+        space.refresh_gpu()
+        log.info("built %s in %.1f s", space.plan.description, time.perf_counter() - start)
         return space
+
+    def _search_at(self, queries: np.ndarray, nprobe: int) -> None:
+        """One search as the service runs it, with `nprobe` lists probed (to measure it)."""
+        plan, self.plan = self.plan, replace(self.plan, nprobe=nprobe)
+        try:
+            self.search(queries, 10)
+        finally:
+            self.plan = plan
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Append unit vectors under new ids (the caller removes an id before re-adding it)."""

@@ -13,6 +13,7 @@ from vidstyle.indexing import SPACES, IndexSet, UnknownVideoError
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 from vidstyle.indexing.factory import MIN_VECTORS_TO_TRAIN, estimate_memory_bytes, plan_index, search_params
 from vidstyle.indexing.gpu import GPU_MAX_K, GpuMirror, gpu_allowed, gpu_count
+from vidstyle.indexing.space import SpaceIndex
 
 DIMS = {"style": 48, "content": 32}
 
@@ -332,13 +333,15 @@ def test_unusable_embeddings_are_refused(tmp_path: Path, setup: str, message: st
         IndexSet.from_embeddings(emb, IndexSettings())
 
 
-def test_ivf_plans_spend_spare_latency_budget_on_probes() -> None:
-    narrow = plan_index(1_000_000, 64, IndexSettings(), s_per_vector=10e-9)  # 16 probes: 0.17 ms estimated
-    assert narrow.kind == "ivf_flat" and narrow.nprobe == 64, narrow.reason
-    assert narrow.est_latency_ms <= 0.25 * IndexSettings().latency_budget_ms
-    wide = plan_index(1_000_000, 512, IndexSettings(), s_per_vector=230e-9)  # 16 probes already 3.9 ms
-    assert wide.nprobe == 16 and "the most whose" not in wide.reason
-    assert search_params(narrow, IndexSettings(), 10).nprobe == 64
-    assert search_params(narrow, IndexSettings(nprobe=8), 10).nprobe == 8  # the config overrides the plan
-    forced = plan_index(1_000_000, 64, IndexSettings(nprobe=32), s_per_vector=10e-9)
-    assert forced.nprobe == 32
+def test_a_fresh_ivf_index_spends_spare_latency_budget_on_probes() -> None:
+    vectors = clustered_unit_vectors(20_000, 16, seed=3, n_clusters=50)
+    ids = np.arange(len(vectors), dtype=np.int64)
+    roomy = IndexSettings(index_type="ivf_flat", latency_budget_ms=200)  # a 16-d scan takes far under 50 ms
+    space = SpaceIndex.build(vectors, ids, roomy)
+    assert space.plan.nprobe > 16 and "lists probed" in space.plan.reason, space.plan.reason
+    assert search_params(space.plan, roomy, 10).nprobe == space.plan.nprobe
+    assert search_params(space.plan, roomy.model_copy(update={"nprobe": 8}), 10).nprobe == 8  # config wins
+    tight = IndexSettings(index_type="ivf_flat", latency_budget_ms=0.0001)
+    assert SpaceIndex.build(vectors, ids, tight).plan.nprobe == 16  # the floor
+    fixed = IndexSettings(index_type="ivf_flat", nprobe=32, latency_budget_ms=200)
+    assert SpaceIndex.build(vectors, ids, fixed).plan.nprobe == 32  # set in the config: not measured
