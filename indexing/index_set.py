@@ -440,7 +440,7 @@ class IndexSet:
         """Caller holds the writer mutex and the log's lock: nothing changes the log meanwhile."""
         assert self._shared_dir is not None
         if persistence.manifest_identity(self._shared_dir) != self._manifest_id:
-            self._reload_locked()
+            self._reload()
         self._catch_up_locked(reload=True)
 
     def _catch_up_locked(self, reload: bool) -> bool:
@@ -453,7 +453,7 @@ class IndexSet:
             if not reload:
                 self._reload_in_background()
                 return False
-            self._reload_locked()
+            self._reload()
             records = self._log.read_new()
         if records:
             with self._rw.write():
@@ -467,15 +467,12 @@ class IndexSet:
 
     def _reload_task(self) -> None:
         try:
-            self._reload()
+            if self._log is not None:  # None: closed meanwhile, nothing left to serve
+                self._reload()
         except Exception:  # noqa: BLE001 - the old state stays in service; the next request tries again
             log.exception("taking in the new index files of %s failed", self._shared_dir)
         finally:
             self._reloading.release()
-
-    def _reload_locked(self) -> None:
-        """`_reload` for a caller that holds the writer mutex (and the log's lock: nothing new is written)."""
-        self._reload()
 
     def _reload(self) -> None:
         """Load the index files a compaction wrote (memory-mapped, sizes checked: their writer checksummed them)
