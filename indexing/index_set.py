@@ -14,9 +14,9 @@ Several processes (`load(..., shared=True)`, the service with `serve.workers > 1
 memory-maps the index files read-only, so the page cache holds one copy for all of them, and keeps its own
 delta. A write takes the log's inter-process lock, first takes in what the other processes logged, then appends
 and applies its own; `sync()` (before each request: one read of `wal.head` and one stat of the manifest) takes
-in the others' writes, and the new index files a compaction wrote (loaded in the background meanwhile; until
-they are in, writes past the compacted log stay invisible to this process). The compaction in this mode loads
-the files into memory, replays the log, folds and saves, in whichever process has its lock.
+in the others' writes, and the new index files a compaction wrote (loaded in the background meanwhile, while the
+log segments they fold in, kept one compaction longer, still serve the writes). The compaction in this mode
+loads the files into memory, replays the log, folds and saves, in whichever process has its lock.
 
 Concurrency: searches share a readers-writer lock; `add`/`remove` take it exclusively for the short time
 they apply, so a search sees the state before or after an update, never between. Writers are also
@@ -643,7 +643,6 @@ class IndexSet:
                 persistence.remove_orphans(index_dir)
                 index_set._log = writelog.WriteLog(index_dir, index_set._log_id, index_set._log_seq)
         return index_set
-
 
     @classmethod
     def _load_shared(cls, index_dir: Path, settings: IndexSettings, expect_fingerprint: str | None) -> IndexSet:

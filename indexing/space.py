@@ -103,17 +103,19 @@ class SpaceIndex:
         if plan.kind in RERANK_KINDS:
             space.exact = ExactVectors.from_vectors(ids, vectors)
         space.plan = tune_nprobe(plan, settings, space._search_at, vectors[:: max(1, n // NPROBE_QUERIES)])
-        space.refresh_gpu()
+        space.refresh_gpu()  # the mirror made with the empty index is replaced by one of the filled index
         log.info("built %s in %.1f s", space.plan.description, time.perf_counter() - start)
         return space
 
     def _search_at(self, queries: np.ndarray, nprobe: int) -> None:
-        """One search as the service runs it, with `nprobe` lists probed (to measure it)."""
-        plan, self.plan = self.plan, replace(self.plan, nprobe=nprobe)
+        """One CPU search as the service runs it, with `nprobe` lists probed (to measure it; the GPU mirror, made
+        afterwards, has its probes set once)."""
+        plan, gpu = self.plan, self.gpu
+        self.plan, self.gpu = replace(plan, nprobe=nprobe), None
         try:
             self.search(queries, 10)
         finally:
-            self.plan = plan
+            self.plan, self.gpu = plan, gpu
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Append unit vectors under new ids (the caller removes an id before re-adding it)."""

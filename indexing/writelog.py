@@ -277,13 +277,10 @@ class WriteLog:
         """Write one record after `last_seq` and fsync it; its seq once it is durable. Shared: call it inside
         `exclusive()`, after `read_new()` brought `last_seq` up to the log's end."""
         with self.exclusive():
-            if self.shared and self.read_new():
-                raise RuntimeError("append() before taking in the records other processes appended (read_new)")
+            self._take_over_the_end("append")
             if self._segment is None or not self._segment.exists():
                 self._start_segment(self.last_seq + 1)
             assert self._segment is not None
-            if self.shared:  # a torn record of a writer that crashed mid-append; never acknowledged
-                _cut_torn_tail(self._segment, self._offset)
             seq = self.last_seq + 1
             data = encode(LogRecord(seq, op, list(video_ids), dict(vectors or {})))
             fd = os.open(self._segment, os.O_WRONLY | os.O_APPEND)
@@ -300,6 +297,16 @@ class WriteLog:
             os.pwrite(self._head, _HEAD.pack(seq), 0)
             return seq
 
+    def _take_over_the_end(self, what: str) -> None:
+        """Shared, inside `exclusive()`: every record the others appended is taken in, and a torn one a writer
+        killed mid-append left (never acknowledged) is cut, so the log ends where this process writes next."""
+        if not self.shared:
+            return
+        if self.read_new():
+            raise RuntimeError(f"{what}() before taking in the records other processes appended (read_new)")
+        if self._segment is not None and self._segment.exists():
+            _cut_torn_tail(self._segment, self._offset)
+
     def rotate(self) -> int:
         """Seal the open segment and start the next; returns the last seq of the sealed ones.
 
@@ -307,11 +314,7 @@ class WriteLog:
         read as damaged (a later one exists) to every load and compaction after, and nothing would append past
         it to cut it."""
         with self.exclusive():
-            if self.shared:
-                if self.read_new():
-                    raise RuntimeError("rotate() before taking in the records other processes appended (read_new)")
-                if self._segment is not None:
-                    _cut_torn_tail(self._segment, self._offset)
+            self._take_over_the_end("rotate")
             sealed = self.last_seq
             self._start_segment(sealed + 1)
             return sealed
