@@ -3,14 +3,16 @@
 Writes `vidstyle make-benchmark --copies` footage for a few subjects (bounded: every video is embedded with the
 offline model), then runs `vidstyle eval-recommend`'s evaluation on it: the copy threshold and the blend are chosen
 on the `train` split, and the rules are reported on `test` (held-out seed, looks and edit kinds) in the same run.
-`--serve-blend S C` sets the configured blend (e.g. `0.7 0.3`, the defaults before this measurement) so the
-"today" rule is the one the measurement was made against. `blends` then lists every blend of the grid on both
-splits at the configured content and copy thresholds: for reading, not for choosing (choices are train-only).
+`--serve-blend S C` and `--serve-near-duplicate T` set the configured blend and content threshold (e.g. `0.7 0.3`
+and `0.9`, the plain content rule of before the copy check) so the "today" rule is the one the measurement is made
+against. `blends` holds, at the shipped copy threshold (configs/offline.yaml), the blend and content threshold
+chosen on train among `BLEND_GRID` x `NEAR_DUPLICATE_GRID` (how the shipped defaults were chosen), and every rule of
+that grid on both splits, for reading beside the choice (choices are train-only).
 Embeddings are cached under OUT/cache, so a rerun (e.g. after a descriptor change) only re-describes the frames.
 Usage:
 
     python bench/recommend_eval.py OUT [--subjects cat coffee ...] [--seed 0] [-k 10] [--serve-blend S C]
-        [--json RESULT.json]
+        [--serve-near-duplicate T] [--json RESULT.json]
 """
 
 from __future__ import annotations
@@ -22,26 +24,41 @@ from pathlib import Path
 
 from vidstyle.core.settings import Settings, load_settings
 from vidstyle.evaluation.copy_benchmark import make_copy_benchmark
-from vidstyle.evaluation.recommend_eval import BLEND_GRID, Rule, evaluate_recommend, load, rank_queries, summarise
+from vidstyle.evaluation.recommend_eval import (
+    BLEND_GRID,
+    NEAR_DUPLICATE_GRID,
+    Rule,
+    choose,
+    evaluate_recommend,
+    load,
+    rank_queries,
+    summarise,
+)
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 SUBJECTS = ("cat", "coffee", "astronaut", "city", "shapes", "landscape", "flower", "portrait")
 
 
-def _settings(blend: list[float] | None) -> Settings:
+def _settings(blend: list[float] | None, near_duplicate: float | None) -> Settings:
     settings = load_settings(OFFLINE)
-    if blend is None:
-        return settings
-    serve = settings.serve.model_copy(update={"recommend_style_weight": blend[0], "recommend_content_weight": blend[1]})
-    return settings.model_copy(update={"serve": serve})
+    update: dict[str, float] = {}
+    if blend is not None:
+        update |= {"recommend_style_weight": blend[0], "recommend_content_weight": blend[1]}
+    if near_duplicate is not None:
+        update["near_duplicate_content"] = near_duplicate
+    return settings.model_copy(update={"serve": settings.serve.model_copy(update=update)})
 
 
-def _blends(labels: Path, settings: Settings, cache: Path, k: int) -> dict[str, dict]:
+def _blends(labels: Path, settings: Settings, cache: Path, k: int) -> dict:
+    """At the shipped copy threshold: the blend and content threshold chosen on train (how the shipped defaults
+    were chosen), and every (blend, content threshold) of the grid on each split, for reading beside it."""
     serve = settings.serve
     splits = load(labels, settings, cache)
-    return {f"{split} {style}/{content}": summarise(rank_queries(
-                data, Rule("blend", style, content, serve.near_duplicate_content, serve.copy_threshold), k))
-            for split, data in splits.items() for style, content in BLEND_GRID}
+    chosen, _ = choose(splits["train"], k, NEAR_DUPLICATE_GRID, serve.recommend_candidates, serve.copy_threshold)
+    grid = {f"{split} {style}/{content} near-dup {near}": summarise(rank_queries(
+                data, Rule("blend", style, content, near, serve.copy_threshold), k))
+            for split, data in splits.items() for near in NEAR_DUPLICATE_GRID for style, content in BLEND_GRID}
+    return {"chosen_on_train": chosen.as_dict(), "grid": grid}
 
 
 def main() -> None:
@@ -51,9 +68,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--serve-blend", nargs=2, type=float, metavar=("STYLE", "CONTENT"))
+    parser.add_argument("--serve-near-duplicate", type=float)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    labels, settings = args.out / "labels.csv", _settings(args.serve_blend)
+    labels, settings = args.out / "labels.csv", _settings(args.serve_blend, args.serve_near_duplicate)
     started = time.perf_counter()
     if not labels.exists():
         make_copy_benchmark(args.out, seed=args.seed, contents=args.subjects)
@@ -61,7 +79,7 @@ def main() -> None:
     result = evaluate_recommend(labels, settings, args.k, args.out / "cache", progress=True)
     done = time.perf_counter()
     result.pop("queries")  # per-query rows: the summaries are what RESULTS.md reports
-    result["blends"] = _blends(labels, settings, args.out / "cache", args.k)
+    result["blends"] = _blends(labels, load_settings(OFFLINE), args.out / "cache", args.k)
     result["run"] = {"subjects": args.subjects, "seed": args.seed, "make_s": round(made - started, 1),
                      "evaluate_s": round(done - made, 1)}
     text = json.dumps(result, indent=2)

@@ -90,15 +90,19 @@ class EmbedSettings(BaseModel):
 class IndexSettings(BaseModel):
     memory_budget_mb: int = Field(4096, ge=1, description="largest index (per space) kept in memory")
     latency_budget_ms: float = Field(5.0, gt=0, description="single-query search latency target")
-    index_type: Literal["auto", "flat", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq"] = Field(
+    index_type: Literal["auto", "flat", "ivf_fastscan", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq"] = Field(
         "auto", description="auto = chosen from n and the two budgets (see indexing.factory); else forced"
     )
     style_column: str = Field("style", description="EMB_DIR column the style index holds (e.g. style_cin)")
     content_column: str = Field("content", description="EMB_DIR column the content index holds")
     nlist: int | None = Field(None, description="IVF lists; None = sqrt(n), capped by the training sample")
     nprobe: int | None = Field(
-        None, ge=1, description="IVF lists probed per query; None = the index's own, measured at build: from 16 up "
-        "to the most whose search stays within a quarter of latency_budget_ms"
+        None, ge=1, description="IVF lists probed per query; None = the index's own, measured at build: the fewest "
+        "that reach target_recall, within a quarter of latency_budget_ms"
+    )
+    target_recall: float = Field(
+        0.96, gt=0, le=1, description="recall@10 an IVF index's probes are chosen for at build, measured on 200 of "
+        "its own vectors against exact search (0.96: two standard errors of that sample above 0.95)"
     )
     hnsw_m: int = 32
     ef_search: int = 64
@@ -123,10 +127,13 @@ class ServeSettings(BaseModel):
     max_upload_mb: int = Field(64, ge=1)
     recommend_style_weight: float = Field(1.0, description="weight of the style score in recommend's blend")
     recommend_content_weight: float = Field(
-        -0.3, description="weight of the content score in the blend; negative favours other subjects (chosen on the "
+        -0.5, description="weight of the content score in the blend; negative favours other subjects (chosen on the "
         "copy benchmark's train split, docs/recommend.md)"
     )
-    near_duplicate_content: float = Field(0.9, description="content similarity above which a video is a near-dup")
+    near_duplicate_content: float = Field(
+        1.0, description="content similarity above which a video is a near-dup and dropped; 1: none (chosen on the "
+        "copy benchmark's train split with the copy check on: docs/recommend.md)"
+    )
     copy_threshold: float = Field(
         0.738, ge=-1, le=2, description="copy score (aligned keyframes, docs/recommend.md) from which a candidate is "
         "a copy of the query and never recommended (best F1 on the copy benchmark's train split); above 1: no check"

@@ -15,8 +15,8 @@ Copy detection is scored over every pair of a split: micro-average precision of 
 footage", beside the content cosine as a detector (today's rule thresholds it at `near_duplicate_content`).
 
 Choices are made on the `train` split only: the copy threshold (the best F1 over training pairs), then the blend
-among `BLEND_GRID` and the content threshold (the configured one, or none: 1.0) with the best training ranking
-(copy rate first, then related footage kept, style precision, less subject repetition on ties).
+among `BLEND_GRID` and the content threshold (`NEAR_DUPLICATE_GRID` and the configured one; 1.0: none) with the
+best training ranking (copy rate first, then related footage kept, style precision, less subject repetition on ties).
 `test` (held-out seed, looks and edit kinds) is then reported with those choices, beside today's rule (content
 threshold, default blend) and the configured rule (`serve.*` blend, content threshold and copy threshold: what
 the API does) in the same run. Without a split column, everything is `test` and the configured `serve.*` values
@@ -46,7 +46,11 @@ from vidstyle.indexing.recommend import DROP_COPY, rank_explained
 from vidstyle.media.decode import DecodeError, decode_file
 
 REQUIRED = ("path", "content_id", "style_id", "footage_id")
-BLEND_GRID = ((0.7, 0.3), (0.85, 0.15), (1.0, 0.0), (1.0, -0.15), (1.0, -0.3))  # (style, content weight) tried on train
+BLEND_GRID = ((0.7, 0.3), (0.85, 0.15), (1.0, 0.0), (1.0, -0.15), (1.0, -0.3), (1.0, -0.5), (1.0, -0.7),
+              (1.0, -1.0))  # (style, content weight) tried on train
+NEAR_DUPLICATE_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+"""Content thresholds tried on train (1.0: none). The content head spreads content scores (unrelated videos: median
+about 0.05, copies 0.6-0.85, other shots of the subject 0.4-0.5), so the grid spans that range."""
 
 
 @dataclass(frozen=True)
@@ -254,12 +258,16 @@ def style_precision_ceiling(data: SplitData, k: int) -> float:
                           for q in range(len(data.items))]))
 
 
-def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidates: int) -> tuple[Rule, list[dict]]:
-    """The copy threshold (best F1 on training pairs), then the blend and content threshold (best training
-    ranking: copy rate first, then related footage kept, style precision, less subject repetition); with every
-    rule tried and its training summary, so the choice can be read."""
-    same, copy, _, _ = pair_scores(train)
-    threshold = round(best_f1_threshold(same, copy), 3)
+def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidates: int,
+           copy_threshold: float | None = None) -> tuple[Rule, list[dict]]:
+    """The copy threshold (best F1 on training pairs, unless given: the blend for a copy threshold chosen
+    elsewhere), then the blend and content threshold (best training ranking: copy rate first, then related
+    footage kept, style precision, less subject repetition); with every rule tried and its training summary, so
+    the choice can be read."""
+    if copy_threshold is None:
+        same, copy, _, _ = pair_scores(train)
+        copy_threshold = round(best_f1_threshold(same, copy), 3)
+    threshold = copy_threshold
     best: tuple | None = None
     tried = []
     for near_duplicate in near_duplicates:
@@ -296,7 +304,8 @@ def evaluate_recommend(labels: Path, settings: Settings, k: int = 10, cache_dir:
     configured = Rule("configured", serve.recommend_style_weight, serve.recommend_content_weight,
                       serve.near_duplicate_content, serve.copy_threshold, serve.recommend_candidates)
     if "train" in splits:
-        chosen, tried = choose(splits["train"], k, (serve.near_duplicate_content, 1.0), serve.recommend_candidates)
+        near_duplicates = sorted({*NEAR_DUPLICATE_GRID, serve.near_duplicate_content})
+        chosen, tried = choose(splits["train"], k, near_duplicates, serve.recommend_candidates)
         chosen_on, rules = "train", (today, configured, chosen)
     else:
         chosen, tried = dataclasses.replace(configured, name="copy_check"), []
