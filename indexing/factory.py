@@ -6,6 +6,10 @@ scanning one vector, measured once per process and dimension on the machine at h
 5 ms here rather than on the machine someone tuned the thresholds on.
 
     flat      exact, no training; latency grows with n
+    ivf_fastscan  half a byte per dimension (a 4-bit code per dimension, scanned by SIMD table lookups, faiss's
+              "fast-scan"), the top candidates re-ranked exactly from the float vectors memory-mapped from
+              INDEX_DIR: the recall of IVF-Flat at about half its search time and an eighth of its memory; the
+              first choice beyond exact search
     ivf_flat  raw vectors in sqrt(n) lists, nprobe lists scanned; fast to build, real removals, GPU-able
     ivf_sq8   one byte per dimension (4x smaller), the top candidates re-ranked exactly from the float vectors
               memory-mapped from INDEX_DIR: the recall of IVF-Flat; for when raw vectors exceed
@@ -37,34 +41,43 @@ from vidstyle.indexing.gpu import gpu_clustering_index
 
 log = logging.getLogger(__name__)
 
-IndexKind = Literal["flat", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq"]
-KINDS: tuple[IndexKind, ...] = ("flat", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq")
-IVF_KINDS: tuple[IndexKind, ...] = ("ivf_flat", "ivf_sq8", "ivf_pq")
+IndexKind = Literal["flat", "ivf_fastscan", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq"]
+KINDS: tuple[IndexKind, ...] = ("flat", "ivf_fastscan", "ivf_flat", "hnsw", "ivf_sq8", "ivf_pq")
+IVF_KINDS: tuple[IndexKind, ...] = ("ivf_fastscan", "ivf_flat", "ivf_sq8", "ivf_pq")
 # Compressed codes rank candidates only roughly: the best RERANK_FACTOR * k (at least RERANK_MIN) are re-scored
 # with the exact float vectors, read from a memory-mapped file (a few KB of random reads per query).
-RERANK_KINDS: tuple[IndexKind, ...] = ("ivf_sq8", "ivf_pq")
+RERANK_KINDS: tuple[IndexKind, ...] = ("ivf_fastscan", "ivf_sq8", "ivf_pq")
 RERANK_FACTOR = 4
 RERANK_MIN = 50
-# With `index.nprobe` unset, a freshly built IVF index probes the most lists (doubling from MIN_NPROBE, at most
-# MAX_NPROBE) whose measured median single-query search stays within NPROBE_BUDGET_SHARE of the latency budget
-# (`tune_nprobe`). The type is chosen at MIN_NPROBE; narrow vectors then scan so cheaply that spare time buys
-# recall (1M x 64, bench/RESULTS.md: recall@10 0.931 at 16 probes, 0.969 at 32, 0.992 at 64), while wide ones stay
-# at 16; the rest of the budget is the p99's and the HTTP stack's. Measured rather than estimated: the scan-cost
-# estimate is 2-4x low for narrow IVF lists. autofaiss tunes nprobe to a query-time target the same way.
+# With `index.nprobe` unset, a freshly built IVF index probes the fewest lists (PROBE_STEPS, each about 1.4x the
+# last) whose recall@10 reaches `index.target_recall`, measured on a sample of its own vectors searched as `similar`
+# searches them, against exact search over everything stored (`tune_nprobe`); never more than keep the median
+# single-query search within NPROBE_BUDGET_SHARE of the latency budget. Recall rather than time decides because
+# probes past the target buy recall nobody asked for with the service's throughput: at 1M x 64 spending a quarter
+# of the 5 ms budget took 64 probes (recall 0.992) where 32 reach 0.969 in half the search time
+# (bench/RESULTS.md). The type is chosen by its estimate at MIN_NPROBE. autofaiss tunes nprobe to a target too.
 MIN_NPROBE = 16
-MAX_NPROBE = 256
+PROBE_STEPS = (8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256)
 NPROBE_BUDGET_SHARE = 0.25
+RECALL_K = 10
 # An SQ8 code is a quarter of a float vector's bytes, but decoding it costs too: on the same lists, query by query
 # in turn, IVF-SQ8 (re-ranked) searched 1.22-2.69x faster than IVF-Flat at 1M x 512 (nprobe 8-32) at the same
 # recall@10, and 0.70-0.90x as fast at 1M x 64, where the re-ranking's fixed cost outweighs the smaller scan
 # (bench/sq8_vs_flat.py, bench/RESULTS.md "IVF-SQ8 against IVF-Flat"). Half a vector per code is the middle.
 SQ8_SCAN_FRACTION = 0.5
+# A fast-scan code is half a byte per dimension, compared 32 at a time from in-register lookup tables: at 1M x 64,
+# query by query in turn on the same lists, IVF-PQ64x4fs with 50 re-ranked candidates searched in 0.44-0.49 of
+# IVF-Flat's time at 23-45 probes, with the same recall@10 (bench/RESULTS.md, "Fast-scan codes").
+FASTSCAN_SCAN_FRACTION = 0.5
+FASTSCAN_BITS = 4
 METRIC = faiss.METRIC_INNER_PRODUCT
 
 # k-means wants ~39+ points per centroid (faiss warns below); fewer gives empty or junk lists.
 MIN_POINTS_PER_CENTROID = 39
 # Below these counts a trained index is pointless (and PQ's 256-centroid codebooks cannot be trained).
-MIN_VECTORS_TO_TRAIN: dict[str, int] = {"ivf_flat": 1_000, "ivf_sq8": 1_000, "ivf_pq": MIN_POINTS_PER_CENTROID * 256}
+MIN_VECTORS_TO_TRAIN: dict[str, int] = {
+    "ivf_fastscan": 1_000, "ivf_flat": 1_000, "ivf_sq8": 1_000, "ivf_pq": MIN_POINTS_PER_CENTROID * 256
+}
 # IVF centroids: 10 k-means iterations on at most 64 points per centroid. faiss's defaults (25 iterations, 256
 # points) spent 25 of a 49 s 1M x 512 build training, for no recall at nprobe 16 on the benchmark data
 # (bench/RESULTS.md, "Index build").
@@ -120,6 +133,7 @@ class IndexPlan:
         """A faiss index_factory-style string, for logs and the manifest."""
         return {
             "flat": "IDMap2,Flat",
+            "ivf_fastscan": f"IVF{self.nlist},PQ{2 * self.pq_bytes}x{FASTSCAN_BITS}fs",  # a 4-bit code per dimension
             "ivf_flat": f"IVF{self.nlist},Flat",
             "hnsw": f"IDMap2,HNSW{self.hnsw_m},Flat",
             "ivf_sq8": f"IVF{self.nlist},SQ8",
@@ -135,32 +149,65 @@ class IndexPlan:
         return cls(**fields)
 
 
-def tune_nprobe(plan: IndexPlan, settings: IndexSettings, search: Callable[[np.ndarray, int], object],
-                queries: np.ndarray) -> IndexPlan:
-    """The plan with the most probes (MIN_NPROBE doubled up to MAX_NPROBE) whose median single-query `search`
-    of `queries` stays within NPROBE_BUDGET_SHARE of the latency budget; unchanged unless an untuned IVF plan."""
+def tune_nprobe(
+    plan: IndexPlan,
+    settings: IndexSettings,
+    search: Callable[[np.ndarray, int], np.ndarray],
+    queries: np.ndarray,
+    query_ids: np.ndarray,
+    truth: np.ndarray,
+) -> IndexPlan:
+    """The plan with the fewest probes (PROBE_STEPS) whose recall@10 reaches `settings.target_recall`, within
+    NPROBE_BUDGET_SHARE of the latency budget; unchanged unless an untuned IVF plan.
+
+    `search(one_query, nprobe)` returns the ids of the best RECALL_K + 1 stored vectors; `truth[i]` holds the
+    exact top RECALL_K ids of `queries[i]`, its own id `query_ids[i]` left out (a query finds itself).
+    """
     if plan.kind not in IVF_KINDS or plan.nprobe or settings.nprobe is not None or not len(queries):
         return plan
     budget_s = NPROBE_BUDGET_SHARE * settings.latency_budget_ms / 1000
-    chosen, median_s = MIN_NPROBE, None
-    while chosen * 2 <= min(MAX_NPROBE, plan.nlist):
-        median = _median_search_s(search, queries, chosen * 2)
-        if median > budget_s:
+    steps = [p for p in PROBE_STEPS if p <= plan.nlist] or [plan.nlist]
+    chosen: tuple[int, float, float] | None = None
+    for nprobe in steps:
+        median_s, found = _timed_searches(search, queries, nprobe)
+        if chosen is not None and median_s > budget_s:
             break
-        chosen, median_s = chosen * 2, median
-    why = (f"the most whose search stays within a quarter of the latency budget, measured median "
-           f"{median_s * 1000:.2f} ms" if median_s is not None
-           else f"the least: {chosen * 2} took longer than a quarter of the latency budget")
-    return replace(plan, nprobe=chosen, reason=f"{plan.reason}; {chosen} lists probed ({why})")
+        chosen = (nprobe, recall_at_k(truth, found, query_ids), median_s)
+        if chosen[1] >= settings.target_recall:
+            break
+    assert chosen is not None
+    nprobe, recall, median_s = chosen
+    measured = (f"recall@{RECALL_K} {recall:.3f} on {len(queries)} of its vectors, "
+                f"median search {median_s * 1000:.2f} ms")
+    if recall >= settings.target_recall:
+        why = f"the fewest reaching the target recall {settings.target_recall:g}: {measured}"
+    elif median_s > budget_s:
+        why = f"the least, over a quarter of the latency budget already: {measured}"
+    else:
+        why = (f"the most within a quarter of the latency budget, short of the target recall "
+               f"{settings.target_recall:g}: {measured}")
+    return replace(plan, nprobe=nprobe, reason=f"{plan.reason}; {nprobe} lists probed ({why})")
 
 
-def _median_search_s(search: Callable[[np.ndarray, int], object], queries: np.ndarray, nprobe: int) -> float:
-    times = []
+def _timed_searches(search: Callable[[np.ndarray, int], np.ndarray], queries: np.ndarray,
+                    nprobe: int) -> tuple[float, np.ndarray]:
+    """Median seconds of single-query searches, and every query's ids."""
+    times, found = [], []
     for q in queries:
         start = time.perf_counter()
-        search(q[None, :], nprobe)
+        found.append(search(q[None, :], nprobe)[0])
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median(times)), np.stack(found)
+
+
+def recall_at_k(truth: np.ndarray, found: np.ndarray, query_ids: np.ndarray) -> float:
+    """Mean share of each row of `truth` (k ids) among the first k of `found` other than the query's own id."""
+    k = truth.shape[1]
+    shares = []
+    for want, got, own in zip(truth, found, query_ids):
+        kept = [int(x) for x in got if x >= 0 and x != own][:k]
+        shares.append(len(set(kept) & set(want.tolist())) / k)
+    return float(np.mean(shares)) if shares else 0.0
 
 
 def probes(plan: IndexPlan, settings: IndexSettings) -> int:
@@ -217,14 +264,14 @@ def estimate_memory_bytes(kind: IndexKind, n: int, dim: int, *, nlist: int, pq_b
     raw = 4 * dim
     per_vector = {
         "flat": raw,
+        "ivf_fastscan": dim // 2,
         "ivf_flat": raw,
         "hnsw": raw + 2 * hnsw_m * 4 * 1.05,  # level-0 links (2M int32) plus ~5% upper levels
         "ivf_sq8": dim,
         "ivf_pq": pq_bytes,
     }[kind] + ID_OVERHEAD_BYTES
-    fixed = {"flat": 0, "ivf_flat": nlist * raw, "hnsw": 0, "ivf_sq8": nlist * raw, "ivf_pq": nlist * raw + 256 * raw}[
-        kind
-    ]
+    fixed = {"flat": 0, "ivf_fastscan": nlist * raw, "ivf_flat": nlist * raw, "hnsw": 0, "ivf_sq8": nlist * raw,
+             "ivf_pq": nlist * raw + 256 * raw}[kind]
     return int(n * per_vector + fixed)
 
 
@@ -241,6 +288,7 @@ def estimate_latency_s(
     touched = {
         "flat": n,
         "ivf_flat": nlist + scanned,
+        "ivf_fastscan": nlist + FASTSCAN_SCAN_FRACTION * scanned + RANDOM_ACCESS_FACTOR * RERANK_MIN,
         # ~ef*M/4 distances (most neighbours are already visited), each a random access
         "hnsw": RANDOM_ACCESS_FACTOR * settings.ef_search * settings.hnsw_m / 4,
         # centroid scan + the query's 256-entry lookup tables (once) + m byte lookups per scanned code
@@ -312,53 +360,43 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
         kind: IndexKind = settings.index_type
         if kind in MIN_VECTORS_TO_TRAIN and n < MIN_VECTORS_TO_TRAIN[kind]:
             return plan("flat", f"{kind} forced by config, but {n} vectors are too few to train it; exact search")
+        if kind == "ivf_fastscan" and dim % 2:
+            raise ConfigError(f"index.index_type=ivf_fastscan needs an even dimension, not {dim}: use ivf_flat")
         pq = (
-            _choose_pq_bytes(dim, settings, partial(fits, "ivf_pq"), partial(fast, "ivf_pq")) if kind == "ivf_pq" else 0
+            _choose_pq_bytes(dim, settings, partial(fits, "ivf_pq"), partial(fast, "ivf_pq")) if kind == "ivf_pq"
+            else dim // 2 if kind == "ivf_fastscan" else 0
         )
         return plan(kind, f"forced by config index.index_type={kind}", pq)
 
     if fits("flat") and fast("flat"):
         return plan("flat", f"exact search: {n} vectors, estimated {ms('flat')} per query {budgets}")
     too_slow = f"exact search estimated {ms('flat')} per query" if fits("flat") else "raw vectors exceed memory"
-    if fits("ivf_flat"):
-        if n < MIN_VECTORS_TO_TRAIN["ivf_flat"]:
+    fastscan = dim // 2  # code bytes
+    if n < MIN_VECTORS_TO_TRAIN["ivf_fastscan"]:
+        if fits("hnsw"):
             return plan("hnsw", f"{too_slow} {budgets}; too few vectors ({n}) to train IVF; HNSW needs no training")
-        if fast("ivf_flat"):
+        return plan("flat", f"{too_slow} {budgets}; too few vectors ({n}) to train a compressed index; exact search")
+    scan = (f"IVF fast-scan nlist={nlist} ({fastscan} B per vector in memory) with the top candidates re-ranked "
+            f"exactly from the float vectors memory-mapped from INDEX_DIR, estimated {ms('ivf_fastscan', fastscan)}")
+    if dim % 2 == 0 and fits("ivf_fastscan", fastscan):  # codes are packed two to a byte
+        if fast("ivf_fastscan", fastscan):
             return plan(
-                "ivf_flat",
-                f"{too_slow} {budgets}; IVF-Flat nlist={nlist} estimated "
-                f"{ms('ivf_flat')} (preferred to HNSW: builds in a fraction of the time, removes for real)",
-            )
-        if fast("ivf_sq8"):
-            return plan(
-                "ivf_sq8",
-                f"{too_slow} {budgets}; IVF-Flat estimated {ms('ivf_flat')}, over budget; IVF-SQ8 nlist={nlist} "
-                "with the top candidates re-ranked exactly from the float vectors "
-                f"memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')} (the same recall, fewer bytes scanned; "
-                "preferred to HNSW: builds in a fraction of the time)",
+                "ivf_fastscan",
+                f"{too_slow} {budgets}; {scan} (the recall of IVF-Flat in about half its search time; preferred "
+                "to HNSW: builds in a fraction of the time)",
+                fastscan,
             )
         if fits("hnsw") and fast("hnsw"):
             return plan(
                 "hnsw",
-                f"{too_slow} {budgets}; IVF-Flat and IVF-SQ8 estimated {ms('ivf_flat')} and {ms('ivf_sq8')}, over "
-                "budget; "
+                f"{too_slow} {budgets}; IVF fast-scan estimated {ms('ivf_fastscan', fastscan)}, over budget; "
                 f"HNSW M={settings.hnsw_m} efSearch={settings.ef_search} estimated {ms('hnsw')}",
             )
-        return plan(
-            "ivf_sq8",
-            f"{too_slow} {budgets}; no type meets the latency budget, IVF-SQ8 with re-ranking estimated "
-            f"{ms('ivf_sq8')} is the closest that fits memory",
-        )
-    # SQ8 whenever it fits, even over the latency budget: smaller PQ codes lose recall that re-ranking 50
-    # candidates cannot restore (0.50 with 16-byte codes at 200k x 512, bench/RESULTS.md).
-    if n >= MIN_VECTORS_TO_TRAIN["ivf_sq8"] and fits("ivf_sq8"):
-        slow = "" if fast("ivf_sq8") else ", over the latency budget but PQ codes small enough to fit lose recall"
-        return plan(
-            "ivf_sq8",
-            f"raw vectors ({4 * dim} B each) exceed the memory budget {budgets}; IVF-SQ8 nlist={nlist} "
-            f"({dim} B per vector in memory) with the top candidates re-ranked exactly from the float vectors "
-            f"memory-mapped from INDEX_DIR, estimated {ms('ivf_sq8')}{slow}",
-        )
+        return plan("ivf_fastscan", f"{too_slow} {budgets}; no type meets the latency budget; {scan}, the closest",
+                    fastscan)
+    if fits("ivf_flat"):
+        return plan("ivf_flat", f"{too_slow} {budgets}; IVF-Flat nlist={nlist} estimated {ms('ivf_flat')} (fast-scan "
+                    "codes pack two dimensions to a byte: an odd dimension takes none)")
     if n < MIN_VECTORS_TO_TRAIN["ivf_pq"]:
         return plan("flat", f"raw vectors exceed memory {budgets}, but {n} are too few to train PQ; exact search")
     pq = _choose_pq_bytes(dim, settings, partial(fits, "ivf_pq"), partial(fast, "ivf_pq"))
@@ -375,6 +413,14 @@ def create_index(plan: IndexPlan, dim: int) -> faiss.Index:
     """An empty index for `plan` that takes caller-chosen int64 ids (`add_with_ids`) and can `reconstruct`."""
     if plan.kind == "flat":
         return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if plan.kind == "ivf_fastscan":
+        # Fast-scan codes need an L2 quantizer and metric; on unit vectors L2 ranks as inner product does, and
+        # the re-ranking gives back exact inner products.
+        l2_quantizer = faiss.IndexFlatL2(dim)
+        index = faiss.IndexIVFPQFastScan(l2_quantizer, dim, plan.nlist, dim, FASTSCAN_BITS, faiss.METRIC_L2)
+        index.pq.cp.niter = PQ_TRAIN_ITERATIONS
+        index.pq.cp.max_points_per_centroid = PQ_POINTS_PER_CENTROID
+        return _with_ivf_training(index, l2_quantizer)
     if plan.kind == "hnsw":
         graph = faiss.IndexHNSWFlat(dim, plan.hnsw_m, METRIC)
         graph.hnsw.efConstruction = plan.ef_construction
@@ -388,6 +434,10 @@ def create_index(plan: IndexPlan, dim: int) -> faiss.Index:
         index = faiss.IndexIVFPQ(quantizer, dim, plan.nlist, plan.pq_bytes, PQ_BITS, METRIC)
         index.pq.cp.niter = PQ_TRAIN_ITERATIONS
         index.pq.cp.max_points_per_centroid = PQ_POINTS_PER_CENTROID
+    return _with_ivf_training(index, quantizer)
+
+
+def _with_ivf_training(index: faiss.IndexIVF, quantizer: faiss.Index) -> faiss.IndexIVF:
     index.cp.spherical = True  # unit-norm centroids: inner-product assignment == nearest centroid
     index.cp.niter = IVF_TRAIN_ITERATIONS
     index.cp.max_points_per_centroid = IVF_POINTS_PER_CENTROID
@@ -417,7 +467,12 @@ def train_index(index: faiss.Index, plan: IndexPlan, vectors: np.ndarray, settin
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
     if clustering is not None:
         index.clustering_index = None
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    if plan.kind == "ivf_fastscan":
+        # One 16-entry codebook per dimension: encoding through the transposed table is 4x faster (1M x 512
+        # would otherwise take ~40 s to add); no direct map (blocked lists take none; vectors come from the file).
+        index.pq.sync_transposed_centroids()
+    else:
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
     log.info("trained %s on %d vectors in %.1f s", plan.description, size, time.perf_counter() - start)
 
 

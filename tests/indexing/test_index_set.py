@@ -48,56 +48,55 @@ def test_plan_is_exact_while_within_latency_budget() -> None:
     assert "2.50 ms" in plan.reason
 
 
-def test_plan_goes_ivf_flat_when_exact_is_too_slow() -> None:
+def test_plan_goes_ivf_fastscan_with_reranking_when_exact_is_too_slow() -> None:
     plan = plan_index(1_000_000, 512, IndexSettings(), s_per_vector=230e-9)  # 230 ms exact
-    assert plan.kind == "ivf_flat"
-    assert plan.nlist == 1000
+    assert plan.kind == "ivf_fastscan" and plan.description == "IVF1000,PQ512x4fs", plan.reason
+    assert plan.nlist == 1000 and plan.pq_bytes == 256
     assert plan.est_latency_ms <= 5.0
-    assert "exact search estimated 230.00 ms" in plan.reason
+    assert "exact search estimated 230.00 ms" in plan.reason and "re-ranked exactly" in plan.reason
 
 
-def test_plan_goes_ivf_sq8_with_reranking_when_ivf_flat_is_too_slow() -> None:
-    plan = plan_index(1_000_000, 512, IndexSettings(), s_per_vector=450e-9)  # IVF-Flat 7.65 ms, SQ8 ~4 ms
-    assert plan.kind == "ivf_sq8", plan.reason
-    assert "IVF-Flat estimated 7.65 ms, over budget" in plan.reason
-
-
-
-def test_plan_goes_hnsw_when_ivf_is_too_slow_too() -> None:
+def test_plan_goes_hnsw_when_fastscan_is_too_slow_too() -> None:
     settings = IndexSettings(latency_budget_ms=0.5)
-    plan = plan_index(1_000_000, 128, settings, s_per_vector=100e-9)
+    plan = plan_index(1_000_000, 128, settings, s_per_vector=100e-9)  # fast-scan ~0.9 ms, HNSW ~0.1 ms
     assert plan.kind == "hnsw"
     assert plan.hnsw_m == settings.hnsw_m
-    assert "IVF-Flat and IVF-SQ8 estimated" in plan.reason
+    assert "IVF fast-scan estimated" in plan.reason and "over budget" in plan.reason
 
 
-def test_plan_goes_ivf_pq_when_raw_vectors_exceed_memory() -> None:
-    settings = IndexSettings(memory_budget_mb=1024)
+def test_plan_goes_ivf_pq_when_even_fastscan_codes_exceed_memory() -> None:
+    settings = IndexSettings(memory_budget_mb=512)  # 2M fast-scan codes of 256 B + ids take ~610 MB
     plan = plan_index(2_000_000, 512, settings, s_per_vector=100e-9)
     assert plan.kind == "ivf_pq"
     assert 512 % plan.pq_bytes == 0
     memory = estimate_memory_bytes("ivf_pq", 2_000_000, 512, nlist=plan.nlist, pq_bytes=plan.pq_bytes, hnsw_m=0)
-    assert memory <= 1024 * 2**20
+    assert memory <= 512 * 2**20
     bigger = [m for m in range(plan.pq_bytes + 1, 513) if 512 % m == 0]
     assert all(
-        estimate_memory_bytes("ivf_pq", 2_000_000, 512, nlist=plan.nlist, pq_bytes=m, hnsw_m=0) > 1024 * 2**20
+        estimate_memory_bytes("ivf_pq", 2_000_000, 512, nlist=plan.nlist, pq_bytes=m, hnsw_m=0) > 512 * 2**20
         for m in bigger
     ), "the largest code that fits the budget is chosen"
 
 
-def test_plan_goes_ivf_sq8_with_reranking_when_raw_vectors_exceed_memory() -> None:
-    """1M x 512 floats take 2 GB; with 1 GB, one byte per dimension fits (~0.55 GB), re-ranked from disk."""
+def test_plan_memory_mode_is_fastscan_with_reranking() -> None:
+    """1M x 512 floats take 2 GB; with 1 GB, half a byte per dimension fits (~0.3 GB), re-ranked from disk."""
     plan = plan_index(1_000_000, 512, IndexSettings(memory_budget_mb=1024), s_per_vector=100e-9)
-    assert plan.kind == "ivf_sq8" and plan.description == "IVF1000,SQ8"
-    assert plan.est_memory_mb <= 600 and "re-ranked exactly" in plan.reason
-    slow = plan_index(1_000_000, 512, IndexSettings(memory_budget_mb=1024), s_per_vector=1e-6)  # 17 ms estimated
-    assert slow.kind == "ivf_sq8" and "over the latency budget" in slow.reason  # PQ that fits would lose recall
-    assert estimate_memory_bytes("ivf_sq8", 1_000_000, 512, nlist=1000, pq_bytes=0, hnsw_m=0) / 1e6 <= 600
+    assert plan.kind == "ivf_fastscan" and plan.est_memory_mb <= 600 and "re-ranked exactly" in plan.reason
+    slow = plan_index(1_000_000, 512, IndexSettings(memory_budget_mb=1024), s_per_vector=1e-6)  # ~9 ms estimated
+    assert slow.kind == "ivf_fastscan" and "no type meets the latency budget" in slow.reason  # HNSW does not fit
+    assert estimate_memory_bytes("ivf_fastscan", 1_000_000, 512, nlist=1000, pq_bytes=256, hnsw_m=0) / 1e6 <= 600
+
+
+def test_plan_odd_dimensions_take_ivf_flat() -> None:
+    plan = plan_index(1_000_000, 511, IndexSettings(), s_per_vector=230e-9)
+    assert plan.kind == "ivf_flat" and "odd dimension" in plan.reason
+    with pytest.raises(ValueError, match="even dimension"):
+        plan_index(50_000, 63, IndexSettings(index_type="ivf_fastscan"), 1e-9)
 
 
 def test_plan_pq_code_size_also_respects_latency() -> None:
-    """1M x 1920 in 1 GB (SQ8 needs 2 GB): one byte per dimension of PQ would scan 1920 bytes per code (~60 ms)."""
-    plan = plan_index(1_000_000, 1920, IndexSettings(memory_budget_mb=1024), s_per_vector=1.8e-6)
+    """1M x 1920 in 900 MB (fast-scan needs ~1 GB): one byte per dimension of PQ would scan 1920 bytes per code."""
+    plan = plan_index(1_000_000, 1920, IndexSettings(memory_budget_mb=900), s_per_vector=1.8e-6)
     assert plan.kind == "ivf_pq"
     assert plan.pq_bytes < 1920 and 1920 % plan.pq_bytes == 0
     assert plan.est_latency_ms <= 5.0
@@ -206,7 +205,7 @@ def test_ids_round_trip(small) -> None:
 
 
 # ------------------------------------------------------------------------------------------ add/remove
-@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "ivf_fastscan", "hnsw"])
 def test_add_replace_remove(kind: str) -> None:
     n = 2000
     names, vectors = ids(n), make_vectors(n)
@@ -234,8 +233,21 @@ def test_add_replace_remove(kind: str) -> None:
         assert "new1" not in [v for v, _ in index_set.search(extra[space][1], space, 20)]
         assert names[7] not in [v for v, _ in index_set.search(vectors[space][7], space, 20)]
     everyone = {v for v, _ in index_set.search(vectors["style"][0], "style", 10_000)}
-    if kind != "ivf_flat":  # IVF returns only what the probed lists hold
+    if kind not in ("ivf_flat", "ivf_fastscan"):  # IVF returns only what the probed lists hold
         assert everyone == set(index_set.video_ids())
+
+
+def test_fastscan_lists_stay_searchable_after_removals_and_adds() -> None:
+    """Removals rewrite the touched fast-scan lists; vectors kept and vectors added afterwards find themselves."""
+    vectors, extra = clustered_unit_vectors(20_000, 32, seed=1), clustered_unit_vectors(300, 32, seed=2)
+    space = SpaceIndex.build(vectors, np.arange(20_000), IndexSettings(index_type="ivf_fastscan", nprobe=256))
+    removed = np.random.default_rng(0).choice(20_000, 3000, replace=False)
+    space.remove(removed)
+    space.add(extra, np.arange(50_000, 50_300))
+    kept = np.setdiff1d(np.arange(20_000), removed)[:1000]
+    assert space.ntotal == 17_300 and not np.isin(space.stored_ids(), removed).any()
+    assert (space.search(vectors[kept], 1)[1][:, 0] == kept).all()
+    assert (space.search(extra, 1)[1][:, 0] == np.arange(50_000, 50_300)).all()
 
 
 def test_remove_unknown_removes_nothing(small) -> None:
@@ -333,16 +345,31 @@ def test_unusable_embeddings_are_refused(tmp_path: Path, setup: str, message: st
         IndexSet.from_embeddings(emb, IndexSettings())
 
 
-def test_a_fresh_ivf_index_spends_spare_latency_budget_on_probes() -> None:
-    vectors = clustered_unit_vectors(20_000, 16, seed=3, n_clusters=50)
-    ids = np.arange(len(vectors), dtype=np.int64)
-    roomy = IndexSettings(index_type="ivf_flat", latency_budget_ms=200)  # a 16-d scan takes far under 50 ms
+@pytest.mark.parametrize("kind", ["ivf_fastscan", "ivf_flat"])
+def test_a_fresh_ivf_index_probes_the_fewest_lists_that_reach_the_target_recall(kind: str) -> None:
+    vectors = clustered_unit_vectors(20_000, 16, seed=3)  # 8 probes reach recall@10 ~0.94, 23 ~0.99
+    ids = np.arange(len(vectors), dtype=np.int64) * 3
+    exact = vectors @ vectors[:100].T
+
+    def measured_recall(space: SpaceIndex) -> float:
+        hits = 0
+        for q in range(100):
+            want = set((np.argsort(-exact[:, q], kind="stable")[1:11] * 3).tolist())
+            got = [i for i in space.search(vectors[q : q + 1], 11)[1][0].tolist() if i != q * 3][:10]
+            hits += len(want & set(got))
+        return hits / 1000
+
+    roomy = IndexSettings(index_type=kind, latency_budget_ms=200, target_recall=0.97)
     space = SpaceIndex.build(vectors, ids, roomy)
-    assert space.plan.nprobe > 16 and "lists probed" in space.plan.reason, space.plan.reason
+    assert "the fewest reaching the target recall 0.97" in space.plan.reason, space.plan.reason
     assert search_params(space.plan, roomy, 10).nprobe == space.plan.nprobe
+    assert measured_recall(space) >= 0.95  # queries other than the 200 it was chosen on
+    fewer = SpaceIndex.build(vectors, ids, roomy.model_copy(update={"target_recall": 0.5})).plan.nprobe
+    more = SpaceIndex.build(vectors, ids, roomy.model_copy(update={"target_recall": 0.995})).plan.nprobe
+    assert fewer < space.plan.nprobe < more
     assert search_params(space.plan, roomy.model_copy(update={"nprobe": 8}), 10).nprobe == 8  # config wins
-    tight = IndexSettings(index_type="ivf_flat", latency_budget_ms=0.0001)
+    tight = IndexSettings(index_type=kind, latency_budget_ms=0.0001, target_recall=0.99)
     floor = SpaceIndex.build(vectors, ids, tight).plan
-    assert floor.nprobe == 16 and "the least: 32 took longer" in floor.reason, floor.reason
-    fixed = IndexSettings(index_type="ivf_flat", nprobe=32, latency_budget_ms=200)
+    assert floor.nprobe == 8 and "the least, over a quarter of the latency budget" in floor.reason, floor.reason
+    fixed = IndexSettings(index_type=kind, nprobe=32, latency_budget_ms=200)
     assert SpaceIndex.build(vectors, ids, fixed).plan.nprobe == 32  # set in the config: not measured

@@ -44,7 +44,7 @@ def fresh_copy(saved, tmp_path: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw", "ivf_sq8"])
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw", "ivf_sq8", "ivf_fastscan"])
 def test_round_trip(tmp_path: Path, kind: str) -> None:
     index_set, vectors = build(kind=kind)
     index_set.remove(["vid-3", "vid-4"])  # HNSW: tombstones must survive the trip

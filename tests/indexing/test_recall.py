@@ -38,6 +38,8 @@ def recall_at_k(truth: np.ndarray, got: np.ndarray) -> float:
         pytest.param(IndexSettings(index_type="hnsw"), id="hnsw", marks=pytest.mark.slow),
         # The memory mode: one byte per dimension, the top candidates re-ranked with the float vectors.
         pytest.param(IndexSettings(index_type="ivf_sq8"), id="ivf_sq8"),
+        # The default beyond exact search: half a byte per dimension (fast-scan), re-ranked the same way.
+        pytest.param(IndexSettings(index_type="ivf_fastscan"), id="ivf_fastscan"),
         # One byte per dimension; a 5k training sample keeps this test to seconds (PQ k-means dominates).
         pytest.param(IndexSettings(index_type="ivf_pq", train_sample=5000), id="ivf_pq", marks=pytest.mark.slow),
     ],

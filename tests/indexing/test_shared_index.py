@@ -34,7 +34,7 @@ def shared(index_dir: Path) -> IndexSet:
     return IndexSet.load(index_dir, SETTINGS, shared=True)
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "ivf_fastscan", "hnsw"])
 def test_each_process_sees_the_others_writes_and_compactions(tmp_path: Path, kind: str) -> None:
     index_dir, names, vectors = saved_index(tmp_path, kind)
     files_before = data_files(index_dir)

@@ -21,7 +21,7 @@ from vidstyle.indexing import SPACES, IndexLoadError, IndexSet, writelog
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "ivf_fastscan", "hnsw"])
 def test_writes_are_visible_at_once_and_survive_a_reopen(tmp_path: Path, kind: str) -> None:
     index_dir, names, vectors = saved_index(tmp_path, kind)
     files_before = sorted(p.name for p in index_dir.glob("data-*/*"))
