@@ -1,6 +1,7 @@
-"""Index at catalogue scale, one run on the same vectors: IVF build cost (faiss's k-means defaults vs ours), the
-memory mode (IVF-SQ8 + exact re-ranking from a memory-mapped float file) chosen by a memory budget, and autofaiss
-building under the same budget.
+"""Index at catalogue scale, one run on the same vectors: the index ours chooses under a memory budget (IVF fast-scan
+or IVF-SQ8 + exact re-ranking from a memory-mapped float file, probes measured for `index.target_recall`), IVF-Flat
+and its build cost with faiss's k-means defaults, and autofaiss building under the same budget (its own search
+parameters, then a sweep of nprobe or efSearch, so recall can be read at equal latency).
 
     nice -n 10 python bench/scale_bench.py --n 1000000 --budget-mb 600 --json out.json
 
@@ -29,7 +30,7 @@ import numpy as np
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.clustered_vectors import ClusteredGenerator
 from vidstyle.indexing.exact_vectors import ExactVectors
-from vidstyle.indexing.factory import create_index, plan_index, single_threaded, train_index
+from vidstyle.indexing.factory import RERANK_KINDS, create_index, plan_index, single_threaded, train_index
 from vidstyle.indexing.space import SpaceIndex
 
 K = 10
@@ -70,13 +71,17 @@ def build_ours(base: np.ndarray, settings: IndexSettings, faiss_kmeans: bool) ->
     start = time.perf_counter()
     train_index(index, plan, base, settings)
     train_s = time.perf_counter() - start
-    space = SpaceIndex(index, plan, settings)
     ids = np.arange(n, dtype=np.int64)
+    space = SpaceIndex(index, plan, settings)
     start = time.perf_counter()
     space.add(base, ids)
     add_s = time.perf_counter() - start
-    if plan.kind in ("ivf_sq8", "ivf_pq"):
+    if plan.kind in RERANK_KINDS:  # after the add, as a build does: the float vectors are the array itself
         space.exact = ExactVectors.from_vectors(ids, base)
+    start = time.perf_counter()
+    space.plan = space.tuned(plan, base, ids)  # the probes that reach index.target_recall, as a build measures
+    print(f"{plan.description}: train {train_s:.1f} s, add {add_s:.1f} s, probes measured in "
+          f"{time.perf_counter() - start:.1f} s: {space.plan.reason[-160:]}", flush=True)
     return space, train_s, add_s
 
 
@@ -103,7 +108,7 @@ def main() -> None:
     parser.add_argument("--budget-mb", type=int, default=600, help="memory budget for the memory mode and autofaiss")
     parser.add_argument("--nprobe", default="8,16,32")
     parser.add_argument("--autofaiss-path", type=Path, help="folder autofaiss was installed into (--target)")
-    parser.add_argument("--skip", default="", help="comma-separated: faiss_kmeans, sq8, autofaiss")
+    parser.add_argument("--skip", default="", help="comma-separated: ivf_flat, faiss_kmeans, autofaiss")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -120,15 +125,16 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
 
-    configs = [("ivf_flat", IndexSettings(index_type="ivf_flat", use_gpu=False), False)]
+    configs = [("ours: auto under the memory budget", IndexSettings(memory_budget_mb=args.budget_mb, use_gpu=False),
+                False)]
+    if "ivf_flat" not in skip:
+        configs.append(("ivf_flat", IndexSettings(index_type="ivf_flat", use_gpu=False), False))
     if "faiss_kmeans" not in skip:
         configs.append(("ivf_flat, faiss k-means defaults", IndexSettings(index_type="ivf_flat", use_gpu=False), True))
-    if "sq8" not in skip:
-        configs.append(("memory mode (auto)", IndexSettings(memory_budget_mb=args.budget_mb, use_gpu=False), False))
     for label, settings, faiss_kmeans in configs:
         space, train_s, add_s = build_ours(base, settings, faiss_kmeans)
         size = file_bytes(space.index) / args.n
-        for nprobe in nprobes:
+        for nprobe in [None, *nprobes] if space.plan.nlist else [None]:  # None: the probes its build measured
             space.settings = settings.model_copy(update={"nprobe": nprobe})
             p50, p99, got = timed_queries(lambda q, s=space: s.search(q, K)[1], queries, args.timed)
             report(
@@ -136,7 +142,8 @@ def main() -> None:
                     "config": label,
                     "index": space.plan.description,
                     "reason": space.plan.reason[:160],
-                    "nprobe": nprobe,
+                    "nprobe": nprobe or space.plan.nprobe,
+                    "probes": "measured at build" if nprobe is None else "set",
                     "train_s": round(train_s, 1),
                     "add_s": round(add_s, 1),
                     "build_s": round(train_s + add_s, 1),
@@ -170,10 +177,15 @@ def main() -> None:
             build_s = time.perf_counter() - start
         size = file_bytes(index) / args.n
         ivf = faiss.try_extract_index_ivf(index)
-        params = [("autofaiss's own", None)] + ([(f"nprobe={p}", p) for p in nprobes] if ivf is not None else [])
-        for label, nprobe in params:
-            if nprobe is not None:
-                faiss.ParameterSpace().set_index_parameter(index, "nprobe", nprobe)
+        hnsw = "HNSW" in str(info.get("index_key")) and ivf is None
+        params: list[tuple[str, str | None, int | None]] = [("autofaiss's own", None, None)]
+        if ivf is not None:
+            params += [(f"nprobe={p}", "nprobe", p) for p in nprobes]
+        elif hnsw:
+            params += [(f"efSearch={e}", "efSearch", e) for e in (16, 32, 64, 128)]
+        for label, name, value in params:
+            if name is not None:
+                faiss.ParameterSpace().set_index_parameter(index, name, value)
 
             def search(q: np.ndarray) -> np.ndarray:
                 with single_threaded():
@@ -185,7 +197,6 @@ def main() -> None:
                     "config": "autofaiss",
                     "index": info.get("index_key"),
                     "params": info.get("index_param"),
-                    "nprobe": nprobe,
                     "search": label,
                     "build_s": round(build_s, 1),
                     "p50_ms": round(p50, 2),

@@ -103,12 +103,12 @@ class SpaceIndex:
         space.add(vectors, ids)
         if plan.kind in RERANK_KINDS:
             space.exact = ExactVectors.from_vectors(ids, vectors)
-        space.plan = space._tuned(plan, vectors, ids)
+        space.plan = space.tuned(plan, vectors, ids)
         space.refresh_gpu()  # the mirror made with the empty index is replaced by one of the filled index
         log.info("built %s in %.1f s", space.plan.description, time.perf_counter() - start)
         return space
 
-    def _tuned(self, plan: IndexPlan, vectors: np.ndarray, ids: np.ndarray) -> IndexPlan:
+    def tuned(self, plan: IndexPlan, vectors: np.ndarray, ids: np.ndarray) -> IndexPlan:
         """`plan` with its probes measured (`tune_nprobe`) on a spread sample of the vectors just added."""
         if plan.kind not in IVF_KINDS or plan.nprobe or self.settings.nprobe is not None:
             return plan
