@@ -64,3 +64,11 @@ def test_choose_puts_the_copy_threshold_between_copies_and_the_rest(split: Split
     assert len(tried) == 2 * len(BLEND_GRID)
     assert rule.as_dict() in [{k: v for k, v in t.items() if k != "train"} for t in tried]
     assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == 0
+
+
+def test_choose_keeps_a_given_copy_threshold_and_picks_the_blend_for_it(split: SplitData) -> None:
+    # The copy check at 0.95 misses the copy (0.9): only the blend and the content threshold can keep it out.
+    rule, tried = choose(split, 3, (0.5, 1.0), 100, copy_threshold=0.95)
+    assert rule.copy_threshold == 0.95 and {t["copy_threshold"] for t in tried} == {0.95}
+    best = min(t["train"]["mean_copy_rate_at_k"] for t in tried)
+    assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == best
