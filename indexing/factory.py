@@ -37,7 +37,7 @@ import faiss
 import numpy as np
 
 from vidstyle.core.settings import ConfigError, IndexSettings
-from vidstyle.indexing.gpu import gpu_clustering_index
+from vidstyle.indexing.gpu import gpu_clustering_index, gpu_count
 
 log = logging.getLogger(__name__)
 
@@ -378,6 +378,9 @@ def plan_index(n: int, dim: int, settings: IndexSettings, s_per_vector: float | 
         return plan("flat", f"{too_slow} {budgets}; too few vectors ({n}) to train a compressed index; exact search")
     scan = (f"IVF fast-scan nlist={nlist} ({fastscan} B per vector in memory) with the top candidates re-ranked "
             f"exactly from the float vectors memory-mapped from INDEX_DIR, estimated {ms('ivf_fastscan', fastscan)}")
+    if settings.use_gpu and gpu_count() and fits("ivf_flat") and fast("ivf_flat"):
+        return plan("ivf_flat", f"{too_slow} {budgets}; IVF-Flat nlist={nlist} estimated {ms('ivf_flat')} on the CPU, "
+                    "searched on the GPUs faiss sees (fast-scan codes have no GPU version)")
     if dim % 2 == 0 and fits("ivf_fastscan", fastscan):  # codes are packed two to a byte
         if fast("ivf_fastscan", fastscan):
             return plan(
