@@ -27,6 +27,9 @@ class ExactVectors:
         n = len(self.ids)
         self._first = int(self.ids[0]) if n and int(self.ids[-1]) - int(self.ids[0]) == n - 1 else None
         self.added: dict[int, np.ndarray] = {}  # since the file was written
+        # File ids removed since the save (their rows stay in the file): never returned, even when the id is
+        # stored again (its new row is in `added`). Sorted, for the same vectorised lookup as `ids`.
+        self._stale = np.empty(0, np.int64)
 
     @classmethod
     def from_vectors(cls, ids: np.ndarray, vectors: np.ndarray) -> ExactVectors:
@@ -44,16 +47,16 @@ class ExactVectors:
             self.added[i] = np.array(row, dtype=np.float32)
 
     def discard(self, ids: Iterable[int]) -> None:
-        """Forget vectors added since the file was written (rows in the file stay until the next save)."""
-        for i in ids:
-            self.added.pop(int(i), None)
+        """Forget the vectors of removed ids (rows in the file stay there, unused, until the next save)."""
+        ids = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        for i in ids.tolist():
+            self.added.pop(i, None)
+        in_file = ids[self._in_file(ids)[0]]
+        if len(in_file):
+            self._stale = np.union1d(self._stale, in_file)
 
-    def get(self, ids: np.ndarray) -> np.ndarray:
-        """The vectors of `ids` (each must be stored), one row each."""
-        ids = np.asarray(ids, dtype=np.int64).ravel()
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
-        if not len(ids):
-            return out
+    def _in_file(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of `ids` have a current row in the file, and each one's row position there."""
         n = len(self.ids)
         if self._first is not None:
             pos = ids - self._first
@@ -61,6 +64,18 @@ class ExactVectors:
         else:
             pos = np.searchsorted(self.ids, ids)
             in_file = (pos < n) & (self.ids[np.minimum(pos, n - 1)] == ids) if n else np.zeros(len(ids), bool)
+        if len(self._stale):
+            at = np.minimum(np.searchsorted(self._stale, ids), len(self._stale) - 1)
+            in_file &= self._stale[at] != ids
+        return in_file, pos
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors of `ids` (each must be stored), one row each."""
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        if not len(ids):
+            return out
+        in_file, pos = self._in_file(ids)
         if in_file.any():
             out[in_file] = self.rows[pos[in_file]]
         for r in np.flatnonzero(~in_file):
