@@ -46,7 +46,7 @@ from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
 from vidstyle.indexing.errors import IndexLoadError
 from vidstyle.indexing.exact_vectors import ExactVectors
-from vidstyle.indexing.factory import IndexPlan
+from vidstyle.indexing.factory import IndexPlan, ready_to_encode
 from vidstyle.indexing.space import SpaceIndex
 
 log = logging.getLogger(__name__)
@@ -158,9 +158,12 @@ def save(index_dir: Path, record: IndexRecord) -> SavedFiles:
 
 
 def _save_exact(index_dir: Path, data_dir: Path, space: str, index: SpaceIndex) -> dict[str, Any]:
-    """Write the float vectors of every id the index stores (sorted by id), streamed from the current ones."""
+    """Write the float vectors of every live id the index stores (sorted by id), streamed from the current ones.
+
+    Tombstoned ids are left out: their vectors are gone from `index.exact`, and no search re-ranks them."""
     assert index.exact is not None
-    ids = np.sort(index.stored_ids())
+    stored = index.stored_ids()
+    ids = np.sort(stored[~np.isin(stored, np.fromiter(index.dead, dtype=np.int64, count=len(index.dead)))])
     ids_path, vectors_path = data_dir / f"{space}.vector_ids.npy", data_dir / f"{space}.vectors.npy"
 
     def write_vectors(tmp: Path) -> None:
@@ -355,7 +358,9 @@ def _load_space(
         if rows.shape != (len(ids), index.d):
             raise IndexLoadError(f"{index_dir}: the {space} float vectors have shape {rows.shape}; rebuild the index")
         exact = ExactVectors(ids, rows)
-    return SpaceIndex(index, IndexPlan.from_dict(entry["plan"]), settings, exact=exact, mapped=mmap)
+    plan = IndexPlan.from_dict(entry["plan"])
+    ready_to_encode(index, plan)
+    return SpaceIndex(index, plan, settings, exact=exact, mapped=mmap)
 
 
 def _load_id_table(index_dir: Path, entry: dict[str, Any], verify: bool = True) -> dict[str, int]:

@@ -69,6 +69,19 @@ def test_round_trip(tmp_path: Path, kind: str) -> None:
     assert "vid-5" not in {v for v, _ in loaded.search(vectors["style"][5], "style", 5)}
 
 
+def test_a_loaded_fastscan_index_encodes_as_fast_as_a_built_one(tmp_path: Path) -> None:
+    """faiss does not save the PQ's transposed codebooks that make fast-scan encoding fast; the service adds to
+    and folds into loaded indexes only, so a load must make them again (as the build does)."""
+    index_set, vectors = build(kind="ivf_fastscan")
+    index_set.save(tmp_path)
+    for shared in (False, True):
+        loaded = IndexSet.load(tmp_path, IndexSettings(nprobe=8), shared=shared)
+        for space in SPACES:
+            pq = loaded._spaces[space].index.pq
+            assert pq.transposed_centroids.size() == pq.M * pq.ksub * pq.dsub, (space, shared)
+        loaded.close()
+
+
 def test_manifest_contents(saved) -> None:
     index_dir, index_set, _ = saved
     manifest = json.loads((index_dir / "manifest.json").read_text())
