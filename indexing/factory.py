@@ -47,6 +47,11 @@ IVF_KINDS: tuple[IndexKind, ...] = ("ivf_fastscan", "ivf_flat", "ivf_sq8", "ivf_
 # Compressed codes rank candidates only roughly: the best RERANK_FACTOR * k (at least RERANK_MIN) are re-scored
 # with the exact float vectors, read from a memory-mapped file (a few KB of random reads per query).
 RERANK_KINDS: tuple[IndexKind, ...] = ("ivf_fastscan", "ivf_sq8", "ivf_pq")
+# Kinds whose removals are tombstones (left out of searches, dropped when a background rebuild makes a fresh index):
+# an HNSW graph cannot remove, and after faiss's `remove_ids` on fast-scan lists (codes packed 32 to a block) the
+# vectors added later were scored wrongly (52 of 300 found themselves), while rewriting the touched lists instead
+# held the write lock for up to 23 s in a 1M compaction (bench/RESULTS.md, "Fast-scan codes").
+TOMBSTONE_KINDS: tuple[IndexKind, ...] = ("hnsw", "ivf_fastscan")
 RERANK_FACTOR = 4
 RERANK_MIN = 50
 # With `index.nprobe` unset, a freshly built IVF index probes the fewest lists (PROBE_STEPS, each about 1.4x the

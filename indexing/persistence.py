@@ -46,7 +46,7 @@ from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
 from vidstyle.indexing.errors import IndexLoadError
 from vidstyle.indexing.exact_vectors import ExactVectors
-from vidstyle.indexing.factory import IndexPlan, ready_to_encode
+from vidstyle.indexing.factory import TOMBSTONE_KINDS, IndexPlan, ready_to_encode
 from vidstyle.indexing.space import SpaceIndex
 
 log = logging.getLogger(__name__)
@@ -375,12 +375,12 @@ def _load_id_table(index_dir: Path, entry: dict[str, Any], verify: bool = True) 
 
 
 def _attach_tombstones(index_dir: Path, space: str, index: SpaceIndex, id_table: dict[str, int]) -> None:
-    """Check the index holds every live id; ids it holds beyond them are HNSW tombstones."""
+    """Check the index holds every live id; ids it holds beyond them are tombstones (HNSW, fast-scan)."""
     stored = index.stored_ids()
     live = np.fromiter(id_table.values(), dtype=np.int64, count=len(id_table))
     missing = np.setdiff1d(live, stored, assume_unique=True)
     extra = np.setdiff1d(stored, live, assume_unique=True)
-    if len(missing) or (len(extra) and index.kind != "hnsw"):
+    if len(missing) or (len(extra) and index.kind not in TOMBSTONE_KINDS):
         raise IndexLoadError(
             f"{index_dir}: the {space} index and the id table disagree ({len(missing)} ids missing, "
             f"{len(extra)} unexpected); rebuild the index"
