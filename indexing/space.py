@@ -24,6 +24,7 @@ from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.exact_vectors import ExactVectors
 from vidstyle.indexing.factory import (
     IVF_KINDS,
+    MIN_VECTORS_TO_TRAIN,
     RECALL_K,
     RERANK_FACTOR,
     RERANK_KINDS,
@@ -218,7 +219,10 @@ class SpaceIndex:
             inner = faiss.downcast_index(self.index.index) if self.kind in ("flat", "hnsw") else self.index
             vectors = inner.reconstruct_n(0, self.ntotal)[live]
         log.info("compacting %s: dropping %d tombstones", self.plan.description, int((~live).sum()))
-        return SpaceIndex.build(vectors, stored[live], self.settings, plan=self.plan)
+        # Too few left to train the plan's lists and codebooks (k-means wants a point per list at least): planned
+        # afresh for what is left, which is what a build of them would choose.
+        trainable = len(vectors) >= max(MIN_VECTORS_TO_TRAIN.get(self.kind, 0), self.plan.nlist)
+        return SpaceIndex.build(vectors, stored[live], self.settings, plan=self.plan if trainable else None)
 
     def stored_ids(self) -> np.ndarray:
         """Every id stored in the index, tombstoned ones included."""

@@ -82,6 +82,24 @@ def test_a_loaded_fastscan_index_encodes_as_fast_as_a_built_one(tmp_path: Path) 
         loaded.close()
 
 
+@pytest.mark.parametrize("kind", ["ivf_fastscan", "hnsw"])
+@pytest.mark.parametrize("keep", [0, 5])
+def test_a_catalogue_emptied_or_nearly_saves_and_loads(tmp_path: Path, kind: str, keep: int) -> None:
+    """Deleting (nearly) every video must not break the save: a rebuild without the tombstones has too few
+    vectors left to train the index's plan (k-means needs at least one point per list)."""
+    index_set, vectors = build(kind=kind)
+    names = index_set.video_ids()
+    index_set.remove(names[keep:])
+    index_set.save(tmp_path)
+    loaded = IndexSet.load(tmp_path, IndexSettings(nprobe=8))
+    assert sorted(loaded.video_ids()) == sorted(names[:keep])
+    for space in SPACES:
+        found = [v for v, _ in loaded.search(vectors[space][0], space, 10)]
+        assert set(found) <= set(names[:keep]) and (found[:1] == ["vid-0"] or not keep)
+    loaded.add(["after"], {s: v[1:2] for s, v in vectors.items()})
+    assert loaded.search(vectors["style"][1], "style", 1)[0][0] in {"after", "vid-1"}
+
+
 def test_manifest_contents(saved) -> None:
     index_dir, index_set, _ = saved
     manifest = json.loads((index_dir / "manifest.json").read_text())
