@@ -248,9 +248,9 @@ def load(
     IO_FLAG_MMAP_IFC: flat codes and inverted lists), so processes serving the same INDEX_DIR share one copy in
     the page cache; such an index cannot be changed in place. Fast-scan lists are the exception: faiss reads their
     blocked codes into each process's own memory whatever the flag (200k x 128: 14.4 of the file's 15.1 MB, the
-    same as without it); their float vectors, 8x the codes, are the memory-mapped part. `verify=False` checks sizes but not checksums:
-    for files a sibling process has just written and checksummed, where hashing gigabytes again would only
-    delay taking them in."""
+    same as without it); their float vectors, 8x the codes, are the memory-mapped part.
+    `verify=False` checks sizes but not checksums: for files a sibling process has just written and checksummed,
+    where hashing gigabytes again would only delay taking them in."""
     index_dir = Path(index_dir)
     data = read_manifest(index_dir)
     try:
