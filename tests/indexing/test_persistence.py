@@ -100,6 +100,33 @@ def test_a_catalogue_emptied_or_nearly_saves_and_loads(tmp_path: Path, kind: str
     assert loaded.search(vectors["style"][1], "style", 1)[0][0] in {"after", "vid-1"}
 
 
+def test_float_vectors_stay_right_through_deletes_adds_and_saves(tmp_path: Path) -> None:
+    """Every live video's vector (read from the float vectors file, by a run of ids or a binary search) is its
+    own after deletes of saved and of newly added videos, two saves and loads; deleted ones are never found."""
+    index_set, vectors = build(kind="ivf_fastscan")
+    extra = {s: clustered_unit_vectors(40, d, seed=9 + i) for i, (s, d) in enumerate(DIMS.items())}
+    want = {f"vid-{i}": {s: v[i] for s, v in vectors.items()} for i in range(1500)}
+    index_set.add([f"new-{i}" for i in range(40)], extra)
+    want.update({f"new-{i}": {s: v[i] for s, v in extra.items()} for i in range(40)})
+    gone = ["vid-0", "vid-1", "vid-700", "vid-1499", "new-0", "new-39"]
+    index_set.remove(gone)
+    for video in gone:
+        del want[video]
+    for round_ in range(2):
+        index_set.save(tmp_path)
+        index_set = IndexSet.load(tmp_path, IndexSettings(nprobe=8))
+        assert sorted(index_set.video_ids()) == sorted(want)
+        for space in SPACES:
+            for video in ("vid-2", "vid-699", "vid-701", "vid-1498", "new-1", "new-38"):
+                np.testing.assert_allclose(index_set.vector(video, space), want[video][space], atol=1e-6)
+        for video in gone:
+            source = vectors if video.startswith("vid") else extra
+            row = source["style"][int(video.split("-")[1])]
+            assert video not in [v for v, _ in index_set.search(row, "style", 5)]
+        index_set.remove([f"vid-{100 + round_}"])  # the second save writes ids with more gaps
+        del want[f"vid-{100 + round_}"]
+
+
 def test_manifest_contents(saved) -> None:
     index_dir, index_set, _ = saved
     manifest = json.loads((index_dir / "manifest.json").read_text())
