@@ -610,9 +610,22 @@ class IndexSet:
             self._rebuild_tombstoned()
             record = dataclasses.replace(record, spaces=dict(self._spaces))  # only a save swaps them
             self._saved = persistence.save(index_dir, record)
+            self._map_saved_vectors(index_dir, record)
             persistence.remove_stale_data(index_dir, self._saved)
             through = record.log_seq if drop_log_through is None else min(drop_log_through, record.log_seq)
             writelog.drop_through(index_dir, record.log_id, through)
+
+    def _map_saved_vectors(self, index_dir: Path, record: persistence.IndexRecord) -> None:
+        """Re-rank from the float vectors file just written, memory-mapped, instead of the copies in memory (every
+        vector added since the process started, or all of them after a rebuild). The main indexes have not changed
+        since the save took them (only a save changes them, and the caller holds the save mutex); deletes since
+        are hidden ids, whose rows the file still holds."""
+        mapped = {space: persistence.saved_exact_vectors(index_dir, self._saved, space, index.dim)
+                  for space, index in record.spaces.items() if index.exact is not None}
+        with self._rw.write():
+            for space, exact in mapped.items():
+                if exact is not None and self._spaces[space] is record.spaces[space]:
+                    self._spaces[space].exact = exact
 
     def close(self) -> None:
         """Close the write-ahead log (a later write raises); what was written stays durable."""

@@ -352,17 +352,29 @@ def _load_space(
             f"{index_dir}: dimension mismatch in the {space} index: the file holds {index.d}-d vectors, "
             f"the manifest says {expected[0]}; rebuild the index"
         )
-    exact = None
-    if entry.get("exact_vectors"):
-        vectors_path = _verified_file(index_dir, entry["exact_vectors"], f"{space} float vectors", verify)
-        rows = np.load(vectors_path, mmap_mode="r")
-        ids = np.load(_verified_file(index_dir, entry["exact_ids"], f"{space} vector ids", verify))
-        if rows.shape != (len(ids), index.d):
-            raise IndexLoadError(f"{index_dir}: the {space} float vectors have shape {rows.shape}; rebuild the index")
-        exact = ExactVectors(ids, rows)
+    exact = _exact_vectors(index_dir, entry.get("exact_vectors"), entry.get("exact_ids"), space, index.d, verify)
     plan = IndexPlan.from_dict(entry["plan"])
     ready_to_encode(index, plan)
     return SpaceIndex(index, plan, settings, exact=exact, mapped=mmap)
+
+
+def saved_exact_vectors(index_dir: Path, saved: SavedFiles, space: str, dim: int) -> ExactVectors | None:
+    """The float vectors `saved` wrote for `space`, memory-mapped read-only (None: it wrote none); sizes are
+    checked, not checksums (the save just computed them)."""
+    files = saved.files
+    return _exact_vectors(Path(index_dir), files.get(f"{space}.vectors"), files.get(f"{space}.vector_ids"), space,
+                          dim, verify=False)
+
+
+def _exact_vectors(index_dir: Path, vectors: dict[str, Any] | None, ids: dict[str, Any] | None, space: str, dim: int,
+                   verify: bool) -> ExactVectors | None:
+    if not vectors or not ids:
+        return None
+    rows = np.load(_verified_file(index_dir, vectors, f"{space} float vectors", verify), mmap_mode="r")
+    id_array = np.load(_verified_file(index_dir, ids, f"{space} vector ids", verify))
+    if rows.shape != (len(id_array), dim):
+        raise IndexLoadError(f"{index_dir}: the {space} float vectors have shape {rows.shape}; rebuild the index")
+    return ExactVectors(id_array, rows)
 
 
 def _load_id_table(index_dir: Path, entry: dict[str, Any], verify: bool = True) -> dict[str, int]:

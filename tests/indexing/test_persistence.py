@@ -127,6 +127,27 @@ def test_float_vectors_stay_right_through_deletes_adds_and_saves(tmp_path: Path)
         del want[f"vid-{100 + round_}"]
 
 
+def test_after_a_save_the_float_vectors_are_read_from_the_saved_file(tmp_path: Path) -> None:
+    """A fast-scan index is chosen to keep 4-byte floats out of memory: after a save (here one that rebuilds it
+    without its tombstones, which copies the live vectors) they must be the memory-mapped file again, not an
+    in-memory copy or a dict of every vector added since the process started."""
+    index_set, vectors = build(kind="ivf_fastscan")
+    index_set.add(["late"], {s: v[:1] for s, v in vectors.items()})
+    index_set.remove([f"vid-{i}" for i in range(1, 500)])  # past a quarter: the save rebuilds
+    index_set.save(tmp_path)
+    for space in SPACES:
+        exact = index_set._spaces[space].exact
+        assert exact is not None and isinstance(exact.rows.base, np.memmap) and not exact.added, space
+        np.testing.assert_allclose(index_set.vector("late", space), vectors[space][0], atol=1e-6)
+        np.testing.assert_allclose(index_set.vector("vid-900", space), vectors[space][900], atol=1e-6)
+        assert {v for v, _ in index_set.search(vectors[space][0], space, 2)} == {"vid-0", "late"}
+    index_set.remove(["vid-900"])
+    index_set.add(["later"], {s: v[2:3] for s, v in vectors.items()})
+    index_set.save(tmp_path)
+    assert "vid-900" not in [v for v, _ in index_set.search(vectors["style"][900], "style", 5)]
+    np.testing.assert_allclose(index_set.vector("later", "content"), vectors["content"][2], atol=1e-6)
+
+
 def test_manifest_contents(saved) -> None:
     index_dir, index_set, _ = saved
     manifest = json.loads((index_dir / "manifest.json").read_text())
