@@ -11,7 +11,8 @@ them, under the write lock), seals the log, writes INDEX_DIR through `persistenc
 writes go on, then drops the log records the save made redundant. Loading replays the log past the save.
 
 Several processes (`load(..., shared=True)`, the service with `serve.workers > 1`) serve one INDEX_DIR: each
-memory-maps the index files read-only, so the page cache holds one copy for all of them, and keeps its own
+memory-maps the index files read-only, so the page cache holds one copy for all of them (except fast-scan lists,
+which faiss reads into each process: d/2 bytes a vector; their float vectors stay shared), and keeps its own
 delta. A write takes the log's inter-process lock, first takes in what the other processes logged, then appends
 and applies its own; `sync()` (before each request: one read of `wal.head` and one stat of the manifest) takes
 in the others' writes, and the new index files a compaction wrote (loaded in the background meanwhile, while the

@@ -260,6 +260,18 @@ def test_fastscan_removals_are_tombstones_until_a_rebuild() -> None:
     assert (fresh.search(extra, 1)[1][:, 0] == np.arange(50_000, 50_300)).all()
 
 
+@pytest.mark.parametrize("kind", ["ivf_sq8"])  # tombstone kinds refuse a removed id (fresh ids only)
+def test_an_id_removed_and_added_again_is_re_ranked_with_its_new_vector(kind: str) -> None:
+    """A compressed index re-ranks from its float vectors: an id stored again must not keep its old one."""
+    vectors = clustered_unit_vectors(2000, 32, seed=3)
+    space = SpaceIndex.build(vectors, np.arange(2000), IndexSettings(index_type=kind, nprobe=64))
+    space.remove(np.array([10]))
+    space.add(vectors[1500:1501], np.array([10]))  # id 10 now holds the vector of id 1500
+    np.testing.assert_array_equal(space.reconstruct(10), vectors[1500])
+    scores, labels = space.search(vectors[1500:1501], 2)
+    assert set(labels[0].tolist()) == {10, 1500} and scores[0, 1] == pytest.approx(1.0, abs=1e-5)
+
+
 def test_remove_unknown_removes_nothing(small) -> None:
     _, names, vectors = small
     index_set = IndexSet.from_vectors("fp", names, vectors, IndexSettings(index_type="flat"))
