@@ -35,12 +35,14 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--sample", type=int, default=2000, help="videos timed one by one")
     parser.add_argument("--no-ray", action="store_true", help="leave the Ray engine out")
+    parser.add_argument("--index-type", default="auto", help="index.index_type (default: chosen from the budgets)")
     args = parser.parse_args()
     ids = [f"v{i:07d}" for i in range(args.n)]
     vectors = {"style": clustered_unit_vectors(args.n, args.style_dim, seed=1),
                "content": clustered_unit_vectors(args.n, args.content_dim, seed=2)}
     t0 = time.perf_counter()
-    index = IndexSet.from_vectors("bench", ids, vectors, IndexSettings())
+    settings = IndexSettings(index_type=args.index_type)
+    index = IndexSet.from_vectors("bench", ids, vectors, settings)
     build = time.perf_counter() - t0
     print(f"index built in {build:.0f} s: style {index.index_type('style')}, content "
           f"{index.index_type('content')}", flush=True)
@@ -58,7 +60,7 @@ def main() -> None:
             on_ray = float("nan")
             if ray_start is not None:
                 t0 = time.perf_counter()
-                write_neighbours_ray(index_dir, IndexSettings(), space, args.k, Path(tmp) / f"{space}-ray.parquet",
+                write_neighbours_ray(index_dir, settings, space, args.k, Path(tmp) / f"{space}-ray.parquet",
                                      blend=blend if space == "recommend" else None, progress=False)
                 on_ray = args.n / (time.perf_counter() - t0)
             sample = ids[:: max(1, args.n // args.sample)]
