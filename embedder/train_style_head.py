@@ -75,7 +75,9 @@ class HeadTraining:
     seed: int = 0
 
     def data_key(self) -> dict:
-        return {k: getattr(self, k) for k in ("groups", "contents_per_group", "looks_per_group", "split", "seed")}
+        """What decides the rendered frames; the split's looks are in it, so a look added to a family is new data."""
+        keys = ("groups", "contents_per_group", "looks_per_group", "split", "seed")
+        return {k: getattr(self, k) for k in keys} | {"looks": list(looks_in(self.split))}
 
     def palette_key(self) -> dict:
         return self.data_key() | {k: getattr(self, k) for k in ("palette_variants", "palettes_per_look",

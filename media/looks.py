@@ -1,4 +1,4 @@
-"""The look library: 60 looks in 8 families, each a *distribution* over one kind of rendering.
+"""The look library: 67 looks in 9 families, each a *distribution* over one kind of rendering.
 
 A look is what a creator applies to a whole video: a grade, a film stock, a halftone screen, a paint filter, a
 drawing medium, a surface texture, a digital rendering, an edge or relief rendering. `look.sample(rng)` draws one
@@ -23,7 +23,10 @@ wrong: `drawing` and `edge` keep little more than lines, edges or relief (conten
 tell them apart), and `film` holds washed-out, low-contrast and grain looks and tone-curve pairs (faded print vs
 bleach bypass) whose palette alone says little. The training families still span each of those skills (outlines
 in `painterly`'s cartoon, dot and line screens in `halftone`, surface relief in `texture`, tone-only pairs in
-`grade`), so a method can learn them without seeing the held-out renderings.
+`grade`), so a method can learn them without seeing the held-out renderings. The `light` family (screens and
+light sources) was added to the training side because palette decides it: its looks recolour the whole picture and
+add no texture, while the other training families mostly keep the subject's colours, so without it training data
+taught a model to discount palette.
 """
 
 from __future__ import annotations
@@ -1282,6 +1285,125 @@ def woodcut(rng: np.random.Generator) -> Instance:
     return apply
 
 
+# ---------------------------------------------------------------- screens and light sources
+# Each of these recolours the whole picture as one display or one light would, and none adds a texture of its own
+# beyond a sensor's noise: within the family the palette (and how tones map onto it) is what tells the looks apart.
+
+
+def _tinted(rng: np.random.Generator, stops: Sequence[Sequence[float]], spread: float = 14) -> np.ndarray:
+    """A ramp's colour stops, each moved a little per instance (`_colour`), dark to light."""
+    return np.stack([_colour(rng, stop, spread) for stop in stops])
+
+
+@_look("light", "numpy")
+def night_vision(rng: np.random.Generator) -> Instance:
+    """Image-intensifier night vision: amplified luminance in phosphor green, a fixed sensor noise, a round eyepiece."""
+    gain, noise_amount, seed = rng.uniform(1.4, 2.0), rng.uniform(0.04, 0.09), _seed(rng)
+    stops = _tinted(rng, ((4, 18, 6), (40, 150, 50), (190, 255, 170)), 10)
+
+    def apply(img: Image) -> Image:
+        h, w = img.shape[:2]
+        lum = np.clip(_gray(img) * gain, 0, 1)
+        lum = np.clip(lum + noise_amount * (_noise(h, w, 0.6 * view_scale(img), seed) - 0.5) * 2, 0, 1)
+        yy, xx = np.ogrid[0:h, 0:w]
+        eyepiece = np.clip(1.6 - 1.3 * np.hypot((xx - w / 2) / (w / 2), (yy - h / 2) / (h / 2)), 0, 1)
+        return _ramp(lum * eyepiece, stops)
+
+    return apply
+
+
+@_look("light", "opencv")
+def amber_monitor(rng: np.random.Generator) -> Instance:
+    """Amber monochrome monitor: the picture in orange phosphor on black, blacks crushed, a soft phosphor glow."""
+    gamma, glow = rng.uniform(1.2, 1.8), rng.uniform(0.15, 0.35)
+    stops = _tinted(rng, ((0, 0, 0), (150, 70, 0), (255, 176, 40), (255, 235, 170)), 10)
+
+    def apply(img: Image) -> Image:
+        lum = _gray(img) ** gamma
+        lum = np.clip(lum + glow * cv2.GaussianBlur(lum, (0, 0), 1.5 * view_scale(img)), 0, 1)
+        return _ramp(lum, stops)
+
+    return apply
+
+
+@_look("light", "numpy")
+def handheld_lcd(rng: np.random.Generator) -> Instance:
+    """Early handheld console screen: luminance in four shades of olive green, no dithering."""
+    shades = _tinted(rng, ((15, 56, 15), (48, 98, 48), (139, 172, 15), (155, 188, 15)), 8)
+    bias = rng.uniform(-0.08, 0.08)
+
+    def apply(img: Image) -> Image:
+        level = np.clip(((_gray(img) + bias) * 4).astype(int), 0, 3)
+        return _u8(shades[level])
+
+    return apply
+
+
+@_look("light", "numpy")
+def blacklight(rng: np.random.Generator) -> Instance:
+    """Ultraviolet party light: deep violet darks, fluorescent magenta mid-tones, cyan-white highlights."""
+    gain = rng.uniform(1.0, 1.4)
+    stops = _tinted(rng, ((20, 0, 45), (110, 20, 160), (235, 60, 220), (170, 255, 250)), 16)
+
+    def apply(img: Image) -> Image:
+        return _ramp(np.clip(_gray(img) * gain, 0, 1), stops)
+
+    return apply
+
+
+@_look("light", "scikit-image")
+def candlelight(rng: np.random.Generator) -> Instance:
+    """Lit by a candle: warm orange light that falls off from a point, deep shadows (scikit-image's gamma)."""
+    from skimage.exposure import adjust_gamma
+
+    gamma, warmth = rng.uniform(1.4, 2.0), rng.uniform(0.8, 1.0)
+    cx, cy, reach = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(0.7, 1.1)
+    tint = np.array([1.0, 0.62, 0.25], np.float32) * warmth + (1 - warmth)
+
+    def apply(img: Image) -> Image:
+        h, w = img.shape[:2]
+        yy, xx = np.ogrid[0:h, 0:w]
+        falloff = np.clip(1.2 - np.hypot(xx / w - cx, yy / h - cy) / reach, 0.15, 1)[..., None]
+        f = adjust_gamma(img.astype(np.float32) / 255, gamma)
+        return _u8(f * tint * falloff * 255 * 1.25)
+
+    return apply
+
+
+@_look("light", "pillow")
+def day_for_night(rng: np.random.Generator) -> Instance:
+    """Day for night: daylight footage underexposed, desaturated and pushed blue to pass for moonlight (Pillow)."""
+    from PIL import ImageEnhance
+
+    brightness, saturation = rng.uniform(0.45, 0.65), rng.uniform(0.2, 0.45)
+    blue = _colour(rng, (60, 90, 200), 18) / 255
+
+    def apply(img: Image) -> Image:
+        pic = ImageEnhance.Color(ImageEnhance.Brightness(_pil(img)).enhance(brightness)).enhance(saturation)
+        f = np.asarray(pic, np.float32) / 255
+        lum = f.mean(-1, keepdims=True)
+        return _u8((0.35 * f + 0.65 * lum * blue * 1.8) * 255)
+
+    return apply
+
+
+@_look("light", "scipy")
+def underwater(rng: np.random.Generator) -> Instance:
+    """Underwater: red absorbed, a blue-green cast, contrast lost in a haze of scattered light (scipy's filters)."""
+    from scipy.ndimage import uniform_filter
+
+    absorb, haze = rng.uniform(0.15, 0.4), rng.uniform(0.3, 0.5)
+    water = _colour(rng, (20, 120, 140), 16)
+
+    def apply(img: Image) -> Image:
+        f = img.astype(np.float32) * np.array([absorb, 0.85, 1.0], np.float32)
+        size = _px(img, 6, 3)
+        scattered = np.stack([uniform_filter(f[..., c], size) for c in range(3)], -1)
+        return _u8((1 - haze) * (0.7 * f + 0.3 * scattered) + haze * water)
+
+    return apply
+
+
 # ---------------------------------------------------------------- the library and its split
 LOOK_LIBRARY: dict[str, Look] = {look.name: look for look in _REGISTRY}
 """Every look by name, in family order."""
@@ -1293,7 +1415,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 """Family -> its looks."""
 
 SPLITS: dict[str, tuple[str, ...]] = {
-    "train": ("grade", "halftone", "painterly", "texture", "digital"),
+    "train": ("grade", "halftone", "painterly", "texture", "digital", "light"),
     "heldout": ("film", "drawing", "edge"),
 }
 """Families for training and families held out (why these: the module's docstring). Fixed here, disjoint."""
