@@ -42,9 +42,11 @@ from vidstyle.media.decode import decode_file
 from vidstyle.media.looks import SPLITS
 
 REPO = Path(__file__).resolve().parents[1]
-CANDIDATES = {"current": HeadTraining(), "palette": HeadTraining(palette_variants=3)}
-"""Head recipes compared: the shipped one's data, and the same data plus three re-coloured look instances per
-group (labelled as looks of their own, so only palette separates them)."""
+CANDIDATES = {"current": HeadTraining(), "palette": HeadTraining(palette_variants=3),
+              "without_light": HeadTraining(exclude_families=("light",))}
+"""Head recipes compared: the shipped one's data; the same data plus three re-coloured look instances per group
+(labelled as looks of their own, so only palette separates them); and the same data without the `light` family
+(the training data before that family was written), to see what a family decided by palette adds."""
 
 
 def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float) -> dict[str, np.ndarray]:
@@ -110,12 +112,13 @@ def triplet_accuracy(bench: Path, vectors: dict[str, np.ndarray], family: str | 
     return float(np.mean(right)) if right else float("nan"), len(right)
 
 
-def choose(lofo: dict[str, dict]) -> str:
-    """The head column with the best mean over left-out families; ties keep the shipped recipe at weight 1."""
+def choose(lofo: dict[str, dict], tie_margin: float = 0.0) -> str:
+    """The head column with the best mean over left-out families; a margin under `tie_margin` over the shipped form
+    (today's recipe at weight 1, no histogram) is a tie and keeps it."""
     means = {n: float(np.mean([row[n][0] for row in lofo.values()])) for n in next(iter(lofo.values()))}
     heads = [n for n in means if " w=" in n]
-    best = max(means[n] for n in heads)
-    return "current w=1" if means["current w=1"] >= best else max(heads, key=lambda n: means[n])
+    best = max(heads, key=lambda n: means[n])
+    return "current w=1" if means[best] - means["current w=1"] < max(tie_margin, 1e-12) else best
 
 
 def main() -> None:
@@ -129,6 +132,8 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/hcache"), help="training statistics cache")
     ap.add_argument("--max-frames", type=int, default=4)
+    ap.add_argument("--tie-margin", type=float, default=0.02,
+                    help="a left-out mean this close to the shipped form's is a tie that keeps it")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -145,7 +150,7 @@ def main() -> None:
         heads = {}
         for name, recipe in candidates.items():
             out = Path(f"/tmp/lofo-{name}-{family}.pt")
-            cfg = dataclasses.replace(recipe, exclude_families=(family,))
+            cfg = dataclasses.replace(recipe, exclude_families=(*recipe.exclude_families, family))
             train_style_head(settings, out, cfg, cache_dir=args.cache, progress=False)
             heads[name] = load_style_head(out)
         hits: dict[str, list[bool]] = {}
@@ -154,7 +159,7 @@ def main() -> None:
                 hits.setdefault(rep, []).extend(triplet_hits(bench, v, family))
         result["lofo"][family] = {rep: (float(np.mean(h)), len(h)) for rep, h in hits.items()}
         print(family, {k: round(v[0], 3) for k, v in result["lofo"][family].items()}, flush=True)
-    choice = choose(result["lofo"])
+    choice = choose(result["lofo"], args.tie_margin)
     result["choice"] = choice
     print("chosen on training families:", choice, flush=True)
 
