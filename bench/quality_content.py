@@ -54,7 +54,8 @@ def key_of(*parts: object) -> str:
 def training_vectors(fx: FeatureExtractor, cfg: ContentHeadTraining, cache: Path
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, scene labels, look family) of the training frames; cached by what they depend on."""
-    path = cache / f"content-train-{key_of(dataclasses.asdict(cfg), fx.content_features())}.npz"
+    key = key_of(cfg.rendering().data_key(), dataclasses.asdict(cfg), fx.content_features())  # data_key: the looks
+    path = cache / f"content-train-{key}.npz"
     if path.is_file():
         with np.load(path) as z:
             return z["x"], z["scenes"], z["families"]
