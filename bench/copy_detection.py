@@ -3,7 +3,7 @@ benchmark in minutes where `eval-recommend` (which embeds every video) cannot.
 
 Matchers side by side, in one run (`MATCHERS`): `plain` (whole frames only, as is and mirrored: the first
 matcher), `crops` (crop windows of either video at whole-cell offsets: the matcher before this one), `dense`
-(windows at half-cell offsets) and `shipped` (`vidstyle.indexing.copies.match`'s default: dense windows and static
+(windows at half-cell offsets) and `shipped` (`vidstyle.embedder.copies.match`'s default: dense windows and static
 overlays weighed down). For each, the copy threshold is chosen on the train split (best F1 over its pairs) and
 reported on test (held-out seed, looks and edit kinds), with the functions `vidstyle eval-recommend` uses.
 Usage:

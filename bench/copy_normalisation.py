@@ -7,7 +7,7 @@ a plain backdrop), others low; a single threshold over raw scores treats them al
     S'(a, b) = S(a, b) - beta * (bg(a) + bg(b)) / 2,   bg(x) = mean of x's `k` highest copy scores against a
                                                        background set of other footage
 
-with `S` = `vidstyle.indexing.copies.match`'s score (the shipped matcher, stored descriptors unchanged). Three
+with `S` = `vidstyle.embedder.copies.match`'s score (the shipped matcher, stored descriptors unchanged). Three
 sets: the copy benchmark's `train` and `test` splits (`make-benchmark --copies`) and a SECOND training selection
 set (training seed, training looks; e.g. the train split's generator with another seed). Backgrounds never hold a
 set's own footage and never the test split: test's background is train, train's is SECOND, SECOND's is train.
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from vidstyle.core.settings import load_settings
+from vidstyle.embedder.copies import match
 from vidstyle.evaluation.recommend_eval import _descriptors, micro_ap, read_items
-from vidstyle.indexing.copies import match
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 KS = (1, 3, 5, 10)

@@ -4,7 +4,7 @@ The content vector answers "same subject"; a recommender also needs "same footag
 a filter, a crop, a mirror, a caption, a re-encode, a speed change or a stacked template. Each keyframe gets a
 small descriptor of the *structure* of the de-stylised picture (the spirit of the Video Similarity Challenge
 2022 descriptor track: one descriptor per frame, matched across videos with temporal alignment,
-`vidstyle.indexing.copies`):
+`vidstyle.embedder.copies`):
 
 1. The frame is cropped to its moving region when a static template frames it (`moving_region_weights`,
    `mask_box`): in a three-panel layout the panel is what is compared, not the banners.
@@ -26,7 +26,7 @@ overlapped part of it), so a window costs one small matrix product, not a second
 
 `overlay_weights` finds what does not move: a caption, a logo or a watermark stays put while the footage under
 it changes from keyframe to keyframe, so its cells' orientation maps barely vary over the video. Those cells
-weigh less in a comparison (`vidstyle.indexing.copies`), so an overlay on one video and not on the other does not
+weigh less in a comparison (`vidstyle.embedder.copies`), so an overlay on one video and not on the other does not
 decide the score. It needs no second stored array: the variation is read off the stored maps themselves.
 
 Mirroring a frame permutes the stored maps exactly (columns reversed, orientation θ → π − θ), so a flipped
@@ -132,7 +132,7 @@ def _pool(windows: tuple[tuple[float, float, float], ...]) -> np.ndarray:
 
 def cells(descriptors: np.ndarray, windows: tuple[tuple[float, float, float], ...] = WINDOWS) -> np.ndarray:
     """(n, DIM) stored maps → (n, len(windows), GRID * GRID, BINS): the cells of every view, power-law and centred
-    over the view (not yet normalised: a comparison may weigh the cells first, `vidstyle.indexing.copies`)."""
+    over the view (not yet normalised: a comparison may weigh the cells first, `vidstyle.embedder.copies`)."""
     maps = np.asarray(descriptors, np.float32).reshape(-1, FINE * FINE, BINS)
     pooled = np.sqrt(np.maximum(_pool(windows) @ maps, 0)).reshape(len(maps), len(windows), GRID * GRID, BINS)
     return pooled - pooled.mean(axis=(-1, -2), keepdims=True)

@@ -36,12 +36,12 @@ import numpy as np
 
 from vidstyle.core.settings import Settings
 from vidstyle.core.vectors import unit
+from vidstyle.embedder.copies import CopyCheck, match
 from vidstyle.embedder.copy_descriptor import describe
 from vidstyle.evaluation.embedding import embed_files
 from vidstyle.evaluation.errors import EvaluationError
 from vidstyle.evaluation.metrics import average_precision
 from vidstyle.evaluation.triplets import _read_csv, _resolve, _warn_failed
-from vidstyle.indexing.copies import CopyCheck, match
 from vidstyle.indexing.recommend import DROP_COPY, rank_explained
 from vidstyle.media.decode import DecodeError, decode_file
 
@@ -139,7 +139,7 @@ def load(labels: Path, settings: Settings, cache_dir: Path | None = None,
 
 
 def copy_scores(descriptors: Sequence[np.ndarray | None], **options: Any) -> np.ndarray:
-    """(n, n) copy scores of every pair (`vidstyle.indexing.copies.match`, with its keyword `options`: the
+    """(n, n) copy scores of every pair (`vidstyle.embedder.copies.match`, with its keyword `options`: the
     benchmarks' earlier matchers); NaN on the diagonal or unknown."""
     n = len(descriptors)
     copy = np.full((n, n), np.nan)

@@ -4,7 +4,7 @@
 be tested alone and reused by anything that must rank exactly as the API does: the API, `vidstyle neighbours
 --space recommend` and `vidstyle eval-recommend` all go through it. `recommend` feeds it from an `IndexSet`.
 
-Two rules drop a candidate whatever its scores: a copy of the query (`vidstyle.indexing.copies`: its keyframes
+Two rules drop a candidate whatever its scores: a copy of the query (`vidstyle.embedder.copies`: its keyframes
 align in order with the query's) and, as before, a content score above `near_duplicate`. Copy checks cost a
 keyframe alignment each, so they run lazily, best blended candidate first, until `k` survive.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vidstyle.core.vectors import unit
-from vidstyle.indexing.copies import CopyCheck, DescriptorLookup, match
+from vidstyle.embedder.copies import CopyCheck, DescriptorLookup, match
 from vidstyle.indexing.index_set import IndexSet
 
 DROP_COPY = "copy"
@@ -53,7 +53,7 @@ class Ranking:
 
 @dataclass(frozen=True)
 class CopyRule:
-    """Drop candidates whose copy score against the query reaches `threshold` (`vidstyle.indexing.copies`)."""
+    """Drop candidates whose copy score against the query reaches `threshold` (`vidstyle.embedder.copies`)."""
 
     descriptors: DescriptorLookup
     threshold: float

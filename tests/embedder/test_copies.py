@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import ServeSettings, load_settings
+from vidstyle.embedder.copies import match
 from vidstyle.embedder.copy_descriptor import (
     DIM,
     GRID,
@@ -21,7 +22,6 @@ from vidstyle.embedder.copy_descriptor import (
     views,
 )
 from vidstyle.evaluation.copy_benchmark import EDITS, CopyItem, _Renderer
-from vidstyle.indexing.copies import match
 from vidstyle.media.decode import decode_file
 
 THRESHOLD = ServeSettings().copy_threshold

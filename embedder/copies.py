@@ -63,27 +63,6 @@ def usable(descriptors: np.ndarray | None) -> np.ndarray | None:
     return d
 
 
-def match(query: np.ndarray | None, candidate: np.ndarray | None, crops: bool = True, *,
-          windows: tuple[tuple[float, float, float], ...] = WINDOWS, overlays: bool = True) -> CopyCheck:
-    """How well `candidate`'s keyframes align, in order, with `query`'s (module docstring). `crops=False` tries
-    the whole frames only (as is and mirrored): the plain matcher, kept as the benchmarks' baseline; `windows`
-    and `overlays=False` give the earlier matchers, for the same comparison."""
-    q, c = usable(query), usable(candidate)
-    if q is None or c is None:
-        return UNKNOWN
-    qx = _Views(q, windows, overlays)
-    hypotheses = []
-    for cx in (_Views(c, windows, overlays), _Views(mirror(c), windows, overlays)):
-        hypotheses.append(_similarities(qx, cx, slice(0, 1), slice(0, 1)))
-        if crops:
-            hypotheses.append(_similarities(qx, cx, slice(1, None), slice(0, 1)))  # candidate: a crop of the query
-            hypotheses.append(_similarities(qx, cx, slice(0, 1), slice(1, None)))  # query: a crop of the candidate
-    stacked = np.concatenate(hypotheses)
-    best = int(np.argmax(_align_many(stacked)))
-    total, pairs = _align(stacked[best])
-    return CopyCheck(float(total / min(len(q), len(c))), pairs, best >= len(stacked) // 2)
-
-
 class _Views:
     """One video's view cells (`copy_descriptor.cells`) and their weights (`overlay_weights`, or ones)."""
 
@@ -92,6 +71,55 @@ class _Views:
         self.cells = cells(descriptors, windows)
         self.weights = overlay_weights(descriptors, windows) if overlays else np.ones(self.cells.shape[1:3],
                                                                                         np.float32)
+
+
+def match(query: np.ndarray | None, candidate: np.ndarray | None, crops: bool = True, *,
+          windows: tuple[tuple[float, float, float], ...] = WINDOWS, overlays: bool = True) -> CopyCheck:
+    """How well `candidate`'s keyframes align, in order, with `query`'s (module docstring). `crops=False` tries
+    the whole frames only (as is and mirrored): the plain matcher, kept as the benchmarks' baseline; `windows`
+    and `overlays=False` give the earlier matchers, for the same comparison."""
+    q, c = prepare(query, windows, overlays), prepare(candidate, windows, overlays)
+    if q is None or c is None:
+        return UNKNOWN
+    stacked = _hypotheses(q, c, crops)
+    best = int(np.argmax(_align_many(stacked)))
+    total, pairs = _align(stacked[best])
+    return CopyCheck(float(total / min(q.frames, c.frames)), pairs, best >= len(stacked) // 2)
+
+
+def best_score(query: Prepared, candidate: Prepared) -> float:
+    """`match(...).score` of two prepared videos, without tracing the alignment back: for scoring one video
+    against many (`vidstyle.embedder.copy_background`), where each side's views are prepared once."""
+    return float(_align_many(_hypotheses(query, candidate, True)).max() / min(query.frames, candidate.frames))
+
+
+def _hypotheses(q: Prepared, c: Prepared, crops: bool) -> np.ndarray:
+    """(h, n, m) keyframe similarities under every hypothesis: as is, then mirrored (module docstring)."""
+    hypotheses = []
+    for cx in (c.plain, c.mirrored):
+        hypotheses.append(_similarities(q.plain, cx, slice(0, 1), slice(0, 1)))
+        if crops:
+            hypotheses.append(_similarities(q.plain, cx, slice(1, None), slice(0, 1)))  # candidate: a crop of the query
+            hypotheses.append(_similarities(q.plain, cx, slice(0, 1), slice(1, None)))  # query: a crop of the candidate
+    return np.concatenate(hypotheses)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One video's views as is and mirrored, computed once: what `match` needs of each side."""
+
+    plain: _Views
+    mirrored: _Views
+    frames: int
+
+
+def prepare(descriptors: np.ndarray | None, windows: tuple[tuple[float, float, float], ...] = WINDOWS,
+            overlays: bool = True) -> Prepared | None:
+    """The views `match` compares, or None when the descriptors are unusable (`usable`)."""
+    d = usable(descriptors)
+    if d is None:
+        return None
+    return Prepared(_Views(d, windows, overlays), _Views(mirror(d), windows, overlays), len(d))
 
 
 def _similarities(q: _Views, c: _Views, q_views: slice, c_views: slice) -> np.ndarray:
