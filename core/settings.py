@@ -138,6 +138,10 @@ class ServeSettings(BaseModel):
         0.738, ge=-1, le=2, description="copy score (aligned keyframes, docs/recommend.md) from which a candidate is "
         "a copy of the query and never recommended (best F1 on the copy benchmark's train split); above 1: no check"
     )
+    copy_background_weight: float = Field(
+        1.0, ge=0, le=2, description="beta of the background-normalised copy score S - beta (bg(a) + bg(b)) / 2 that "
+        "copy_threshold applies to (docs/recommend.md; chosen on training data); 0: the raw aligned-keyframe score"
+    )
     recommend_candidates: int = Field(100, ge=1, description="style neighbours re-ranked by `recommend`")
     max_k: int = Field(1000, ge=1, description="largest k a query may ask for")
     index_dir: Path | None = Field(None, description="INDEX_DIR to serve (the `serve` argument sets it)")
