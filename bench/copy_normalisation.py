@@ -12,6 +12,12 @@ sets: the copy benchmark's `train` and `test` splits (`make-benchmark --copies`)
 set (training seed, training looks; e.g. the train split's generator with another seed). Backgrounds never hold a
 set's own footage and never the test split: test's background is train, train's is SECOND, SECOND's is train.
 (k, beta) is chosen by the mean µAP over train and SECOND; test is reported beside the raw score in the same run.
+
+`shipped` then measures what ships, through the production functions: bg(x) from
+`vidstyle.embedder.copy_background.background_score` against the packaged background set (SECOND's generator,
+re-encoded: `bench/make_copy_background.py`, so SECOND itself is not scored there), K = 10, beta =
+`serve.copy_background_weight`; the copy threshold of each score (raw and normalised) is its best F1 on train
+(`evaluation.recommend_eval.best_f1_threshold`), and test is scored at those thresholds beside each other.
 Usage:
 
     python bench/copy_normalisation.py BENCH/labels.csv SECOND/labels.csv [--json OUT.json]
@@ -28,7 +34,8 @@ import numpy as np
 
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder.copies import match
-from vidstyle.evaluation.recommend_eval import _descriptors, micro_ap, read_items
+from vidstyle.embedder.copy_background import background_score, normalised, packaged
+from vidstyle.evaluation.recommend_eval import _descriptors, best_f1_threshold, copy_scores, micro_ap, read_items
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 KS = (1, 3, 5, 10)
@@ -47,6 +54,33 @@ def _scores(a: list[np.ndarray | None], b: list[np.ndarray | None] | None = None
             out[i, j] = np.nan if score is None else score
             if same:
                 out[j, i] = out[i, j]
+    return out
+
+
+def _shipped(sets: dict, desc: dict, weight: float) -> dict:
+    """Raw and normalised scores against the packaged background, thresholds chosen on train (module docstring)."""
+    out: dict = {"background_sha256": packaged().sha256, "weight": weight, "splits": {}}
+    scores = {}
+    for name in ("train", "test"):
+        raw = copy_scores(desc[name])
+        bg = np.array([np.nan if (b := background_score(d)) is None else b for d in desc[name]])
+        norm = np.array([[np.nan if (v := normalised(None if np.isnan(raw[i, j]) else raw[i, j], bg[i], bg[j],
+                                                      weight)) is None else v for j in range(len(bg))]
+                         for i in range(len(bg))])
+        footage = np.array([i.footage_id for i in sets[name]])
+        iu = np.triu_indices(len(bg), 1)
+        scores[name] = ((footage[:, None] == footage[None, :])[iu], {"raw": raw[iu], "normalised": norm[iu]})
+        out["splits"][name] = {"background_scores": {"min": float(np.nanmin(bg)), "median": float(np.nanmedian(bg)),
+                                                     "max": float(np.nanmax(bg))}}
+    for kind in ("raw", "normalised"):
+        positive, by_kind = scores["train"]
+        threshold = round(best_f1_threshold(positive, by_kind[kind]), 3)
+        out.setdefault("thresholds_chosen_on_train", {})[kind] = threshold
+        for name, (positive, by_kind) in scores.items():
+            flagged = np.nan_to_num(by_kind[kind], nan=-np.inf) >= threshold
+            out["splits"][name][kind] = {"micro_ap": micro_ap(positive, by_kind[kind]),
+                                         "recall": float(flagged[positive].mean()),
+                                         "other_pairs_flagged": float(flagged[~positive].mean())}
     return out
 
 
@@ -76,6 +110,7 @@ def main() -> None:
             for beta in BETAS:
                 row[f"k={k} beta={beta}"] = micro_ap(positive, (own - beta * (bg[:, None] + bg[None, :]) / 2)[iu])
         result["micro_ap"][name] = row
+    result["shipped"] = _shipped(sets, desc, settings.serve.copy_background_weight)
     grid = [key for key in result["micro_ap"]["train"] if key != "raw"]
     chosen = max(grid, key=lambda key: result["micro_ap"]["train"][key] + result["micro_ap"]["second"][key])
     result["chosen_on_train_and_second"] = chosen

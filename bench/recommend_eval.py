@@ -7,7 +7,10 @@ on the `train` split, and the rules are reported on `test` (held-out seed, looks
 and `0.9`, the plain content rule of before the copy check) so the "today" rule is the one the measurement is made
 against. `blends` holds, at the shipped copy threshold (configs/offline.yaml), the blend and content threshold
 chosen on train among `BLEND_GRID` x `NEAR_DUPLICATE_GRID` (how the shipped defaults were chosen), and every rule of
-that grid on both splits, for reading beside the choice (choices are train-only).
+that grid on both splits, for reading beside the choice (choices are train-only). `raw_beside` holds, on the same
+splits and embeddings, the configured rule with the background-normalised copy score (`serve.copy_background_weight`,
+`serve.copy_threshold`) beside the same blend with the raw score at its own threshold (both thresholds the best F1
+on the 15-subject train split, `bench/copy_normalisation.json`), and `eval-recommend`'s own choice made with each.
 Embeddings are cached under OUT/cache, so a rerun (e.g. after a descriptor change) only re-describes the frames.
 Usage:
 
@@ -18,6 +21,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -29,6 +33,7 @@ from vidstyle.evaluation.recommend_eval import (
     NEAR_DUPLICATE_GRID,
     Rule,
     choose,
+    detection,
     evaluate_recommend,
     load,
     rank_queries,
@@ -36,6 +41,7 @@ from vidstyle.evaluation.recommend_eval import (
 )
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
+NORMALISATION = Path(__file__).resolve().parent / "copy_normalisation.json"  # the raw score's train-chosen threshold
 SUBJECTS = ("cat", "coffee", "astronaut", "city", "shapes", "landscape", "flower", "portrait")
 
 
@@ -54,11 +60,34 @@ def _blends(labels: Path, settings: Settings, cache: Path, k: int) -> dict:
     were chosen), and every (blend, content threshold) of the grid on each split, for reading beside it."""
     serve = settings.serve
     splits = load(labels, settings, cache)
-    chosen, _ = choose(splits["train"], k, NEAR_DUPLICATE_GRID, serve.recommend_candidates, serve.copy_threshold)
+    chosen, _ = choose(splits["train"], k, NEAR_DUPLICATE_GRID, serve.recommend_candidates, serve.copy_threshold,
+                       serve.copy_background_weight)
     grid = {f"{split} {style}/{content} near-dup {near}": summarise(rank_queries(
-                data, Rule("blend", style, content, near, serve.copy_threshold), k))
+                data, Rule("blend", style, content, near, serve.copy_threshold,
+                           copy_background_weight=serve.copy_background_weight), k))
             for split, data in splits.items() for near in NEAR_DUPLICATE_GRID for style, content in BLEND_GRID}
     return {"chosen_on_train": chosen.as_dict(), "grid": grid}
+
+
+def _raw_beside(labels: Path, settings: Settings, cache: Path, k: int) -> dict:
+    """The configured rule with the normalised copy score beside the same blend with the raw score (module
+    docstring), and eval-recommend's choice with each, on the same splits: ranking and detection per split."""
+    serve = settings.serve
+    raw_threshold = json.loads(NORMALISATION.read_text())["shipped"]["thresholds_chosen_on_train"]["raw"]
+    splits = load(labels, settings, cache)
+    blend = (serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content)
+    rules = [Rule("normalised", *blend, serve.copy_threshold, serve.recommend_candidates, serve.copy_background_weight),
+             Rule("raw", *blend, raw_threshold, serve.recommend_candidates, 0.0)]
+    for weight in (serve.copy_background_weight, 0.0):
+        chosen, _ = choose(splits["train"], k, NEAR_DUPLICATE_GRID, serve.recommend_candidates,
+                           copy_background_weight=weight)
+        rules.append(dataclasses.replace(chosen, name=f"chosen_on_train {'normalised' if weight else 'raw'}"))
+    return {"rules": {r.name: r.as_dict() for r in rules},
+            "splits": {split: {r.name: {**summarise(rank_queries(data, r, k)),
+                                        "detection": detection(data, r.copy_threshold, r.near_duplicate,
+                                                               r.copy_background_weight)}
+                               for r in rules}
+                       for split, data in splits.items()}}
 
 
 def main() -> None:
@@ -80,6 +109,7 @@ def main() -> None:
     done = time.perf_counter()
     result.pop("queries")  # per-query rows: the summaries are what RESULTS.md reports
     result["blends"] = _blends(labels, load_settings(OFFLINE), args.out / "cache", args.k)
+    result["raw_beside"] = _raw_beside(labels, load_settings(OFFLINE), args.out / "cache", args.k)
     result["run"] = {"subjects": args.subjects, "seed": args.seed, "make_s": round(made - started, 1),
                      "evaluate_s": round(done - made, 1)}
     text = json.dumps(result, indent=2)

@@ -28,6 +28,7 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -110,8 +111,12 @@ def background_score(descriptors: np.ndarray | None, background: Background | No
     return float(np.sort(scores)[-K:].mean())
 
 
-def normalised(score: float | None, bg_a: float | None, bg_b: float | None, weight: float) -> float | None:
-    """S'(a, b) = S(a, b) - weight * (bg(a) + bg(b)) / 2; unknown when the score or either background is."""
+Score = TypeVar("Score", float, np.ndarray)
+
+
+def normalised(score: Score | None, bg_a: Score | None, bg_b: Score | None, weight: float) -> Score | None:
+    """S'(a, b) = S(a, b) - weight * (bg(a) + bg(b)) / 2, of scalars or arrays (NaN unknown); None when the score
+    or either background is."""
     if score is None or bg_a is None or bg_b is None:
         return None
     return score - weight * (bg_a + bg_b) / 2

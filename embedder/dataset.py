@@ -37,6 +37,12 @@ from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, rem
 
 PART_GLOB = "part-*.parquet"
 COPY_COLUMN = "copy_descriptors"  # per keyframe, `vidstyle.embedder.copy_descriptor`; absent in older datasets
+COPY_BACKGROUND_COLUMN = "copy_background"  # bg(x), `vidstyle.embedder.copy_background`; absent in older datasets
+COPY_BACKGROUND_KEY = b"vidstyle.copy_background_sha256"
+"""A part's metadata key: the sha256 of the background set its `COPY_BACKGROUND_COLUMN` values were computed
+against. Values of a part without it, or with another background's, are not used (`copy_backgrounds`)."""
+COPY_BACKGROUND_SHA256 = "copy_background_sha256"
+"""A row's key (not a column) for that sha256: the writer of the row knows it, `write_part` records it."""
 SETTINGS_FILE = "_settings.json"  # the settings behind the rows' vectors; "_" keeps pyarrow's readers off it
 
 
@@ -44,7 +50,8 @@ class DatasetError(VidstyleError, ValueError):
     """An EMB_DIR that cannot be used: missing, unreadable, empty, mixed models, bad or missing columns."""
 
 
-def schema(dims: dict[str, int]) -> pa.Schema:
+def schema(dims: dict[str, int], copy_background_sha256: str | None = None) -> pa.Schema:
+    """The columns of a part; `copy_background_sha256` names the background set behind its background scores."""
     vector_fields = [pa.field(name, pa.list_(pa.float32(), d)) for name, d in sorted(dims.items())]
     return pa.schema(
         [
@@ -57,8 +64,10 @@ def schema(dims: dict[str, int]) -> pa.Schema:
             *vector_fields,
             pa.field("thumbnails", pa.list_(pa.binary())),
             pa.field(COPY_COLUMN, pa.list_(pa.list_(pa.float32()))),
+            pa.field(COPY_BACKGROUND_COLUMN, pa.float32()),
             pa.field("model", pa.string(), nullable=False),
-        ]
+        ],
+        metadata=None if copy_background_sha256 is None else {COPY_BACKGROUND_KEY: copy_background_sha256.encode()},
     )
 
 
@@ -138,13 +147,18 @@ def check_fingerprint(emb_dir: storage.Location, fingerprint: str) -> None:
 
 
 def write_part(emb_dir: storage.Location, rows: list[dict[str, Any]], dims: dict[str, int]) -> storage.Location:
-    """Publish `rows` as one new part atomically; returns its path."""
+    """Publish `rows` as one new part atomically; returns its path. The part records the background set behind
+    its rows' background scores (`COPY_BACKGROUND_SHA256`); rows scored against two sets cannot share a part."""
     columns: dict[str, list[Any]] = {f.name: [] for f in schema(dims)}
     for row in rows:
         for name in columns:
             value = row.get(name)
             columns[name].append(value.tolist() if isinstance(value, np.ndarray) else value)
-    table = pa.Table.from_pydict(columns, schema=schema(dims))
+    backgrounds = {r.get(COPY_BACKGROUND_SHA256) for r in rows if r.get(COPY_BACKGROUND_COLUMN) is not None}
+    if len(backgrounds) > 1 or None in backgrounds:
+        raise DatasetError(f"rows with background scores against {len(backgrounds)} background sets in one part")
+    part_schema = schema(dims, next(iter(backgrounds), None))
+    table = pa.Table.from_pydict(columns, schema=part_schema)
     target = _child(emb_dir, f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet")
     _write_parquet(target, table)
     return target
@@ -177,9 +191,19 @@ def write_vectors(
         write_part(emb_dir, rows[start : start + part_rows], dims)
 
 
-def read_part(emb_dir: storage.Location, name: str, columns: list[str] | None = None) -> pa.Table:
-    """One part's rows (FileNotFoundError when a concurrent delete removed it)."""
-    return _read_parquet(_child(emb_dir, name), columns)
+def read_part(emb_dir: storage.Location, name: str, columns: list[str] | None = None, *,
+              optional: Sequence[str] = ()) -> pa.Table:
+    """One part's rows (FileNotFoundError when a concurrent delete removed it), with its metadata; `optional`
+    columns are read when the part has them (parts written before a column existed lack it)."""
+    location = _child(emb_dir, name)
+    if optional:
+        if storage.is_url(location):
+            fs, path = storage.filesystem(str(location))
+            names = pq.read_schema(path, filesystem=fs).names
+        else:
+            names = pq.read_schema(location).names
+        columns = [*(columns or []), *(c for c in optional if c in names)]
+    return _read_parquet(location, columns)
 
 
 def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> dict[str, np.ndarray | None]:
@@ -201,6 +225,31 @@ def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> d
             if status == "ok" and (wanted is None or vid in wanted):
                 out[vid] = np.asarray(frames, np.float32) if frames else None
     return out
+
+
+def copy_backgrounds(emb_dir: Path, video_ids: Iterable[str] | None = None, *,
+                     sha256: str) -> dict[str, float | None]:
+    """video_id -> its stored background score (`vidstyle.embedder.copy_background`), for the ok rows (all, or
+    `video_ids`). None for a row without one: a part written before the column existed, or against another
+    background set than `sha256` (the one the caller scores against), whose values are not comparable."""
+    wanted = None if video_ids is None else set(video_ids)
+    out: dict[str, float | None] = {}
+    for part in parts(emb_dir):
+        table = read_part(emb_dir, Path(str(part)).name, ["video_id", "status"], optional=[COPY_BACKGROUND_COLUMN])
+        for vid, status, score in zip(table.column("video_id").to_pylist(), table.column("status").to_pylist(),
+                                      stored_backgrounds(table, sha256)):
+            if status == "ok" and (wanted is None or vid in wanted):
+                out[vid] = score
+    return out
+
+
+def stored_backgrounds(table: pa.Table, sha256: str) -> list[float | None]:
+    """A part's background scores, row by row (a table read from one part, with its metadata): None where there
+    is none, and for all its rows when the part's scores were computed against another background than `sha256`."""
+    recorded = (table.schema.metadata or {}).get(COPY_BACKGROUND_KEY)
+    if COPY_BACKGROUND_COLUMN not in table.column_names or recorded != sha256.encode():
+        return [None] * table.num_rows
+    return [None if v is None else float(v) for v in table.column(COPY_BACKGROUND_COLUMN).to_pylist()]
 
 
 def part_vectors(

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from vidstyle.core import storage
 from vidstyle.core.settings import Settings
-from vidstyle.embedder import copy_descriptor, dataset
+from vidstyle.embedder import copy_background, copy_descriptor, dataset
 from vidstyle.media.decode import Decoded
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
 from vidstyle.media.sources import SourceError, VideoSource, scan
@@ -59,13 +59,18 @@ def ok_row(src: VideoSource, decoded: Decoded, vectors: dict[str, np.ndarray], m
     """The EMB_DIR row of a video embedded by model `model` (dataset.schema's columns).
 
     The copy descriptors are made here, from the decoded keyframes, so every engine and the service's uploads
-    store them alike; they need no model (`vidstyle.embedder.copy_descriptor`).
+    store them alike; they need no model (`vidstyle.embedder.copy_descriptor`). So is the video's background
+    score (`vidstyle.embedder.copy_background`: 90 matches, about 0.1 s), too slow for a `recommend` request.
     """
+    descriptors = copy_descriptor.describe(decoded.frames)
+    background = copy_background.packaged()
     return {
         "video_id": src.video_id, "path": str(src.path), "status": "ok", "error": None,
         "n_frames": len(decoded.frames), "frame_times": [float(t) for t in decoded.times],
         "thumbnails": decoded.thumbnails, "model": model, **vectors,
-        dataset.COPY_COLUMN: copy_descriptor.describe(decoded.frames),
+        dataset.COPY_COLUMN: descriptors,
+        dataset.COPY_BACKGROUND_COLUMN: copy_background.background_score(descriptors, background),
+        dataset.COPY_BACKGROUND_SHA256: background.sha256,
     }
 
 

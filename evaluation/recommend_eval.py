@@ -37,6 +37,7 @@ import numpy as np
 from vidstyle.core.settings import Settings
 from vidstyle.core.vectors import unit
 from vidstyle.embedder.copies import CopyCheck, match
+from vidstyle.embedder.copy_background import background_score, normalised
 from vidstyle.embedder.copy_descriptor import describe
 from vidstyle.evaluation.embedding import embed_files
 from vidstyle.evaluation.errors import EvaluationError
@@ -73,11 +74,12 @@ class Rule:
     near_duplicate: float
     copy_threshold: float
     candidates: int = 100
+    copy_background_weight: float = 0.0  # beta of the normalised copy score the threshold applies to; 0: raw
 
     def as_dict(self) -> dict[str, float | int | str]:
         return {"name": self.name, "style_weight": self.style_weight, "content_weight": self.content_weight,
                 "near_duplicate_content": self.near_duplicate, "copy_threshold": self.copy_threshold,
-                "candidates": self.candidates}
+                "candidates": self.candidates, "copy_background_weight": self.copy_background_weight}
 
 
 def read_items(path: Path) -> list[Item]:
@@ -90,12 +92,23 @@ def read_items(path: Path) -> list[Item]:
 
 @dataclass
 class SplitData:
-    """One split's items with everything a rule needs: unit style/content vectors and all pair copy scores."""
+    """One split's items with everything a rule needs: unit style/content vectors, all pair copy scores and each
+    item's background score."""
 
     items: list[Item]
     style: np.ndarray
     content: np.ndarray
-    copy: np.ndarray  # (n, n) copy score, NaN on the diagonal or where unknown
+    copy: np.ndarray  # (n, n) raw copy score, NaN on the diagonal or where unknown
+    background: np.ndarray | None = None  # (n,) bg(x) (`vidstyle.embedder.copy_background`), NaN where unknown
+
+    def copy_for(self, background_weight: float) -> np.ndarray:
+        """(n, n) copy scores as a rule with this `background_weight` sees them: the raw ones at 0, else normalised
+        (`vidstyle.embedder.copy_background.normalised`; NaN where either background is unknown)."""
+        if background_weight == 0:
+            return self.copy
+        if self.background is None:
+            raise EvaluationError("normalised copy scores need the items' background scores")
+        return normalised(self.copy, self.background[:, None], self.background[None, :], background_weight)
 
     def same(self, attr: str) -> np.ndarray:
         labels = np.array([getattr(i, attr) for i in self.items])
@@ -124,6 +137,7 @@ def load(labels: Path, settings: Settings, cache_dir: Path | None = None,
     _warn_failed(failed)
     items = [i for i in items if i.path not in failed]
     desc = _descriptors(items, settings)
+    background = {path: np.nan if (score := background_score(d)) is None else score for path, d in desc.items()}
     out = {}
     for split in dict.fromkeys(i.split for i in items):
         sel = [i for i in items if i.split == split]
@@ -134,6 +148,7 @@ def load(labels: Path, settings: Settings, cache_dir: Path | None = None,
             unit(np.stack([emb[i.path].vectors["style"] for i in sel]).astype(np.float64)),
             unit(np.stack([emb[i.path].vectors["content"] for i in sel]).astype(np.float64)),
             copy_scores([desc[i.path] for i in sel]),
+            np.array([background[i.path] for i in sel]),
         )
     return out
 
@@ -150,10 +165,12 @@ def copy_scores(descriptors: Sequence[np.ndarray | None], **options: Any) -> np.
 
 
 # ---------------------------------------------------------------- copy detection
-def pair_scores(data: SplitData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Over pairs i < j: (same footage, copy score (NaN unknown), content cosine, same subject)."""
+def pair_scores(data: SplitData, background_weight: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                            np.ndarray]:
+    """Over pairs i < j: (same footage, copy score (NaN unknown; `SplitData.copy_for`), content cosine, same
+    subject)."""
     iu = np.triu_indices(len(data.items), 1)
-    return (data.same("footage_id")[iu], data.copy[iu], (data.content @ data.content.T)[iu],
+    return (data.same("footage_id")[iu], data.copy_for(background_weight)[iu], (data.content @ data.content.T)[iu],
             data.same("content_id")[iu])
 
 
@@ -174,13 +191,16 @@ def best_f1_threshold(positive: np.ndarray, scores: np.ndarray) -> float:
     return float((s[order][best] + max(below, -1.0)) / 2)
 
 
-def detection(data: SplitData, copy_threshold: float, near_duplicate: float) -> dict:
-    same, copy, content, subject = pair_scores(data)
+def detection(data: SplitData, copy_threshold: float, near_duplicate: float, background_weight: float = 0.0) -> dict:
+    """Copy detection at `copy_threshold` over the scores a rule with `background_weight` uses; `copy_micro_ap` is
+    theirs, `raw_copy_micro_ap` the raw score's, beside it."""
+    same, copy, content, subject = pair_scores(data, background_weight)
     flagged = np.nan_to_num(copy, nan=-np.inf) >= copy_threshold
     other_footage = subject & ~same
     out = {
         "pairs": int(len(same)), "copy_pairs": int(same.sum()),
-        "copy_micro_ap": micro_ap(same, copy), "content_micro_ap": micro_ap(same, content),
+        "copy_micro_ap": micro_ap(same, copy), "raw_copy_micro_ap": micro_ap(same, pair_scores(data)[1]),
+        "content_micro_ap": micro_ap(same, content),
         "copy_recall": float(flagged[same].mean()) if same.any() else 0.0,
         "copy_false_positive_rate": float(flagged[~same].mean()) if (~same).any() else 0.0,
         "other_footage_flagged": float(flagged[other_footage].mean()) if other_footage.any() else 0.0,
@@ -189,17 +209,18 @@ def detection(data: SplitData, copy_threshold: float, near_duplicate: float) -> 
                                                if other_footage.any() else 0.0),
         "unknown_pairs": int(np.isnan(copy).sum()),
     }
-    out["recall_by_edit"] = _recall_by_edit(data, copy_threshold)
+    out["recall_by_edit"] = _recall_by_edit(data, copy_threshold, background_weight)
     return out
 
 
-def _recall_by_edit(data: SplitData, copy_threshold: float) -> dict[str, float]:
+def _recall_by_edit(data: SplitData, copy_threshold: float, background_weight: float = 0.0) -> dict[str, float]:
     """Per primary edit kind: the fraction of its copies detected against their original."""
+    scores = data.copy_for(background_weight)
     originals = {i.footage_id: n for n, i in enumerate(data.items) if not i.primary_edit}
     found: dict[str, list[bool]] = {}
     for n, item in enumerate(data.items):
         if item.primary_edit and item.footage_id in originals:
-            score = data.copy[n, originals[item.footage_id]]
+            score = scores[n, originals[item.footage_id]]
             found.setdefault(item.primary_edit, []).append(bool(score >= copy_threshold))
     return {edit: float(np.mean(v)) for edit, v in sorted(found.items())}
 
@@ -210,11 +231,12 @@ def rank_queries(data: SplitData, rule: Rule, k: int) -> list[dict]:
     style_sims = data.style @ data.style.T
     content_sims = data.content @ data.content.T
     same_footage, same_look, same_subject = data.same("footage_id"), data.same("style_id"), data.same("content_id")
+    copy = data.copy_for(rule.copy_background_weight) if rule.copy_threshold <= 1 else data.copy
     rows = []
     for q, item in enumerate(data.items):
         others = np.array([j for j in np.argsort(-style_sims[q], kind="stable") if j != q])[: max(rule.candidates, k)]
         pool = [(str(j), float(style_sims[q, j])) for j in others]
-        copy_row = data.copy[q]
+        copy_row = copy[q]
 
         def check(j: str, row: np.ndarray = copy_row) -> CopyCheck:
             score = row[int(j)]
@@ -259,20 +281,21 @@ def style_precision_ceiling(data: SplitData, k: int) -> float:
 
 
 def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidates: int,
-           copy_threshold: float | None = None) -> tuple[Rule, list[dict]]:
-    """The copy threshold (best F1 on training pairs, unless given: the blend for a copy threshold chosen
-    elsewhere), then the blend and content threshold (best training ranking: copy rate first, then related
-    footage kept, style precision, less subject repetition); with every rule tried and its training summary, so
-    the choice can be read."""
+           copy_threshold: float | None = None, copy_background_weight: float = 0.0) -> tuple[Rule, list[dict]]:
+    """The copy threshold (best F1 on training pairs over the scores of `copy_background_weight`, unless given:
+    the blend for a copy threshold chosen elsewhere), then the blend and content threshold (best training ranking:
+    copy rate first, then related footage kept, style precision, less subject repetition); with every rule tried
+    and its training summary, so the choice can be read."""
     if copy_threshold is None:
-        same, copy, _, _ = pair_scores(train)
+        same, copy, _, _ = pair_scores(train, copy_background_weight)
         copy_threshold = round(best_f1_threshold(same, copy), 3)
     threshold = copy_threshold
     best: tuple | None = None
     tried = []
     for near_duplicate in near_duplicates:
         for style_weight, content_weight in BLEND_GRID:
-            rule = Rule("copy_check", style_weight, content_weight, near_duplicate, threshold, candidates)
+            rule = Rule("copy_check", style_weight, content_weight, near_duplicate, threshold, candidates,
+                        copy_background_weight)
             s = summarise(rank_queries(train, rule, k))
             tried.append({**rule.as_dict(), "train": s})
             key = (-s["mean_copy_rate_at_k"], -s["related_dropped"], s["mean_style_precision_at_k"],
@@ -283,9 +306,9 @@ def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidate
     return best[1], tried
 
 
-def score_samples(data: SplitData) -> dict[str, list[float]]:
-    """Copy scores of the split's pairs in three groups, for the report's histograms."""
-    same, copy, _, subject = pair_scores(data)
+def score_samples(data: SplitData, background_weight: float = 0.0) -> dict[str, list[float]]:
+    """Copy scores (`SplitData.copy_for`) of the split's pairs in three groups, for the report's histograms."""
+    same, copy, _, subject = pair_scores(data, background_weight)
     known = ~np.isnan(copy)
     groups = {"copies": same, "other footage, same subject": subject & ~same, "other": ~subject & ~same}
     return {name: copy[sel & known].round(4).tolist() for name, sel in groups.items()}
@@ -302,10 +325,12 @@ def evaluate_recommend(labels: Path, settings: Settings, k: int = 10, cache_dir:
     today = Rule("content_threshold", serve.recommend_style_weight, serve.recommend_content_weight,
                  serve.near_duplicate_content, 2.0, serve.recommend_candidates)
     configured = Rule("configured", serve.recommend_style_weight, serve.recommend_content_weight,
-                      serve.near_duplicate_content, serve.copy_threshold, serve.recommend_candidates)
+                      serve.near_duplicate_content, serve.copy_threshold, serve.recommend_candidates,
+                      serve.copy_background_weight)
     if "train" in splits:
         near_duplicates = sorted({*NEAR_DUPLICATE_GRID, serve.near_duplicate_content})
-        chosen, tried = choose(splits["train"], k, near_duplicates, serve.recommend_candidates)
+        chosen, tried = choose(splits["train"], k, near_duplicates, serve.recommend_candidates,
+                               copy_background_weight=serve.copy_background_weight)
         chosen_on, rules = "train", (today, configured, chosen)
     else:
         chosen, tried = dataclasses.replace(configured, name="copy_check"), []
@@ -320,7 +345,8 @@ def evaluate_recommend(labels: Path, settings: Settings, k: int = 10, cache_dir:
             out["queries"] += [{**r, "rule": rule.name} for r in rows]
         out["splits"][name] = {"items": len(data.items), "rules": per_rule,
                                "style_precision_ceiling_at_k": style_precision_ceiling(data, k),
-                               "detection": detection(data, chosen.copy_threshold, today.near_duplicate)}
+                               "detection": detection(data, chosen.copy_threshold, today.near_duplicate,
+                                                      chosen.copy_background_weight)}
         if with_scores:
-            out.setdefault("score_samples", {})[name] = score_samples(data)
+            out.setdefault("score_samples", {})[name] = score_samples(data, chosen.copy_background_weight)
     return out

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from vidstyle.core.files import atomic_write, atomic_write_bytes, remove_stale_temps
 from vidstyle.core.settings import ServeSettings
 from vidstyle.embedder import dataset
+from vidstyle.embedder.copy_background import BackgroundScores, packaged
 from vidstyle.indexing.index_set import IndexSet
 from vidstyle.indexing.recommend import CopyRule, recommend_many
 
@@ -50,12 +51,13 @@ class Blend:
     near_duplicate: float
     candidates: int
     copy_threshold: float = 2.0  # above 1: no copy check
+    copy_background_weight: float = 0.0  # beta of the normalised copy score (`CopyRule`); 0: the raw score
 
     @classmethod
     def from_settings(cls, serve: ServeSettings) -> Blend:
         """The blend `GET /v1/videos/{id}/recommend` uses when a request sets none of its parameters."""
         return cls(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
-                   min(serve.recommend_candidates, serve.max_k), serve.copy_threshold)
+                   min(serve.recommend_candidates, serve.max_k), serve.copy_threshold, serve.copy_background_weight)
 
 
 @dataclass(frozen=True)
@@ -178,18 +180,34 @@ def _prepare(work: Path, job: dict) -> None:
 
 
 def _copy_rule(index: IndexSet, blend: Blend) -> CopyRule | None:
-    """The API's copy check, from the descriptors stored in the dataset the index was built from (none known:
-    no check, as the API without a dataset)."""
+    """The API's copy check, from the descriptors (and background scores) stored in the dataset the index was built
+    from (none known: no check, as the API without a dataset)."""
     if blend.copy_threshold > 1 or index.emb_dir is None or not Path(index.emb_dir).is_dir():
         return None
     stored = _stored_descriptors(str(index.emb_dir))
-    return CopyRule(lambda ids: {v: stored.get(v) for v in ids}, blend.copy_threshold)
+
+    def descriptors(ids: Sequence[str]) -> dict[str, np.ndarray | None]:
+        return {v: stored.get(v) for v in ids}
+
+    if blend.copy_background_weight == 0:
+        return CopyRule(descriptors, blend.copy_threshold)
+    return CopyRule(descriptors, blend.copy_threshold, _backgrounds(str(index.emb_dir)), blend.copy_background_weight)
 
 
 @functools.lru_cache(maxsize=1)
 def _stored_descriptors(emb_dir: str) -> dict[str, np.ndarray | None]:
     """Every video's descriptors, read once per job (a few KB per video)."""
     return dataset.copy_descriptors(Path(emb_dir))
+
+
+@functools.lru_cache(maxsize=1)
+def _backgrounds(emb_dir: str) -> BackgroundScores:
+    """Every video's background score: the stored ones against the packaged set, read once per job; the rest
+    (older datasets) computed from the descriptors on first use and kept for the job."""
+    stored = dataset.copy_backgrounds(Path(emb_dir), sha256=packaged().sha256)
+    descriptors = _stored_descriptors(emb_dir)
+    return BackgroundScores(lambda ids: {v: stored.get(v) for v in ids},
+                            lambda ids: {v: descriptors.get(v) for v in ids})
 
 
 def _rows(index: IndexSet, video_ids: Sequence[str], space: str, k: int, blend: Blend | None) -> pa.Table:

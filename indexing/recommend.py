@@ -5,12 +5,14 @@ be tested alone and reused by anything that must rank exactly as the API does: t
 --space recommend` and `vidstyle eval-recommend` all go through it. `recommend` feeds it from an `IndexSet`.
 
 Two rules drop a candidate whatever its scores: a copy of the query (`vidstyle.embedder.copies`: its keyframes
-align in order with the query's) and, as before, a content score above `near_duplicate`. Copy checks cost a
+align in order with the query's; the score normalised by both videos' scores against a background set of other
+footage, `vidstyle.embedder.copy_background`) and, as before, a content score above `near_duplicate`. Copy checks cost a
 keyframe alignment each, so they run lazily, best blended candidate first, until `k` survive.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +20,7 @@ import numpy as np
 
 from vidstyle.core.vectors import unit
 from vidstyle.embedder.copies import CopyCheck, DescriptorLookup, match
+from vidstyle.embedder.copy_background import BackgroundLookup, normalised
 from vidstyle.indexing.index_set import IndexSet
 
 DROP_COPY = "copy"
@@ -53,15 +56,32 @@ class Ranking:
 
 @dataclass(frozen=True)
 class CopyRule:
-    """Drop candidates whose copy score against the query reaches `threshold` (`vidstyle.embedder.copies`)."""
+    """Drop candidates whose copy score against the query reaches `threshold` (`vidstyle.embedder.copies`).
+
+    With `backgrounds` and a `background_weight` above 0, the score is the background-normalised one
+    (`vidstyle.embedder.copy_background.normalised`): a video that scores high against all footage (a nearly blank
+    or grid-covered frame) needs a higher raw score to be a copy, one that scores low against all footage less.
+    """
 
     descriptors: DescriptorLookup
     threshold: float
+    backgrounds: BackgroundLookup | None = None
+    background_weight: float = 0.0
 
     def checker(self, query_id: str) -> Callable[[str], CopyCheck]:
         """A per-candidate check against `query_id`'s stored descriptors (looked up once)."""
         query = self.descriptors([query_id]).get(query_id)
-        return lambda candidate: match(query, self.descriptors([candidate]).get(candidate))
+        if self.backgrounds is None or self.background_weight == 0:
+            return lambda candidate: match(query, self.descriptors([candidate]).get(candidate))
+        backgrounds, weight = self.backgrounds, self.background_weight
+        query_bg = backgrounds([query_id]).get(query_id)
+
+        def check(candidate: str) -> CopyCheck:
+            raw = match(query, self.descriptors([candidate]).get(candidate))
+            score = normalised(raw.score, query_bg, backgrounds([candidate]).get(candidate), weight)
+            return dataclasses.replace(raw, score=score)
+
+        return check
 
 
 def rank_explained(

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from vidstyle.embedder import dataset
+from vidstyle.embedder.copy_background import BackgroundScores, packaged
 from vidstyle.service.api.errors import Conflict
 
 
@@ -37,6 +38,7 @@ class Media:
     frame_times: list[float]
     thumbnails: list[bytes]
     copy_descriptors: np.ndarray | None = None  # (keyframes, dim); None in parts written before they existed
+    copy_background: float | None = None  # stored against the packaged background set; None: none stored
 
 
 class Catalog:
@@ -51,6 +53,7 @@ class Catalog:
         self._cache_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._stamps: dict[str, tuple[int, int, int]] = {}  # part name -> (inode, mtime, size) when last read
+        self._backgrounds = BackgroundScores(self._stored_backgrounds, self.copy_descriptors)
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -134,29 +137,40 @@ class Catalog:
             out[vid] = media.copy_descriptors if media is not None else None
         return out
 
+    def copy_backgrounds(self, video_ids: Iterable[str]) -> dict[str, float | None]:
+        """The background scores of `video_ids` (`vidstyle.embedder.copy_background`): stored at embed time, or
+        for rows without one (older parts) computed from their descriptors on first use and kept (None: unknown)."""
+        return self._backgrounds(list(video_ids))
+
+    def _stored_backgrounds(self, video_ids: Iterable[str]) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for vid in video_ids:
+            media = self.media(vid)
+            out[vid] = media.copy_background if media is not None else None
+        return out
+
     def _part_media(self, name: str) -> dict[str, Media]:
         with self._cache_lock:
             if name in self._media:
                 self._media.move_to_end(name)
                 return self._media[name]
         columns = ["video_id", "frame_times", "thumbnails"]
-        try:
-            try:
-                table = dataset.read_part(self.emb_dir, name, [*columns, dataset.COPY_COLUMN])
-            except (pa.ArrowInvalid, KeyError):  # a part from before copy descriptors: they stay unknown
-                table = dataset.read_part(self.emb_dir, name, columns)
+        try:  # parts from before copy descriptors or background scores lack them: unknown, or computed on use
+            table = dataset.read_part(self.emb_dir, name, columns,
+                                      optional=[dataset.COPY_COLUMN, dataset.COPY_BACKGROUND_COLUMN])
         except (FileNotFoundError, pa.ArrowInvalid):
             return {}  # deleted or rewritten under us; the next lookup sees the new entry
         copies = (table.column(dataset.COPY_COLUMN).to_pylist() if dataset.COPY_COLUMN in table.column_names
                   else [None] * table.num_rows)
         media = {
             vid: Media([float(t) for t in (times or [])], list(thumbs or []),
-                       np.asarray(desc, np.float32) if desc else None)
-            for vid, times, thumbs, desc in zip(
+                       np.asarray(desc, np.float32) if desc else None, background)
+            for vid, times, thumbs, desc, background in zip(
                 table.column("video_id").to_pylist(),
                 table.column("frame_times").to_pylist(),
                 table.column("thumbnails").to_pylist(),
                 copies,
+                dataset.stored_backgrounds(table, packaged().sha256),
             )
         }
         with self._cache_lock:
@@ -215,6 +229,7 @@ class Catalog:
         except (pa.ArrowInvalid, OSError) as exc:
             raise self._part_damaged(video_id, entry.part, f"is unreadable ({exc})") from exc
         del self._entries[video_id]
+        self._backgrounds.forget(video_id)
         self._stamp(entry.part)
         with self._cache_lock:
             self._media.pop(entry.part, None)

@@ -33,8 +33,9 @@ class RecommendNeighbour(Neighbour):
     style_score: float
     content_score: float
     copy_score: float | None = Field(
-        None, description="aligned-keyframe copy score against the query (below copy_threshold, or it would have "
-        "been dropped); null when no copy check ran or the descriptors are unknown"
+        None, description="aligned-keyframe copy score against the query, less copy_background_weight times the mean "
+        "of the two videos' background scores (below copy_threshold, or it would have been dropped); null when no "
+        "copy check ran or the descriptors are unknown"
     )
 
 
@@ -55,6 +56,10 @@ class RecommendRanking(BaseModel):
     near_duplicate_content: float = Field(description="candidates with content_score above this were dropped")
     candidates: int = Field(description="style neighbours considered before filtering and re-ranking")
     copy_threshold: float = Field(description="candidates with copy_score at or above this were dropped")
+    copy_background_weight: float = Field(
+        0.0, description="beta of copy_score = raw score - beta * (bg(query) + bg(candidate)) / 2 (bg: a video's score "
+        "against a background set of other footage); 0: the raw score"
+    )
     copy_check: bool = Field(description="whether copy checks ran (they need the embeddings dataset)")
 
 

@@ -147,10 +147,12 @@ class AppState:
 
     def recommend(
         self, video_id: str, k: int, style_weight: float, content_weight: float, near_duplicate: float,
-        candidates: int, copy_threshold: float,
+        candidates: int, copy_threshold: float, copy_background_weight: float = 0.0,
     ) -> Ranking:
-        """Near in style, minus copies and content near-duplicates, re-ranked by a blend (docs/recommend.md)."""
-        copies = None if self._catalog is None else CopyRule(self._catalog.copy_descriptors, copy_threshold)
+        """Near in style, minus copies and content near-duplicates, re-ranked by a blend (docs/recommend.md); copy
+        scores normalised by the videos' background scores when `copy_background_weight` is above 0."""
+        copies = None if self._catalog is None else CopyRule(
+            self._catalog.copy_descriptors, copy_threshold, self._catalog.copy_backgrounds, copy_background_weight)
         try:
             return recommend_explained(self.index, video_id, k, style_weight, content_weight, near_duplicate,
                                        candidates, copies)

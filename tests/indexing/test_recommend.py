@@ -39,7 +39,7 @@ def test_recommend_reads_the_index_and_leaves_the_query_out() -> None:
 def test_recommend_never_returns_a_copy_whatever_its_scores(tmp_path) -> None:
     """A real index where the copy is the query's best neighbour in style and content, and real descriptors
     (from encoded H.264 footage): the copy is dropped, with the reason, and other footage of the subject stays."""
-    from tests.indexing.test_copies import _descriptors
+    from tests.embedder.test_copies import _descriptors
     from vidstyle.evaluation.copy_benchmark import CopyItem, _Renderer
     from vidstyle.indexing.recommend import CopyRule, recommend_explained
 

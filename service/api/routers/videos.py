@@ -103,12 +103,13 @@ async def recommend(
         near_duplicate_content=cfg.near_duplicate_content if near_duplicate is None else near_duplicate,
         candidates=min(cfg.recommend_candidates if candidates is None else candidates, cfg.max_k),
         copy_threshold=cfg.copy_threshold if copy_threshold is None else copy_threshold,
+        copy_background_weight=cfg.copy_background_weight,
         copy_check=state.copy_check_available,
     )
     ranked = await state.run_query(
         state.recommend,
         video_id, k, ranking.style_weight, ranking.content_weight, ranking.near_duplicate_content, ranking.candidates,
-        ranking.copy_threshold,
+        ranking.copy_threshold, ranking.copy_background_weight,
     )
     return RecommendResponse(
         video_id=video_id,
