@@ -10,7 +10,8 @@ chosen on train among `BLEND_GRID` x `NEAR_DUPLICATE_GRID` (how the shipped defa
 that grid on both splits, for reading beside the choice (choices are train-only). `raw_beside` holds, on the same
 splits and embeddings, the configured rule with the background-normalised copy score (`serve.copy_background_weight`,
 `serve.copy_threshold`) beside the same blend with the raw score at its own threshold (both thresholds the best F1
-on the 15-subject train split, `bench/copy_normalisation.json`), and `eval-recommend`'s own choice made with each.
+on the 15-subject train split, `bench/copy_normalisation.json`), the defaults shipped with the raw score (`BEFORE`),
+and `eval-recommend`'s own choice made with each score.
 Embeddings are cached under OUT/cache, so a rerun (e.g. after a descriptor change) only re-describes the frames.
 Usage:
 
@@ -42,6 +43,7 @@ from vidstyle.evaluation.recommend_eval import (
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 NORMALISATION = Path(__file__).resolve().parent / "copy_normalisation.json"  # the raw score's train-chosen threshold
+BEFORE = (1.0, -0.5, 1.0)  # the blend and content threshold shipped with the raw copy score, chosen on train at 0.738
 SUBJECTS = ("cat", "coffee", "astronaut", "city", "shapes", "landscape", "flower", "portrait")
 
 
@@ -77,7 +79,8 @@ def _raw_beside(labels: Path, settings: Settings, cache: Path, k: int) -> dict:
     splits = load(labels, settings, cache)
     blend = (serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content)
     rules = [Rule("normalised", *blend, serve.copy_threshold, serve.recommend_candidates, serve.copy_background_weight),
-             Rule("raw", *blend, raw_threshold, serve.recommend_candidates, 0.0)]
+             Rule("raw", *blend, raw_threshold, serve.recommend_candidates, 0.0),
+             Rule("before", *BEFORE, raw_threshold, serve.recommend_candidates, 0.0)]
     for weight in (serve.copy_background_weight, 0.0):
         chosen, _ = choose(splits["train"], k, NEAR_DUPLICATE_GRID, serve.recommend_candidates,
                            copy_background_weight=weight)
