@@ -33,6 +33,7 @@ from typing import TypeVar
 import numpy as np
 
 from vidstyle.core.errors import VidstyleError
+from vidstyle.core.files import atomic_write_bytes
 from vidstyle.embedder.copies import DescriptorLookup, Prepared, best_score, prepare
 
 K = 10  # background scores averaged (chosen on training data: bench/RESULTS.md)
@@ -72,7 +73,7 @@ def save(path: Path, descriptors: Sequence[np.ndarray]) -> str:
     returns its sha256."""
     buf = io.BytesIO()
     np.save(buf, to_array(descriptors), allow_pickle=False)
-    Path(path).write_bytes(buf.getvalue())
+    atomic_write_bytes(Path(path), buf.getvalue())
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
