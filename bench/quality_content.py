@@ -33,7 +33,7 @@ import torch
 from vidstyle.backbones import load_backbone
 from vidstyle.core.settings import load_settings
 from vidstyle.core.vectors import unit
-from vidstyle.embedder.content_head import fit_projection
+from vidstyle.embedder.content_head import fit_projection, load_content_head, packaged_content_head
 from vidstyle.embedder.features import FeatureExtractor
 from vidstyle.embedder.regions import moving_region_weights
 from vidstyle.embedder.train_content_head import ContentHeadTraining, hand_content_vectors, scene_labels
@@ -110,6 +110,8 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/vidstyle-content-cache"))
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--report-grid", action="store_true",
+                    help="also score every grid point and the packaged head on the held-out families (report only)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     settings = load_settings(args.config, {"model": {"style_head": None, "content_head": None,
@@ -142,10 +144,17 @@ def main() -> None:
     print(f"chosen on training families: shrinkage {s_best:g}, dim {k_best} (mean {best:.3f})", flush=True)
 
     proj = fit_projection(x, scenes, s_best, k_best)
+    report: dict[str, tuple] = {}
+    if args.report_grid:  # no choice rests on these: the choice above is fixed before they are computed
+        packaged = packaged_content_head(m.backbone)
+        if packaged is not None:
+            head = load_content_head(packaged)
+            report["packaged"] = (head.mean.numpy(), head.projection.numpy())
+        report |= {f"s={s:g} d={k}": fit_projection(x, scenes, s, k) for s, k in grid}
     for bench in args.heldout_bench:
         frames = bench_frames(bench, fx, d.max_frames, d.min_gap_s)
         vecs = {"thumbnail": {p: unit(t) for p, (_, t) in frames.items()}, "hand": file_vectors(frames, None),
-                "head": file_vectors(frames, proj)}
+                "head": file_vectors(frames, proj)} | {n: file_vectors(frames, r) for n, r in report.items()}
         with (bench / "triplets.csv").open() as fh:
             rows = list(csv.DictReader(fh))
         groups = [("all", None, None)] + [(f"kind:{k}", None, k) for k in sorted({r["kind"] for r in rows})] + [
@@ -163,10 +172,12 @@ def main() -> None:
                                           for n in names) + " |")
     if result["heldout"]:
         runs = list(result["heldout"].values())
-        lines += ["", "| held-out group | n | thumbnail | hand (earlier default) | head |", "|---|---|---|---|---|"]
+        cols = ["thumbnail", "hand", "head", *report]
+        lines += ["", "| held-out group | n | thumbnail | hand (earlier default) | head | " + " | ".join(report)
+                  + " |", "|---|---|" + "---|" * len(cols)]
         for g in runs[0]:
             n = sum(r[g]["hand"][1] for r in runs if g in r)
-            cells = [f"{np.mean([r[g][v][0] for r in runs if g in r]):.3f}" for v in ("thumbnail", "hand", "head")]
+            cells = [f"{np.mean([r[g][v][0] for r in runs if g in r]):.3f}" for v in cols]
             lines.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
     print("\n".join(lines))
     if args.out:

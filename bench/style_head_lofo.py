@@ -43,10 +43,13 @@ from vidstyle.media.looks import SPLITS
 
 REPO = Path(__file__).resolve().parents[1]
 CANDIDATES = {"current": HeadTraining(), "palette": HeadTraining(palette_variants=3),
-              "without_light": HeadTraining(exclude_families=("light",))}
+              "without_light": HeadTraining(exclude_families=("light",)),
+              "gated": HeadTraining(palette_gate=True)}
 """Head recipes compared: the shipped one's data; the same data plus three re-coloured look instances per group
 (labelled as looks of their own, so only palette separates them); and the same data without the `light` family
-(the training data before that family was written), to see what a family decided by palette adds."""
+(the training data before that family was written), to see what a family decided by palette adds; and the head
+with a palette gate (`StyleHead(palette_gate=True)`: the RGB histogram beside its output at a weight it predicts
+per frame)."""
 
 
 def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float) -> dict[str, np.ndarray]:

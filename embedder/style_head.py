@@ -42,20 +42,37 @@ class StyleHead(nn.Module):
 
     `mean`/`std` are fitted on the training frames and ship with the weights (a per-dimension whitening of the
     statistics, so that no block dominates the first layer by scale).
+
+    With `palette_gate`, the output also carries the frame's RGB histogram block scaled by a weight the head
+    predicts per frame (softplus of a linear read of the hidden layer): unit([z, g · rgb]). Two frames' cosine then
+    counts palette evidence by g_a · g_b, so the head can rely on palette for looks that bring their own colours
+    and ignore it for looks that keep the subject's, instead of one fixed weight for every look.
     """
 
-    def __init__(self, layout: dict[str, int], features: dict, hidden: int = 512, out_dim: int = 128) -> None:
+    def __init__(self, layout: dict[str, int], features: dict, hidden: int = 512, out_dim: int = 128,
+                 palette_gate: bool = False) -> None:
         super().__init__()
         self.layout, self.features = dict(layout), dict(features)
-        self.hidden, self.out_dim = hidden, out_dim
+        self.hidden, self.out_dim, self.palette_gate = hidden, out_dim, palette_gate
         d = sum(layout.values())
         self.register_buffer("mean", torch.zeros(d))
         self.register_buffer("std", torch.ones(d))
         self.net = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, out_dim))
+        if palette_gate:
+            if "rgb" not in layout:
+                raise StyleHeadError("a palette gate needs the features' `rgb` block")
+            start = sum(size for name, size in _before(layout, "rgb"))
+            self.rgb = slice(start, start + layout["rgb"])
+            self.gate = nn.Linear(hidden, 1)
         self.sha256 = "untrained"
 
     def forward(self, blocks: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.net((blocks - self.mean) / self.std), dim=1)
+        if not self.palette_gate:
+            return F.normalize(self.net((blocks - self.mean) / self.std), dim=1)
+        hidden = self.net[1](self.net[0]((blocks - self.mean) / self.std))
+        z = F.normalize(self.net[2](hidden), dim=1)
+        weight = F.softplus(self.gate(hidden))
+        return F.normalize(torch.cat([z, weight * F.normalize(blocks[:, self.rgb], dim=1)], 1), dim=1)
 
     def check_layout(self, layout: dict[str, int], features: dict | None = None) -> None:
         """Refuse features other than those the head was trained on, saying what differs and what to do."""
@@ -69,6 +86,12 @@ class StyleHead(nn.Module):
             raise StyleHeadError("the style head was trained on other features: " + "; ".join(problems)
                                  + " (train one for these settings with `vidstyle train-style-head`, or set "
                                  "model.style_head: null)")
+
+
+def _before(layout: dict[str, int], name: str) -> list[tuple[str, int]]:
+    """The blocks ahead of `name` in the concatenation."""
+    names = list(layout)
+    return list(layout.items())[: names.index(name)]
 
 
 def _short(layout: dict[str, int]) -> str:
@@ -126,13 +149,15 @@ def save_style_head(head: StyleHead, path: Path, extra: dict | None = None) -> N
         "features": head.features,
         "hidden": head.hidden,
         "out_dim": head.out_dim,
+        **({"palette_gate": True} if head.palette_gate else {}),  # absent otherwise: older heads' bytes unchanged
         "state_dict": {k: v.detach().cpu() for k, v in head.state_dict().items()},
         "extra": extra or {},
     }, path)
 
 
 def _build_style_head(state: dict) -> StyleHead:
-    head = StyleHead(state["layout"], state["features"], state["hidden"], state["out_dim"])
+    head = StyleHead(state["layout"], state["features"], state["hidden"], state["out_dim"],
+                     bool(state.get("palette_gate", False)))
     head.load_state_dict(state["state_dict"])
     return head
 

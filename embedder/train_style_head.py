@@ -72,6 +72,7 @@ class HeadTraining:
     palette_variants: int = 0  # per group, this many look instances rendered again re-coloured, as looks of their own
     palettes_per_look: int = 2  # fixed re-colourings per look that a variant draws from
     palette_families: tuple[str, ...] = ("grade", "halftone", "texture")  # looks that may be re-coloured
+    palette_gate: bool = False  # output also carries the RGB histogram at a weight the head predicts per frame
     seed: int = 0
 
     def data_key(self) -> dict:
@@ -345,7 +346,7 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
                          for i in data.labels])
         x, data = x[keep], TrainingFrames(data.frames, data.labels[keep], data.groups[keep], data.looks)
     torch.manual_seed(cfg.seed)
-    head = StyleHead(fx.block_layout(), fx.head_features(), cfg.hidden, cfg.out_dim)
+    head = StyleHead(fx.block_layout(), fx.head_features(), cfg.hidden, cfg.out_dim, cfg.palette_gate)
     xt = torch.from_numpy(x)
     head.mean.copy_(xt.mean(0))
     head.std.copy_(xt.std(0).clamp_min(1e-4))
@@ -392,11 +393,13 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
 
 
 def _recorded(cfg: HeadTraining) -> dict:
-    """The settings as the head file records them; the palette options only when used, so that a head trained
-    without them is the same file as before they existed. (The record's look names are fresh strings, never the
+    """The settings as the head file records them; the palette options and gate only when used, so that a head
+    trained without them is the same file as before they existed. (The record's look names are fresh strings, never the
     interned names that the options also hold: pickle shares repeated objects, and the file would then depend on
     whether the data came from the cache or a fresh rendering.)"""
     record = asdict(cfg)
+    if not cfg.palette_gate:
+        del record["palette_gate"]
     if cfg.palette_variants <= 0:
         for key in ("palette_variants", "palettes_per_look", "palette_families"):
             del record[key]

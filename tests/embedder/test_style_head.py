@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from tests.support.paths import OFFLINE_CONFIG
+from vidstyle.backbones import load_backbone
 from vidstyle.core.settings import load_settings
+from vidstyle.embedder.features import FeatureExtractor
 from vidstyle.embedder.style_head import StyleHeadError, load_style_head
 from vidstyle.embedder.train_style_head import (
     HeadTraining,
@@ -103,6 +105,31 @@ def test_training_with_palette_variants_is_seeded(trained) -> None:
     assert first["losses"] == again["losses"]
     assert (root / "palette.pt").read_bytes() == (root / "palette2.pt").read_bytes()
     assert (root / "palette.pt").read_bytes() != (root / "head.pt").read_bytes()
+
+
+@pytest.mark.slow
+def test_a_palette_gate_carries_the_histogram_at_a_weight_per_frame(trained) -> None:
+    settings, root, record = trained
+    cfg = dataclasses.replace(TINY, palette_gate=True)
+    first = train_style_head(settings, root / "gated.pt", cfg, cache_dir=root / "cache", progress=False)
+    assert first["config"]["palette_gate"] is True and "palette_gate" not in record["config"]
+    head = load_style_head(root / "gated.pt")
+    assert head.palette_gate and head.sha256 != load_style_head(root / "head.pt").sha256
+    m = settings.model.model_copy(update={"style_head": None, "style_representation": "texture"})
+    fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m)
+    frames = render_training_frames(dataclasses.replace(TINY, groups=2), m.input_size).frames
+    x = extract_blocks(fx, frames)
+    out = embed_with_head(head, x)
+    assert out.shape == (len(x), TINY.out_dim + fx.block_layout()["rgb"])
+    assert np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+    start = list(fx.block_layout()).index("rgb")
+    rgb = x[:, sum(list(fx.block_layout().values())[:start]):][:, : fx.block_layout()["rgb"]]
+    palette = out[:, TINY.out_dim:]
+    cos = (palette * rgb).sum(1) / (np.linalg.norm(palette, axis=1) * np.linalg.norm(rgb, axis=1))
+    assert np.allclose(cos, 1, atol=1e-4)  # the palette part is the frame's own histogram, scaled
+    share = np.linalg.norm(palette, axis=1)
+    print(f"palette share of the gated vector: {share.min():.3f} .. {share.max():.3f}")
+    assert share.max() - share.min() > 1e-3  # a weight per frame, not one for all
 
 
 @pytest.mark.slow
