@@ -27,6 +27,7 @@ import hashlib
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -92,10 +93,10 @@ def load(path: Path) -> Background:
 @functools.lru_cache(maxsize=1)
 def packaged() -> Background:
     """The background set shipped with the package (loaded once per process)."""
-    from vidstyle.embedder.style_head import packaged_file  # its module loads torch; only the path is needed here
-
-    path = packaged_file(FILE)
-    if path is None:
+    # Not `style_head.packaged_file`: its module imports torch (~500 MB, a second or two), which the offline
+    # `neighbours` job and the service's copy checks do not otherwise need for a file path.
+    path = Path(str(resources.files("vidstyle.embedder") / "heads" / FILE))
+    if not path.is_file():
         raise CopyBackgroundError(f"the package's copy background set heads/{FILE} is missing (reinstall vidstyle, "
                                   "or regenerate it with bench/make_copy_background.py)")
     return load(path)
