@@ -46,9 +46,10 @@ def train_style_head_command(
 def train_content_head_command(
     out: Annotated[Path, typer.Option("--out", help="content head checkpoint to write")],
     groups: Annotated[int, typer.Option("--groups", min=2, help="groups of scenes x look instances rendered")] = 96,
-    dim: Annotated[int, typer.Option("--dim", min=1, help="dimensions kept")] = 64,
+    dim: Annotated[int, typer.Option("--dim", min=1, help="dimensions kept (at most the hand-built "
+                                                              "vector's)")] = 1024,
     shrinkage: Annotated[float, typer.Option("--shrinkage", min=0.0, help="weight of the identity added to the "
-                                             "within-scene covariance (its trace / D units)")] = 1.0,
+                                             "within-scene covariance (its trace / D units)")] = 0.1,
     seed: Annotated[int, typer.Option("--seed", help="training data")] = 0,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
     config: ConfigOpt = None,

@@ -34,8 +34,8 @@ class ContentHeadTraining:
     groups: int = 96
     contents_per_group: int = 6
     looks_per_group: int = 8
-    shrinkage: float = 1.0
-    dim: int = 64
+    shrinkage: float = 0.1
+    dim: int = 1024
     split: str = "train"
     exclude_families: tuple[str, ...] = ()  # left out (leave-one-family-out validation)
     seed: int = 0
