@@ -6,12 +6,13 @@ on the `train` split, and the rules are reported on `test` (held-out seed, looks
 `--serve-blend S C` and `--serve-near-duplicate T` set the configured blend and content threshold (e.g. `0.7 0.3`
 and `0.9`, the plain content rule of before the copy check) so the "today" rule is the one the measurement is made
 against. `blends` holds, at the shipped copy threshold (configs/offline.yaml), the blend and content threshold
-chosen on train among `BLEND_GRID` x `NEAR_DUPLICATE_GRID` (how the shipped defaults were chosen), and every rule of
-that grid on both splits, for reading beside the choice (choices are train-only). `raw_beside` holds, on the same
-splits and embeddings, the configured rule with the background-normalised copy score (`serve.copy_background_weight`,
-`serve.copy_threshold`) beside the same blend with the raw score at its own threshold (both thresholds the best F1
-on the 15-subject train split, `bench/copy_normalisation.json`), the defaults shipped with the raw score (`BEFORE`),
-and `eval-recommend`'s own choice made with each score.
+chosen on train among `BLEND_GRID` x `NEAR_DUPLICATE_GRID` (how the shipped defaults were chosen), every rule of
+that grid on both splits, for reading beside the choice (choices are train-only), and the content score's
+distribution over copies, other shots of the subject and unrelated pairs (the scale the blend acts on).
+`raw_beside` holds, on the same splits and embeddings, the configured rule with the background-normalised copy score
+(`serve.copy_background_weight`, `serve.copy_threshold`) beside the same blend with the raw score at its own threshold
+(both thresholds the best F1 on the 15-subject train split, `bench/copy_normalisation.json`), the defaults shipped
+with the raw score (`BEFORE`), and `eval-recommend`'s own choice made with each score.
 Embeddings are cached under OUT/cache, so a rerun (e.g. after a descriptor change) only re-describes the frames.
 Usage:
 
@@ -27,6 +28,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from vidstyle.core.settings import Settings, load_settings
 from vidstyle.evaluation.copy_benchmark import make_copy_benchmark
 from vidstyle.evaluation.recommend_eval import (
@@ -37,6 +40,7 @@ from vidstyle.evaluation.recommend_eval import (
     detection,
     evaluate_recommend,
     load,
+    pair_scores,
     rank_queries,
     summarise,
 )
@@ -68,7 +72,21 @@ def _blends(labels: Path, settings: Settings, cache: Path, k: int) -> dict:
                 data, Rule("blend", style, content, near, serve.copy_threshold,
                            copy_background_weight=serve.copy_background_weight), k))
             for split, data in splits.items() for near in NEAR_DUPLICATE_GRID for style, content in BLEND_GRID}
-    return {"chosen_on_train": chosen.as_dict(), "grid": grid}
+    return {"chosen_on_train": chosen.as_dict(), "grid": grid, "content_scores": _content_scores(splits)}
+
+
+def _content_scores(splits: dict) -> dict:
+    """Per split, the content cosine's median, 5th and 95th percentiles over pairs that are copies, other shots of
+    the same subject, and unrelated: where a content threshold or weight acts on the current content scale."""
+    out = {}
+    for split, data in splits.items():
+        same, _, content, subject = pair_scores(data)
+        groups = {"copies": same, "other footage, same subject": subject & ~same, "unrelated": ~subject & ~same}
+        out[split] = {name: {"pairs": int(sel.sum()),
+                             **{q: round(float(np.percentile(content[sel], p)), 3)
+                                for q, p in (("p5", 5), ("median", 50), ("p95", 95))}}
+                      for name, sel in groups.items()}
+    return out
 
 
 def _raw_beside(labels: Path, settings: Settings, cache: Path, k: int) -> dict:

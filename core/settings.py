@@ -127,7 +127,7 @@ class ServeSettings(BaseModel):
     max_upload_mb: int = Field(64, ge=1)
     recommend_style_weight: float = Field(1.0, description="weight of the style score in recommend's blend")
     recommend_content_weight: float = Field(
-        -0.3, description="weight of the content score in the blend; negative favours other subjects (chosen on the "
+        -0.5, description="weight of the content score in the blend; negative favours other subjects (chosen on the "
         "copy benchmark's train split with the normalised copy check, docs/recommend.md)"
     )
     near_duplicate_content: float = Field(

@@ -137,13 +137,13 @@ def test_recommend_ranks_by_the_blend_within_the_content_threshold(client: httpx
     body = client.get(f"/v1/videos/{QUERY}/recommend", params={"k": 6}).json()
     ranking = body["ranking"]
     assert body["video_id"] == QUERY and body["space"] == "style"
-    assert ranking == {"style_weight": 1.0, "content_weight": -0.3, "near_duplicate_content": 1.0, "candidates": 100,
+    assert ranking == {"style_weight": 1.0, "content_weight": -0.5, "near_duplicate_content": 1.0, "candidates": 100,
                        "copy_threshold": 0.188, "copy_background_weight": 1.0, "copy_check": True}
     results = body["results"]
     assert 0 < len(results) <= 6 and QUERY not in [r["video_id"] for r in results]
     for r in results:
         assert r["content_score"] <= ranking["near_duplicate_content"]
-        assert r["score"] == pytest.approx(r["style_score"] - 0.3 * r["content_score"], abs=1e-5)
+        assert r["score"] == pytest.approx(r["style_score"] - 0.5 * r["content_score"], abs=1e-5)
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     # The style scores are the similar route's style scores.
     style = {x["video_id"]: x["score"] for x in
