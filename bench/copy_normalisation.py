@@ -18,9 +18,13 @@ set's own footage and never the test split: test's background is train, train's 
 re-encoded: `bench/make_copy_background.py`, so SECOND itself is not scored there), K = 10, beta =
 `serve.copy_background_weight`; the copy threshold of each score (raw and normalised) is its best F1 on train
 (`evaluation.recommend_eval.best_f1_threshold`), and test is scored at those thresholds beside each other.
+
+`--blur SIGMA` describes every set with another descriptor blur (`copy_descriptor.BLUR`, a stored-format change
+measured before it ships); the packaged background was described with the shipped blur, so `shipped` is left out
+and the cross backgrounds above are the comparison (run once with each blur).
 Usage:
 
-    python bench/copy_normalisation.py BENCH/labels.csv SECOND/labels.csv [--json OUT.json]
+    python bench/copy_normalisation.py BENCH/labels.csv SECOND/labels.csv [--blur SIGMA] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from vidstyle.core.settings import load_settings
+from vidstyle.embedder import copy_descriptor
 from vidstyle.embedder.copies import match
 from vidstyle.embedder.copy_background import background_score, normalised, packaged
 from vidstyle.evaluation.recommend_eval import _descriptors, best_f1_threshold, copy_scores, micro_ap, read_items
@@ -88,8 +93,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("labels", type=Path)
     parser.add_argument("second", type=Path)
+    parser.add_argument("--blur", type=float, default=copy_descriptor.BLUR)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    shipped_blur, copy_descriptor.BLUR = copy_descriptor.BLUR, args.blur  # read by describe at call time
     started = time.perf_counter()
     items = read_items(args.labels)
     sets = {"train": [i for i in items if i.split == "train"], "test": [i for i in items if i.split == "test"],
@@ -97,7 +104,8 @@ def main() -> None:
     settings = load_settings(OFFLINE)
     desc = {name: [d[i.path] for i in sel] for name, sel in sets.items()
             for d in [_descriptors(sel, settings)]}
-    result: dict = {"sets": {name: len(sel) for name, sel in sets.items()}, "background": BACKGROUND, "micro_ap": {}}
+    result: dict = {"sets": {name: len(sel) for name, sel in sets.items()}, "background": BACKGROUND,
+                    "blur": args.blur, "micro_ap": {}}
     for name, sel in sets.items():
         own = _scores(desc[name])
         top = np.sort(np.nan_to_num(_scores(desc[name], desc[BACKGROUND[name]]), nan=-1.0), axis=1)[:, ::-1]
@@ -110,7 +118,8 @@ def main() -> None:
             for beta in BETAS:
                 row[f"k={k} beta={beta}"] = micro_ap(positive, (own - beta * (bg[:, None] + bg[None, :]) / 2)[iu])
         result["micro_ap"][name] = row
-    result["shipped"] = _shipped(sets, desc, settings.serve.copy_background_weight)
+    if args.blur == shipped_blur:  # the packaged background's descriptors are the shipped blur's
+        result["shipped"] = _shipped(sets, desc, settings.serve.copy_background_weight)
     grid = [key for key in result["micro_ap"]["train"] if key != "raw"]
     chosen = max(grid, key=lambda key: result["micro_ap"]["train"][key] + result["micro_ap"]["second"][key])
     result["chosen_on_train_and_second"] = chosen
