@@ -31,7 +31,11 @@ fitted on train and SECOND together (what would ship), report only.
 
 Usage:
 
-    python bench/copy_projection.py BENCH/labels.csv SECOND/labels.csv --json OUT.json [--cache DIR] [--heldout]
+    python bench/copy_projection.py BENCH/labels.csv SECOND/labels.csv --json OUT.json [--cache DIR]
+        [--heldout | --diagnostics]
+
+`--diagnostics` (after the choice, report only): per-edit AP of the shipped matcher and of shrinkage 0.1 and 1
+fitted on either training set, on all three sets (so also in sample), and the within-footage spectrum of the fit.
 """
 
 from __future__ import annotations
@@ -127,8 +131,9 @@ def _patch(projection: np.ndarray | None) -> None:
         copies.cells = lambda descriptors, windows=WINDOWS: cells(descriptors, windows) @ projection
 
 
-def score(items: list, desc: list, background: list, projection: np.ndarray | None) -> dict:
-    """Raw and normalised (k = K, beta = BETA) µAP of all pairs of one set, with one projection."""
+def normalised_scores(items: list, desc: list, background: list, projection: np.ndarray | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(n, n) raw and normalised (k = K, beta = BETA) copy scores of all pairs of one set, with one projection."""
     _patch(projection)
     try:
         own = [copies.prepare(d) for d in desc]
@@ -143,11 +148,50 @@ def score(items: list, desc: list, background: list, projection: np.ndarray | No
                 raw[i, j] = raw[j, i] = copies.best_score(own[i], own[j])
     bg = np.array([np.nan if p is None else np.sort([copies.best_score(p, o) for o in bg_prep])[-K:].mean()
                    for p in own])
+    return raw, raw - BETA * (bg[:, None] + bg[None, :]) / 2
+
+
+def _pairs(items: list) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
     footage = np.array([i.footage_id for i in items])
-    iu = np.triu_indices(n, 1)
-    positive = (footage[:, None] == footage[None, :])[iu]
-    norm = raw - BETA * (bg[:, None] + bg[None, :]) / 2
+    iu = np.triu_indices(len(items), 1)
+    return iu, (footage[:, None] == footage[None, :])[iu]
+
+
+def score(items: list, desc: list, background: list, projection: np.ndarray | None) -> dict:
+    """Raw and normalised µAP of all pairs of one set, with one projection."""
+    raw, norm = normalised_scores(items, desc, background, projection)
+    iu, positive = _pairs(items)
     return {"raw": round(micro_ap(positive, raw[iu]), 4), "normalised": round(micro_ap(positive, norm[iu]), 4)}
+
+
+def per_edit(items: list, norm: np.ndarray) -> dict:
+    """Normalised AP of each kind of copy pair (the pair's primary edits, e.g. `caption` for an original and its
+    captioned copy, `crop+look` for two copies) against every pair of other footage: which edits a setting helps."""
+    iu, positive = _pairs(items)
+    edits = [i.primary_edit for i in items]
+    kind = np.array(["+".join(sorted(e for e in (edits[a], edits[b]) if e)) for a, b in zip(*iu)])
+    out = {"all": round(micro_ap(positive, norm[iu]), 4)}
+    for k in sorted(set(kind[positive])):
+        chosen = positive & (kind == k)
+        keep = ~positive | chosen
+        out[k] = {"pairs": int(chosen.sum()), "ap": round(micro_ap(chosen[keep], norm[iu][keep]), 4)}
+    return out
+
+
+def spectrum(data: tuple[np.ndarray, np.ndarray]) -> dict:
+    """How much of the cells' spread is within footage, along each axis of the within-footage covariance: a
+    constant ratio means within-footage change looks like the spread between footage, so whitening it is close to
+    whitening the cells themselves (a fixed re-weighting of orientation frequencies, nothing look-specific)."""
+    x, labels = data
+    _, index = np.unique(labels, return_inverse=True)
+    means = np.zeros((index.max() + 1, x.shape[1]))
+    np.add.at(means, index, x)
+    means /= np.bincount(index)[:, None]
+    within = x - means[index]
+    s_w, s_t = within.T @ within / len(x), np.cov(x.T)
+    values, vectors = np.linalg.eigh(s_w)
+    return {"within_share": np.round(values / values.sum(), 3).tolist(),
+            "within_over_total": np.round([(v @ s_w @ v) / (v @ s_t @ v) for v in vectors.T], 3).tolist()}
 
 
 def _load(labels: Path, second: Path, cache: Path | None) -> tuple[dict, dict]:
@@ -177,13 +221,29 @@ def main() -> None:
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--cache", type=Path, help="folder for the sets' descriptors (decoded once)")
     parser.add_argument("--heldout", action="store_true", help="score the test split (after the choice)")
+    parser.add_argument("--diagnostics", action="store_true",
+                        help="after the choice: per-edit AP on every set, in-sample fits, the fit's spectrum")
     args = parser.parse_args()
     started = time.perf_counter()
     sets, desc = _load(args.labels, args.second, args.cache)
     result = json.loads(args.json.read_text()) if args.json.is_file() else {}
     result.update({"sets": {name: len(sel) for name, sel in sets.items()}, "background": BACKGROUND,
                    "k": K, "beta": BETA})
-    if not args.heldout:
+    if args.diagnostics:
+        data = {name: fitting_cells(sets[name], desc[name]) for name in FIT_FOR}
+        block: dict = {"spectrum": {name: spectrum(d) for name, d in data.items()}}
+        for name in ("train", "second", "test"):
+            background = desc[BACKGROUND[name]]
+            row = {"shipped": per_edit(sets[name], normalised_scores(sets[name], desc[name], background, None)[1])}
+            for fitted_on in FIT_FOR:
+                for shrinkage in (0.1, 1.0):
+                    projection = fit(data[fitted_on], shrinkage, 8)
+                    row[f"fit {fitted_on}, shrink {shrinkage}"] = per_edit(
+                        sets[name], normalised_scores(sets[name], desc[name], background, projection)[1])
+            block[name] = row
+            print(name, json.dumps(row), flush=True)
+        result["diagnostics"] = block
+    elif not args.heldout:
         selection: dict = {}
         for name, fitted_on in FIT_FOR.items():
             data = fitting_cells(sets[fitted_on], desc[fitted_on])
@@ -208,7 +268,7 @@ def main() -> None:
             row[label] = score(sets["test"], desc["test"], desc["train"], fit(data, shrinkage, dim))
             print("test", label, row[label], flush=True)
         result["heldout_test"] = {"fitted_on": "train + second", "micro_ap": row}
-    stage = "heldout" if args.heldout else "selection"
+    stage = "diagnostics" if args.diagnostics else "heldout" if args.heldout else "selection"
     result.setdefault("seconds", {})[stage] = round(time.perf_counter() - started, 1)
     text = json.dumps(result, indent=2)
     print(text)
