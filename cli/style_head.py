@@ -62,5 +62,5 @@ def train_content_head_command(
 
     cfg = ContentHeadTraining(groups=groups, dim=dim, shrinkage=shrinkage, seed=seed)
     record = train_content_head(settings(config), out, cfg, progress=progress)
-    typer.echo(f"fitted a {dim}-dim content head on {record['frames']} frames of {record['scenes']} training scenes "
-               f"in {len(record['looks'])} training looks ({record['seconds']:.0f} s) -> {out}")
+    typer.echo(f"fitted a {record['dim']}-dim content head on {record['frames']} frames of {record['scenes']} "
+               f"training scenes in {len(record['looks'])} training looks ({record['seconds']:.0f} s) -> {out}")

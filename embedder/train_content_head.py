@@ -82,4 +82,4 @@ def train_content_head(settings: Settings, out: Path, cfg: ContentHeadTraining =
     record = {"training": asdict(cfg), "frames": int(keep.sum()), "scenes": int(len(np.unique(labels[keep]))),
               "looks": sorted({data.looks[i] for i in data.labels[keep]})}
     save_content_head(head, out, record)  # no timings in the file: the same command writes the same bytes
-    return record | {"seconds": round(time.monotonic() - t0, 1)}
+    return record | {"dim": head.out_dim, "seconds": round(time.monotonic() - t0, 1)}

@@ -71,7 +71,7 @@ def fitted(tmp_path_factory):
 def test_fitting_is_reproducible_and_uses_training_looks_only(fitted) -> None:
     settings, root, record = fitted
     assert set(record["looks"]) <= set(looks_in("train"))
-    assert record["scenes"] == TINY.groups * TINY.contents_per_group
+    assert record["scenes"] == TINY.groups * TINY.contents_per_group and record["dim"] == TINY.dim
     train_content_head(settings, root / "again.pt", TINY)
     assert (root / "head.pt").read_bytes() == (root / "again.pt").read_bytes()  # same command, same sha256
     left_out = sorted({family_of(name) for name in record["looks"]})[0]
