@@ -89,6 +89,14 @@ def _read_parquet(location: storage.Location, columns: list[str] | None = None) 
     return pq.read_table(location, columns=columns)
 
 
+def _read_schema(location: storage.Location) -> pa.Schema:
+    """A part's schema (its footer only)."""
+    if storage.is_url(location):
+        fs, path = storage.filesystem(str(location))
+        return pq.read_schema(path, filesystem=fs)
+    return pq.read_schema(location)
+
+
 def _write_parquet(target: storage.Location, table: pa.Table) -> None:
     """Publish `table` at `target` atomically: temp file and rename here, one whole object in object storage."""
     if storage.is_url(target):
@@ -197,13 +205,14 @@ def read_part(emb_dir: storage.Location, name: str, columns: list[str] | None = 
     columns are read when the part has them (parts written before a column existed lack it)."""
     location = _child(emb_dir, name)
     if optional:
-        if storage.is_url(location):
-            fs, path = storage.filesystem(str(location))
-            names = pq.read_schema(path, filesystem=fs).names
-        else:
-            names = pq.read_schema(location).names
+        names = _read_schema(location).names
         columns = [*(columns or []), *(c for c in optional if c in names)]
     return _read_parquet(location, columns)
+
+
+def optional_column(table: pa.Table, name: str) -> list[Any]:
+    """A column's values, or None for every row of a part written before the column existed."""
+    return table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
 
 
 def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> dict[str, np.ndarray | None]:
@@ -215,13 +224,9 @@ def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> d
     wanted = None if video_ids is None else set(video_ids)
     out: dict[str, np.ndarray | None] = {}
     for part in parts(emb_dir):
-        name = Path(str(part)).name
-        try:
-            table = read_part(emb_dir, name, ["video_id", "status", COPY_COLUMN])
-        except (pa.ArrowInvalid, KeyError):  # a part from before the column: its videos stay unknown
-            table = read_part(emb_dir, name, ["video_id", "status"])
-            table = table.append_column(COPY_COLUMN, pa.nulls(table.num_rows, pa.list_(pa.list_(pa.float32()))))
-        for vid, status, frames in zip(*(table.column(c).to_pylist() for c in ("video_id", "status", COPY_COLUMN))):
+        table = read_part(emb_dir, Path(str(part)).name, ["video_id", "status"], optional=[COPY_COLUMN])
+        for vid, status, frames in zip(table.column("video_id").to_pylist(), table.column("status").to_pylist(),
+                                       optional_column(table, COPY_COLUMN)):
             if status == "ok" and (wanted is None or vid in wanted):
                 out[vid] = np.asarray(frames, np.float32) if frames else None
     return out

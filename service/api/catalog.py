@@ -160,8 +160,6 @@ class Catalog:
                                       optional=[dataset.COPY_COLUMN, dataset.COPY_BACKGROUND_COLUMN])
         except (FileNotFoundError, pa.ArrowInvalid):
             return {}  # deleted or rewritten under us; the next lookup sees the new entry
-        copies = (table.column(dataset.COPY_COLUMN).to_pylist() if dataset.COPY_COLUMN in table.column_names
-                  else [None] * table.num_rows)
         media = {
             vid: Media([float(t) for t in (times or [])], list(thumbs or []),
                        np.asarray(desc, np.float32) if desc else None, background)
@@ -169,7 +167,7 @@ class Catalog:
                 table.column("video_id").to_pylist(),
                 table.column("frame_times").to_pylist(),
                 table.column("thumbnails").to_pylist(),
-                copies,
+                dataset.optional_column(table, dataset.COPY_COLUMN),
                 dataset.stored_backgrounds(table, packaged().sha256),
             )
         }

@@ -152,3 +152,13 @@ def test_an_older_dataset_without_the_column_computes_scores_on_first_use(videos
     assert got["original"] == pytest.approx(background_score(descriptors["original"]))
     assert got["city"] == pytest.approx(background_score(descriptors["city"]))
     assert got["unknown"] is None  # no descriptors: unknown, and the copy check says so
+
+
+def test_a_part_from_before_copy_descriptors_reads_as_unknown(videos: dict[str, Path], tmp_path: Path) -> None:
+    part = dataset.write_part(tmp_path, _rows(videos, ["original", "city"]), DIMS)
+    table = pq.read_table(part)
+    pq.write_table(table.drop_columns([dataset.COPY_COLUMN, dataset.COPY_BACKGROUND_COLUMN]), part)
+    assert dataset.copy_descriptors(tmp_path) == {"original": None, "city": None}
+    dataset.write_part(tmp_path, _rows(videos, ["flip"]), DIMS)  # a newer part beside it keeps its descriptors
+    got = dataset.copy_descriptors(tmp_path)
+    assert got["original"] is None and got["flip"] is not None and got["flip"].shape[1] == 512
