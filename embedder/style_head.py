@@ -61,7 +61,7 @@ class StyleHead(nn.Module):
         if palette_gate:
             if "rgb" not in layout:
                 raise StyleHeadError("a palette gate needs the features' `rgb` block")
-            start = sum(size for name, size in _before(layout, "rgb"))
+            start = sum(list(layout.values())[: list(layout).index("rgb")])  # the blocks ahead of it
             self.rgb = slice(start, start + layout["rgb"])
             self.gate = nn.Linear(hidden, 1)
         self.sha256 = "untrained"
@@ -86,12 +86,6 @@ class StyleHead(nn.Module):
             raise StyleHeadError("the style head was trained on other features: " + "; ".join(problems)
                                  + " (train one for these settings with `vidstyle train-style-head`, or set "
                                  "model.style_head: null)")
-
-
-def _before(layout: dict[str, int], name: str) -> list[tuple[str, int]]:
-    """The blocks ahead of `name` in the concatenation."""
-    names = list(layout)
-    return list(layout.items())[: names.index(name)]
 
 
 def _short(layout: dict[str, int]) -> str:

@@ -122,8 +122,8 @@ def test_a_palette_gate_carries_the_histogram_at_a_weight_per_frame(trained) -> 
     out = embed_with_head(head, x)
     assert out.shape == (len(x), TINY.out_dim + fx.block_layout()["rgb"])
     assert np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
-    start = list(fx.block_layout()).index("rgb")
-    rgb = x[:, sum(list(fx.block_layout().values())[:start]):][:, : fx.block_layout()["rgb"]]
+    rgb = x[:, head.rgb]
+    assert rgb.shape[1] == fx.block_layout()["rgb"]
     palette = out[:, TINY.out_dim:]
     cos = (palette * rgb).sum(1) / (np.linalg.norm(palette, axis=1) * np.linalg.norm(rgb, axis=1))
     assert np.allclose(cos, 1, atol=1e-4)  # the palette part is the frame's own histogram, scaled
