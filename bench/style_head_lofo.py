@@ -44,12 +44,16 @@ from vidstyle.media.looks import SPLITS
 REPO = Path(__file__).resolve().parents[1]
 CANDIDATES = {"current": HeadTraining(), "palette": HeadTraining(palette_variants=3),
               "without_light": HeadTraining(exclude_families=("light",)),
-              "gated": HeadTraining(palette_gate=True)}
+              "gated": HeadTraining(palette_gate=True),
+              "composed": HeadTraining(composed_looks=8),
+              "composed_half": HeadTraining(looks_per_group=4, composed_looks=4)}
 """Head recipes compared: the shipped one's data; the same data plus three re-coloured look instances per group
 (labelled as looks of their own, so only palette separates them); and the same data without the `light` family
 (the training data before that family was written), to see what a family decided by palette adds; and the head
 with a palette gate (`StyleHead(palette_gate=True)`: the RGB histogram beside its output at a weight it predicts
-per frame)."""
+per frame); the same data plus eight composed look instances per group (`HeadTraining.composed_looks`: two
+training-family looks of different families applied in sequence, labelled by the pair), doubling the looks per group;
+and four library looks plus four composed ones per group (the same number of frames as today's)."""
 
 
 def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float) -> dict[str, np.ndarray]:

@@ -21,6 +21,15 @@ own (`halftone~palette2`). The pair sits in one group as hard negatives, which o
 training-family looks and training scenes are re-coloured. The variants' statistics are cached apart from the
 base data, so adding them does not recompute the rest.
 
+Composed looks (`composed_looks` > 0). ~50 training looks are few for a head meant to recognise looks nobody here
+wrote, and in each of them palette and texture come bundled one way. Each group therefore also renders this many
+extra look instances that are compositions of two training looks from different families
+(`media.looks.compose`: `pixel+sepia` is pixel art, then a sepia grade), each drawn once per group and applied to
+all of the group's scenes, labelled by the ordered pair: hundreds of distinct looks in which palette and texture vary
+independently (domain randomisation). Only training-family looks and training scenes; leaving a family out
+(`exclude_families`) drops every composition that draws on it. Cached apart from the base data, as the palette
+variants are.
+
 The backbone is frozen, so the statistics of every training frame are computed once (and cached on disk); the
 training loop only runs the head, a few seconds per hundred steps on a CPU. Everything is seeded, and a
 checkpoint taken at any step resumes to the same weights as an uninterrupted run.
@@ -46,7 +55,14 @@ from vidstyle.core.files import atomic_write
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.features import STYLE_BLOCKS_VERSION, FeatureExtractor
 from vidstyle.embedder.style_head import StyleHead, save_style_head
-from vidstyle.media.looks import LOOK_LIBRARY, base_look, looks_in, palette_variant, variant_recolouring
+from vidstyle.media.looks import (
+    LOOK_LIBRARY,
+    compose,
+    looks_in,
+    palette_variant,
+    source_families,
+    variant_recolouring,
+)
 
 Image = np.ndarray
 
@@ -73,6 +89,7 @@ class HeadTraining:
     palettes_per_look: int = 2  # fixed re-colourings per look that a variant draws from
     palette_families: tuple[str, ...] = ("grade", "halftone", "texture")  # looks that may be re-coloured
     palette_gate: bool = False  # output also carries the RGB histogram at a weight the head predicts per frame
+    composed_looks: int = 0  # per group, this many extra look instances composed of two training-family looks
     seed: int = 0
 
     def data_key(self) -> dict:
@@ -83,6 +100,9 @@ class HeadTraining:
     def palette_key(self) -> dict:
         return self.data_key() | {k: getattr(self, k) for k in ("palette_variants", "palettes_per_look",
                                                                  "palette_families")}
+
+    def composed_key(self) -> dict:
+        return self.data_key() | {"composed_looks": self.composed_looks}
 
 
 class TrainingError(VidstyleError, ValueError):
@@ -205,10 +225,21 @@ def training_look_names(cfg: HeadTraining) -> list[str]:
                     for k in range(1, cfg.palettes_per_look + 1)]
 
 
+def composition(rng: np.random.Generator, names: list[str]) -> tuple[str, str]:
+    """Two looks of two different families among `names`, in the order they are applied (families drawn first, so
+    each family is as likely as any other whatever its number of looks)."""
+    families = sorted({LOOK_LIBRARY[n].family for n in names})
+    first, second = rng.choice(len(families), 2, replace=False)
+    pick = [[n for n in names if LOOK_LIBRARY[n].family == families[f]] for f in (first, second)]
+    return tuple(str(looks[int(rng.integers(len(looks)))]) for looks in pick)  # type: ignore[return-value]
+
+
 def render_training_frames(cfg: HeadTraining, size: int, progress: bool = False,
                            part: str = "all") -> TrainingFrames:
-    """Every (scene, look instance) combination of every group, from the training families only, and (with
-    `palette_variants`) the re-coloured copies of some of those instances. `part`: "base", "palette" or "all"."""
+    """Every (scene, look instance) combination of every group, from the training families only, (with
+    `palette_variants`) the re-coloured copies of some of those instances and (with `composed_looks`) the group's
+    composed look instances on the same scenes. `part`: "base", "palette", "composed" or "all"; the composed
+    part's labels index its own names (the compositions it drew)."""
     names = list(looks_in(cfg.split))
     if len(names) < cfg.looks_per_group:
         raise TrainingError(f"split {cfg.split!r} has {len(names)} looks; looks_per_group is {cfg.looks_per_group}")
@@ -216,9 +247,22 @@ def render_training_frames(cfg: HeadTraining, size: int, progress: bool = False,
     photos = {name: load() for name, load in TRAINING_PHOTOS.items()}
     base: tuple[list, list, list] = ([], [], [])
     shifted: tuple[list, list, list] = ([], [], [])
+    composed: tuple[list, list, list] = ([], [], [])
+    composed_names: dict[str, int] = {}
+    offset = len(all_names) if part == "all" else 0  # the composed labels follow the others' in one frame set
     for g in tqdm(range(cfg.groups), desc="rendering training looks", disable=not progress):
         rng = np.random.default_rng([cfg.seed, g])
         scenes = [training_scene(rng, photos) for _ in range(cfg.contents_per_group)]
+        if part in ("composed", "all") and cfg.composed_looks > 0:
+            crng = np.random.default_rng([cfg.seed, g, 2])  # a stream of its own: the other data stays as it was
+            for _ in range(cfg.composed_looks):
+                look = compose(*composition(crng, names))
+                label = composed_names.setdefault(look.name, offset + len(composed_names))
+                instance = look.sample(crng)
+                for scene in scenes:
+                    _append(composed, _view(instance(scene), size, crng), label, g)
+        if part == "composed":
+            continue
         renders: dict[int, list[Image]] = {}
         for li in rng.choice(len(names), cfg.looks_per_group, replace=False):
             instance = LOOK_LIBRARY[names[li]].sample(rng)
@@ -236,10 +280,11 @@ def render_training_frames(cfg: HeadTraining, size: int, progress: bool = False,
             recolour, label = variant_recolouring(names[li], k), all_names.index(palette_variant(names[li], k).name)
             for img in renders[int(li)]:
                 _append(shifted, _view(recolour(img), size, vrng), label, g)
-    frames, labels, groups = (a + b for a, b in zip(base, shifted))
+    names_out = list(composed_names) if part == "composed" else all_names + list(composed_names)
+    frames, labels, groups = (a + b + c for a, b, c in zip(base, shifted, composed))
     if not frames:
-        return TrainingFrames(np.empty((0, size, size, 3), np.uint8), np.empty(0, int), np.empty(0, int), all_names)
-    return TrainingFrames(np.stack(frames), np.asarray(labels), np.asarray(groups), all_names)
+        return TrainingFrames(np.empty((0, size, size, 3), np.uint8), np.empty(0, int), np.empty(0, int), names_out)
+    return TrainingFrames(np.stack(frames), np.asarray(labels), np.asarray(groups), names_out)
 
 
 def _append(into: tuple[list, list, list], frame: Image, label: int, group: int) -> None:
@@ -261,21 +306,28 @@ def cached_blocks(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | Non
                   progress: bool = False) -> tuple[np.ndarray, TrainingFrames]:
     """The training set's statistics, from `cache_dir` when the same data and features were computed before.
 
-    The base data and the palette variants are cached apart (the base file is the same with or without them)."""
-    x, data = _cached_part(fx, cfg, cache_dir, "base", progress)
-    if cfg.palette_variants <= 0:
-        return x, data
-    xp, shifted = _cached_part(fx, cfg, cache_dir, "palette", progress)
-    return np.concatenate([x, xp]), TrainingFrames(np.empty(0), np.concatenate([data.labels, shifted.labels]),
-                                                   np.concatenate([data.groups, shifted.groups]), shifted.looks)
+    The base data, the palette variants and the composed looks are cached apart (the base file is the same with or
+    without them); the parts are joined by label name."""
+    parts = [_cached_part(fx, cfg, cache_dir, "base", progress)]
+    if cfg.palette_variants > 0:
+        parts.append(_cached_part(fx, cfg, cache_dir, "palette", progress))
+    if cfg.composed_looks > 0:
+        parts.append(_cached_part(fx, cfg, cache_dir, "composed", progress))
+    if len(parts) == 1:
+        return parts[0]
+    names = list(dict.fromkeys(name for _, part in parts for name in part.looks))
+    index = {name: i for i, name in enumerate(names)}
+    labels = [np.asarray([index[part.looks[i]] for i in part.labels], np.int64) for _, part in parts]
+    return np.concatenate([x for x, _ in parts]), TrainingFrames(
+        np.empty(0), np.concatenate(labels), np.concatenate([part.groups for _, part in parts]), names)
 
 
 def _cached_part(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None, part: str,
                  progress: bool) -> tuple[np.ndarray, TrainingFrames]:
-    data_key = cfg.data_key() if part == "base" else cfg.palette_key()
+    data_key = {"base": cfg.data_key, "palette": cfg.palette_key, "composed": cfg.composed_key}[part]()
     key = hashlib.sha256(json.dumps([data_key, STYLE_BLOCKS_VERSION, fx.head_features(),
                                      list(fx.block_layout().items())], sort_keys=True).encode()).hexdigest()[:16]
-    stem = "style-head-data" if part == "base" else "style-head-palette"
+    stem = {"base": "style-head-data", "palette": "style-head-palette", "composed": "style-head-composed"}[part]
     path = None if cache_dir is None else Path(cache_dir) / f"{stem}-{key}.npz"
     if path is not None and path.is_file():
         with np.load(path, allow_pickle=False) as z:
@@ -342,8 +394,7 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
     data_s = time.perf_counter() - started
 
     if cfg.exclude_families:
-        keep = np.array([LOOK_LIBRARY[base_look(data.looks[i])].family not in cfg.exclude_families
-                         for i in data.labels])
+        keep = np.array([not set(source_families(data.looks[i])) & set(cfg.exclude_families) for i in data.labels])
         x, data = x[keep], TrainingFrames(data.frames, data.labels[keep], data.groups[keep], data.looks)
     torch.manual_seed(cfg.seed)
     head = StyleHead(fx.block_layout(), fx.head_features(), cfg.hidden, cfg.out_dim, cfg.palette_gate)
@@ -393,16 +444,18 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
 
 
 def _recorded(cfg: HeadTraining) -> dict:
-    """The settings as the head file records them; the palette options and gate only when used, so that a head
-    trained without them is the same file as before they existed. (The record's look names are fresh strings, never the
-    interned names that the options also hold: pickle shares repeated objects, and the file would then depend on
-    whether the data came from the cache or a fresh rendering.)"""
+    """The settings as the head file records them; the palette options, gate and compositions only when used, so
+    that a head trained without them is the same file as before they existed. (The record's look names are fresh
+    strings, never the interned names that the options also hold: pickle shares repeated objects, and the file would
+    then depend on whether the data came from the cache or a fresh rendering.)"""
     record = asdict(cfg)
     if not cfg.palette_gate:
         del record["palette_gate"]
     if cfg.palette_variants <= 0:
         for key in ("palette_variants", "palettes_per_look", "palette_families"):
             del record[key]
+    if cfg.composed_looks <= 0:
+        del record["composed_looks"]
     return record
 
 

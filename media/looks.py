@@ -1492,3 +1492,33 @@ def variant_recolouring(name: str, k: int) -> Callable[[Image], Image]:
 def base_look(name: str) -> str:
     """The library look a (possibly palette-variant) look name comes from."""
     return name.split(PALETTE_MARK)[0]
+
+
+# ---------------------------------------------------------------- composed looks (training data, not library looks)
+COMPOSE_MARK = "+"
+"""Joins the two looks of a composition in its name, in the order they are applied: `pixel+sepia`."""
+
+
+def compose(first: str, second: str) -> Look:
+    """Look `first`, then look `second` on its output: a look of its own for training, drawn as one instance.
+
+    Why: the training families hold only ~50 looks, and in each of them palette and texture come bundled one way.
+    Applying two looks of different families in sequence (a pixel-art screen under a sepia grade, a canvas weave
+    under a halftone) gives hundreds of looks in which palette and texture vary independently, the kind of
+    diversity domain randomisation relies on to generalise beyond the looks written here. An instance draws both
+    looks' parameters once from one stream, so it is a fixed function of the frame: two coherent looks make a
+    coherent composition on video. Not in `LOOK_LIBRARY`: benchmarks never draw it."""
+    a, b = get_look(first), get_look(second)
+
+    def sample(rng: np.random.Generator) -> Instance:
+        one, two = a.sample(rng), b.sample(rng)
+        return lambda img: two(one(img))
+
+    return Look(f"{first}{COMPOSE_MARK}{second}", f"{a.family}{COMPOSE_MARK}{b.family}",
+                f"{a.library}{COMPOSE_MARK}{b.library}", sample, f"{a.summary} Then: {b.summary}")
+
+
+def source_families(name: str) -> tuple[str, ...]:
+    """The library families a training look's name draws on: one for a library look or a palette variant, two for
+    a composition. Leaving a family out of training leaves out every look whose name draws on it."""
+    return tuple(family_of(base_look(part)) for part in name.split(COMPOSE_MARK))
