@@ -6,6 +6,9 @@
    (shrinkage, dim) of the grid, a projection is fitted on the frames of the other training families and scored on
    the content triplets of training-split benchmarks whose look family is F, beside the hand-built vector on the same
    triplets. The choice is the grid point with the best mean over left-out families (ties: the smaller dim).
+   With `--composed-looks K`, the same grid is also fitted on the training data plus K composed looks per group
+   (`ContentHeadTraining.composed_looks`; a left-out family's compositions are left out with it); that data is
+   chosen only if its best left-out mean beats the shipped data's best by `--data-margin` or more.
 3. Held-out families, once, with the choice fixed: the projection fitted on every training family (what
    `vidstyle train-content-head` writes with those values), the hand-built content vector (the earlier default) and
    the 8x8 thumbnail baseline, on the same decoded frames in the same run, per benchmark, kind and family.
@@ -40,7 +43,7 @@ from vidstyle.embedder.train_content_head import ContentHeadTraining, hand_conte
 from vidstyle.embedder.train_style_head import render_training_frames
 from vidstyle.evaluation.baseline import thumbnail
 from vidstyle.media.decode import decode_file
-from vidstyle.media.looks import SPLITS, family_of
+from vidstyle.media.looks import COMPOSE_MARK, SPLITS, source_families
 
 REPO = Path(__file__).resolve().parents[1]
 SHRINKAGE = (0.1, 1.0, 10.0)
@@ -51,18 +54,19 @@ def key_of(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def training_vectors(fx: FeatureExtractor, cfg: ContentHeadTraining, cache: Path
+def training_vectors(fx: FeatureExtractor, cfg: ContentHeadTraining, cache: Path, part: str = "base"
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, scene labels, look family) of the training frames; cached by what they depend on."""
-    key = key_of(cfg.rendering().data_key(), dataclasses.asdict(cfg), fx.content_features())  # data_key: the looks
-    path = cache / f"content-train-{key}.npz"
+    """(x, scene labels, look families joined by `COMPOSE_MARK`) of the training frames; cached by what they depend
+    on. `part`: "base", or "composed" for the composed looks alone (cached apart, so the base file is reused)."""
+    key = key_of(cfg.rendering().data_key(), cfg.recorded(), fx.content_features())  # data_key: the looks
+    path = cache / f"content-train-{key}.npz" if part == "base" else cache / f"content-{part}-{key}.npz"
     if path.is_file():
         with np.load(path) as z:
             return z["x"], z["scenes"], z["families"]
-    data = render_training_frames(cfg.rendering(), fx.settings.input_size)
+    data = render_training_frames(cfg.rendering(), fx.settings.input_size, part=part)
     x = hand_content_vectors(fx, data.frames)
     scenes = scene_labels(data.groups, cfg.contents_per_group)
-    families = np.array([family_of(data.looks[i]) for i in data.labels])
+    families = np.array([COMPOSE_MARK.join(source_families(data.looks[i])) for i in data.labels])
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=x, scenes=scenes, families=families)
     return x, scenes, families
@@ -110,6 +114,10 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/vidstyle-content-cache"))
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--composed-looks", type=int, default=0,
+                    help="also fit the grid on the training data plus this many composed looks per group")
+    ap.add_argument("--data-margin", type=float, default=0.01,
+                    help="the composed data is chosen only if its best left-out mean is this much higher")
     ap.add_argument("--report-grid", action="store_true",
                     help="also score every grid point and the packaged head on the held-out families (report only)")
     args = ap.parse_args()
@@ -119,30 +127,47 @@ def main() -> None:
     m, d = settings.model, settings.decode
     fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m)
     cfg = ContentHeadTraining()
-    x, scenes, families = training_vectors(fx, cfg, args.cache)
-    result: dict = {"training": dataclasses.asdict(cfg), "frames": len(x), "lofo": {}, "heldout": {}}
+    datasets = {"": training_vectors(fx, cfg, args.cache)}  # prefix of the grid's column names -> its data
+    if args.composed_looks > 0:
+        composed = training_vectors(fx, dataclasses.replace(cfg, composed_looks=args.composed_looks), args.cache,
+                                    "composed")
+        datasets["composed "] = tuple(np.concatenate(pair) for pair in zip(datasets[""], composed))
+    x, scenes, _ = datasets[""]
+    result: dict = {"training": dataclasses.asdict(cfg), "frames": len(x), "lofo": {}, "heldout": {},
+                    "composed_looks": args.composed_looks}
 
     grid = [(s, k) for s in SHRINKAGE for k in DIMS]
     train = {b: bench_frames(b, fx, d.max_frames, d.min_gap_s) for b in args.train_bench}
     for family in SPLITS["train"]:
-        keep = families != family
         hits: dict[str, list[bool]] = {"hand": [], "thumbnail": []}
-        for s, k in grid:
-            proj = fit_projection(x[keep], scenes[keep], s, k)
-            for bench, frames in train.items():
-                hits.setdefault(f"s={s:g} d={k}", []).extend(content_hits(bench, file_vectors(frames, proj), family))
+        for prefix, (xs, ss, fs) in datasets.items():
+            keep = np.array([family not in f.split(COMPOSE_MARK) for f in fs])
+            for s, k in grid:
+                proj = fit_projection(xs[keep], ss[keep], s, k)
+                for bench, frames in train.items():
+                    hits.setdefault(f"{prefix}s={s:g} d={k}", []).extend(
+                        content_hits(bench, file_vectors(frames, proj), family))
         for bench, frames in train.items():
             hits["hand"].extend(content_hits(bench, file_vectors(frames, None), family))
             hits["thumbnail"].extend(content_hits(bench, {p: unit(t) for p, (_, t) in frames.items()}, family))
         result["lofo"][family] = {n: (float(np.mean(h)), len(h)) for n, h in hits.items()}
         print(family, {n: round(v[0], 3) for n, v in result["lofo"][family].items()}, flush=True)
-    means = {f"s={s:g} d={k}": float(np.mean([r[f"s={s:g} d={k}"][0] for r in result["lofo"].values()]))
-             for s, k in grid}
-    best = max(means.values())
-    s_best, k_best = min(((s, k) for s, k in grid if means[f"s={s:g} d={k}"] == best), key=lambda g: (g[1], g[0]))
-    result["choice"] = {"shrinkage": s_best, "dim": k_best, "lofo_mean": best}
-    print(f"chosen on training families: shrinkage {s_best:g}, dim {k_best} (mean {best:.3f})", flush=True)
+    means = {n: float(np.mean([r[n][0] for r in result["lofo"].values()])) for n in next(iter(result["lofo"].values()))}
 
+    def best_of(prefix: str) -> tuple[float, float, int]:
+        best = max(means[f"{prefix}s={s:g} d={k}"] for s, k in grid)
+        s, k = min(((s, k) for s, k in grid if means[f"{prefix}s={s:g} d={k}"] == best), key=lambda g: (g[1], g[0]))
+        return best, s, k
+
+    best, s_best, k_best = best_of("")
+    data = ""
+    if "composed " in datasets and best_of("composed ")[0] - best >= args.data_margin:
+        data, (best, s_best, k_best) = "composed ", best_of("composed ")
+    result["choice"] = {"shrinkage": s_best, "dim": k_best, "lofo_mean": best, "composed": bool(data)}
+    print(f"chosen on training families: {data or 'shipped '}data, shrinkage {s_best:g}, dim {k_best} "
+          f"(mean {best:.3f})", flush=True)
+
+    x, scenes, _ = datasets[data]
     proj = fit_projection(x, scenes, s_best, k_best)
     report: dict[str, tuple] = {}
     if args.report_grid:  # no choice rests on these: the choice above is fixed before they are computed
@@ -150,7 +175,8 @@ def main() -> None:
         if packaged is not None:
             head = load_content_head(packaged)
             report["packaged"] = (head.mean.numpy(), head.projection.numpy())
-        report |= {f"s={s:g} d={k}": fit_projection(x, scenes, s, k) for s, k in grid}
+        report |= {f"{prefix}s={s:g} d={k}": fit_projection(xs, ss, s, k) for prefix, (xs, ss, _) in datasets.items()
+                   for s, k in grid}
     for bench in args.heldout_bench:
         frames = bench_frames(bench, fx, d.max_frames, d.min_gap_s)
         vecs = {"thumbnail": {p: unit(t) for p, (_, t) in frames.items()}, "hand": file_vectors(frames, None),

@@ -293,6 +293,13 @@ def _append(into: tuple[list, list, list], frame: Image, label: int, group: int)
     into[2].append(group)
 
 
+def drawing_on_none(data: TrainingFrames, families: tuple[str, ...]) -> np.ndarray:
+    """(n,) bool: the frames whose look draws on none of `families`, the data left when they are left out of
+    training. A composition is dropped when either of its looks is of such a family, a palette variant with its
+    look."""
+    return np.array([not set(source_families(data.looks[i])) & set(families) for i in data.labels], bool)
+
+
 def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, progress: bool = False) -> np.ndarray:
     """(n, D) float32: the concatenated per-frame style blocks the head reads."""
     out = []
@@ -394,7 +401,7 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
     data_s = time.perf_counter() - started
 
     if cfg.exclude_families:
-        keep = np.array([not set(source_families(data.looks[i])) & set(cfg.exclude_families) for i in data.labels])
+        keep = drawing_on_none(data, cfg.exclude_families)
         x, data = x[keep], TrainingFrames(data.frames, data.labels[keep], data.groups[keep], data.looks)
     torch.manual_seed(cfg.seed)
     head = StyleHead(fx.block_layout(), fx.head_features(), cfg.hidden, cfg.out_dim, cfg.palette_gate)
