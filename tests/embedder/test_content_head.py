@@ -50,8 +50,9 @@ def test_the_projection_discounts_what_varies_within_a_scene() -> None:
         fit_projection(x, np.zeros(len(x)), 0.1, 8)
 
 
-def test_scene_labels_follow_the_renderers_order() -> None:
-    cfg = dataclasses.replace(TINY, groups=2, contents_per_group=2, looks_per_group=2)
+@pytest.mark.parametrize("composed", [0, 2])
+def test_scene_labels_follow_the_renderers_order(composed: int) -> None:
+    cfg = dataclasses.replace(TINY, groups=2, contents_per_group=2, looks_per_group=2, composed_looks=composed)
     data = render_training_frames(cfg.rendering(), 48)
     labels = scene_labels(data.groups, cfg.contents_per_group)
     assert len(np.unique(labels)) == cfg.groups * cfg.contents_per_group

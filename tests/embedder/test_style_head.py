@@ -17,13 +17,24 @@ from vidstyle.embedder.features import FeatureExtractor
 from vidstyle.embedder.style_head import StyleHeadError, load_style_head
 from vidstyle.embedder.train_style_head import (
     HeadTraining,
+    drawing_on_none,
     embed_with_head,
     extract_blocks,
     render_training_frames,
     supcon_loss,
     train_style_head,
 )
-from vidstyle.media.looks import PALETTE_MARK, base_look, family_of, get_look, looks_in, variant_recolouring
+from vidstyle.media.looks import (
+    COMPOSE_MARK,
+    PALETTE_MARK,
+    SPLITS,
+    base_look,
+    family_of,
+    get_look,
+    looks_in,
+    source_families,
+    variant_recolouring,
+)
 
 TINY = HeadTraining(groups=4, contents_per_group=3, looks_per_group=6, steps=40, group_batch=2, looks_batch=6,
                     per_look=3, hidden=64, out_dim=32, seed=3)
@@ -46,6 +57,31 @@ def test_palette_variants_add_recoloured_copies_and_leave_the_base_data_alone() 
         assert base_look(name) in {data.looks[i] for i in plain.labels[plain.groups == group]}
     again = render_training_frames(cfg, 48, part="palette")
     assert np.array_equal(again.frames, data.frames[n:]) and np.array_equal(again.labels, variants)
+
+
+@pytest.mark.slow
+def test_composed_looks_add_pairs_of_training_families_and_leaving_a_family_out_drops_its_pairs() -> None:
+    cfg = dataclasses.replace(TINY, groups=2, contents_per_group=2, looks_per_group=4, composed_looks=5)
+    data = render_training_frames(cfg, 48)
+    plain = render_training_frames(dataclasses.replace(cfg, composed_looks=0), 48)
+    n = len(plain.labels)
+    assert np.array_equal(data.frames[:n], plain.frames) and np.array_equal(data.labels[:n], plain.labels)
+    composed = data.labels[n:]
+    assert len(composed) == cfg.groups * cfg.composed_looks * cfg.contents_per_group
+    train = set(SPLITS["train"])
+    for label in composed:
+        families = source_families(data.looks[label])
+        assert len(families) == 2 and families[0] != families[1] and set(families) <= train
+    again = render_training_frames(cfg, 48, part="composed")  # the cached part: same frames, labels by name
+    assert np.array_equal(again.frames, data.frames[n:])
+    assert [again.looks[i] for i in again.labels] == [data.looks[i] for i in composed]
+    for left_out in SPLITS["train"]:
+        keep = drawing_on_none(data, (left_out,))
+        kept = {data.looks[i] for i in data.labels[keep]}
+        dropped = {data.looks[i] for i in data.labels[~keep]}
+        assert all(left_out not in source_families(name) for name in kept)
+        assert all(left_out in source_families(name) for name in dropped)
+    assert any(COMPOSE_MARK in data.looks[i] for i in data.labels[drawing_on_none(data, ("light",))])
 
 
 def test_a_palette_shift_changes_colour_and_keeps_the_texture() -> None:
@@ -105,6 +141,19 @@ def test_training_with_palette_variants_is_seeded(trained) -> None:
     assert first["losses"] == again["losses"]
     assert (root / "palette.pt").read_bytes() == (root / "palette2.pt").read_bytes()
     assert (root / "palette.pt").read_bytes() != (root / "head.pt").read_bytes()
+
+
+@pytest.mark.slow
+def test_training_with_composed_looks_is_seeded_and_leaves_a_family_out(trained) -> None:
+    settings, root, record = trained
+    cfg = dataclasses.replace(TINY, composed_looks=2, exclude_families=("light",))
+    first = train_style_head(settings, root / "composed.pt", cfg, cache_dir=root / "cache", progress=False)
+    again = train_style_head(settings, root / "composed2.pt", cfg, cache_dir=root / "cache", progress=False)
+    data = render_training_frames(cfg, 48)
+    assert first["frames"] == int(drawing_on_none(data, ("light",)).sum())
+    assert first["config"]["composed_looks"] == 2 and "composed_looks" not in record["config"]
+    assert first["losses"] == again["losses"]
+    assert (root / "composed.pt").read_bytes() == (root / "composed2.pt").read_bytes()
 
 
 @pytest.mark.slow
