@@ -35,7 +35,7 @@ import numpy as np
 
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write_bytes
-from vidstyle.embedder.copies import DescriptorLookup, Prepared, best_score, prepare
+from vidstyle.embedder.copies import EDGES, DescriptorLookup, Prepared, best_score, prepare
 
 K = 10  # background scores averaged (chosen on training data: bench/RESULTS.md)
 FILE = "copy_background.npy"  # in the package's heads/ folder
@@ -102,14 +102,15 @@ def packaged() -> Background:
     return load(path)
 
 
-def background_score(descriptors: np.ndarray | None, background: Background | None = None) -> float | None:
+def background_score(descriptors: np.ndarray | None, background: Background | None = None,
+                     edges: tuple[str, ...] = EDGES) -> float | None:
     """bg(x): the mean of the `K` highest copy scores of a video against the background set (the packaged one
-    unless given); None when its descriptors are unusable."""
+    unless given), with `match`'s `edges`; None when its descriptors are unusable."""
     video = prepare(descriptors)
     if video is None:
         return None
     background = background or packaged()
-    scores = np.array([best_score(video, other) for other in background.videos])
+    scores = np.array([best_score(video, other, edges) for other in background.videos])
     return float(np.sort(scores)[-K:].mean())
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.copies import match
+from vidstyle.embedder.copies import EDGE_BANDS, _similarities, match, prepare
 from vidstyle.embedder.copy_descriptor import (
     DIM,
     GRID,
@@ -41,6 +41,12 @@ def _descriptors(path: Path) -> np.ndarray:
 def original_frames(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     """The keyframes of one original, as decoded from its H.264 file."""
     return _keyframes(_Renderer(tmp_path_factory.mktemp("original"), seed=5).render(CopyItem("test", SUBJECT, 0, LOOK)))
+
+
+@pytest.fixture(scope="module")
+def other_frames(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """The keyframes of the subject's other shot (different footage), as decoded from its H.264 file."""
+    return _keyframes(_Renderer(tmp_path_factory.mktemp("other"), seed=5).render(CopyItem("test", SUBJECT, 1, LOOK)))
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +140,57 @@ def test_a_mostly_static_video_has_no_overlay(original_frames: np.ndarray) -> No
     backdrop[:, :, : backdrop.shape[2] * 3 // 4] = 90
     for frames in (still, backdrop):
         assert overlay_weights(describe(frames)).min() == pytest.approx(1.0)
+
+
+SUBTITLES = ("WAIT FOR IT", "SO CUTE", "NO WAY", "LOOK AT THIS", "#VIRAL", "OMG", "REPLAY", "SAVE THIS")
+
+
+def _subtitled(frames: np.ndarray, crop: bool) -> np.ndarray:
+    """An opaque band along the bottom fifth with a different subtitle on every keyframe (so it is not static and
+    the overlay weights leave it in), after an 80 % crop when `crop`."""
+    side, out = frames.shape[1], []
+    for n, f in enumerate(frames):
+        if crop:
+            top, left, keep = side // 10, side // 20, side * 4 // 5
+            f = cv2.resize(f[top : top + keep, left : left + keep], (side, side), interpolation=cv2.INTER_AREA)
+        f, band = f.copy(), side // 5
+        f[side - band :] = (20, 20, 20)
+        cv2.putText(f, SUBTITLES[n % len(SUBTITLES)], (8, side - band // 2 + 8), cv2.FONT_HERSHEY_DUPLEX, 0.7,
+                    (255, 255, 255), 2, cv2.LINE_AA)
+        out.append(f)
+    return np.stack(out)
+
+
+def test_edge_bands_score_the_cosine_of_the_kept_cells_alone() -> None:
+    """Each band's similarity is the weighted cosine of the kept cells, centred again over themselves (computed
+    here the slow way, cell by cell); the first band keeps every cell and is the plain comparison."""
+    rng = np.random.default_rng(0)
+    q, c = prepare(rng.random((3, DIM)).astype(np.float32) ** 3), prepare(rng.random((2, DIM)).astype(np.float32) ** 3)
+    c.mirrored.weights[:] = rng.random(c.mirrored.weights.shape)  # overlay weights of any value
+    bands = [np.ones(GRID * GRID, bool), *EDGE_BANDS.values()]
+    sims = _similarities(q.plain, c.mirrored, slice(0, 1), slice(1, None), edges=tuple(EDGE_BANDS))
+    assert np.allclose(sims[:: len(bands)], _similarities(q.plain, c.mirrored, slice(0, 1), slice(1, None)),
+                       atol=1e-5)
+    x, y = q.plain.cells[:, 0], c.mirrored.cells[:, 1:]
+    u = q.plain.weights[0] * c.mirrored.weights[1:]  # (views, cells)
+    expected = np.empty((len(y[0]), len(bands), len(x), len(y)))
+    for p_, e, i, j in np.ndindex(expected.shape):
+        keep = bands[e]
+        a = (x[i, keep] - x[i, keep].mean()) * u[p_, keep, None]
+        b = (y[j, p_, keep] - y[j, p_, keep].mean()) * u[p_, keep, None]
+        expected[p_, e, i, j] = (a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum())
+    assert np.abs(sims - expected.reshape(sims.shape)).max() < 1e-4
+
+
+def test_edge_bands_find_a_subtitled_crop_and_not_other_footage_under_the_band(
+        original_frames: np.ndarray, other_frames: np.ndarray) -> None:
+    """A cropped copy under a subtitle band (changing text: the overlay weights keep it) is a copy once the bottom
+    row of cells may be left out; without the bands it is not. Another shot of the subject under the same band
+    stays far from a copy: the band itself does not match (it is left out of both sides)."""
+    original = describe(original_frames)
+    copy, other = describe(_subtitled(original_frames, crop=True)), describe(_subtitled(other_frames, crop=False))
+    banded, plain = match(original, copy, edges=("bottom",)), match(original, copy)
+    assert banded.is_copy(THRESHOLD) and not plain.is_copy(THRESHOLD)
+    assert banded.score > plain.score + 0.2
+    assert not match(original, other, edges=tuple(EDGE_BANDS)).is_copy(THRESHOLD)
+    assert match(original, copy, edges=tuple(EDGE_BANDS)).score >= banded.score  # more hypotheses, the best kept

@@ -1,0 +1,229 @@
+"""Copy matching with edge-band hypotheses (`vidstyle.embedder.copies`, `edges`) beside the matcher without them.
+
+Captions, title bars, subtitles and side banners sit along an edge of the frame; under one, a row or column of the
+4 x 4 view cells scores near zero or below and pulls the whole-frame cosine down. With `edges` (the four bands, or
+those of `--bands`) the matcher also tries each pairing of views with one edge row or column left out of both,
+composed with every other hypothesis, and keeps the best per video pair. Training data has no edge overlays, so the
+training sets can only show what the extra hypotheses cost; the rule (bench/RESULTS.md, fixed before the first
+run): ship if, on BOTH training sets, the normalised µAP drops by at most `MAX_AP_DROP` and the share of other
+pairs flagged at the train-chosen threshold rises by at most `MAX_FLAGGED_RISE`.
+
+Blocks of the JSON, every one with both matchers in the same run:
+- `selection`: the 15-subject train split and the SECOND training selection set, scored as
+  `bench/copy_normalisation.py` scores them (normalised with k 10, beta 1 against the cross backgrounds: train's the
+  second set, the second set's train); each matcher's threshold the best F1 on train; `rule` applies the rule.
+- `heldout`: the test split (background: train), at each matcher's train threshold: µAP, recall, other pairs
+  flagged, recall by primary edit (copies against their original).
+- `shipped`: what would ship, through the production functions: bg(x) against the packaged background set,
+  thresholds the best F1 on train (how `serve.copy_threshold` was chosen), on train and test.
+- `ranking` (with `--ranking LABELS`, the 8-subject splits of `bench/recommend_eval.py`, its cached embeddings):
+  the configured blend (configs/offline.yaml) with each matcher at its `shipped` threshold, per split.
+- `cost`: ms a pair of `match` on test videos, each matcher, min of 3 interleaved runs.
+Usage:
+
+    python bench/copy_edges.py BENCH/labels.csv SECOND/labels.csv --json OUT.json [--cache DIR]
+        [--ranking REC/labels.csv] [--bands top bottom left right]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vidstyle.core.settings import load_settings
+from vidstyle.embedder.copies import EDGE_BANDS, best_score, match, prepare
+from vidstyle.embedder.copy_background import K, background_score, packaged
+from vidstyle.evaluation.recommend_eval import (
+    Item,
+    Rule,
+    SplitData,
+    _descriptors,
+    best_f1_threshold,
+    detection,
+    load,
+    rank_queries,
+    read_items,
+    summarise,
+)
+
+OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
+BACKGROUND = {"train": "second", "second": "train", "test": "train"}  # as bench/copy_normalisation.py
+BETA = 1.0
+MATCHERS: dict[str, tuple[str, ...]] = {"shipped": (), "edges": tuple(EDGE_BANDS)}
+MAX_AP_DROP = 0.005
+MAX_FLAGGED_RISE = 0.0005  # 0.05 percentage points
+
+
+def _load(labels: Path, second: Path, cache: Path | None) -> tuple[dict, dict]:
+    """The three sets' items and descriptors (decoded once into `cache`, the format of bench/copy_projection.py)."""
+    items = read_items(labels)
+    sets = {"train": [i for i in items if i.split == "train"], "second": read_items(second),
+            "test": [i for i in items if i.split == "test"]}
+    settings = load_settings(OFFLINE)
+    desc = {}
+    for name, sel in sets.items():
+        path = cache / f"{name}.npz" if cache else None
+        if path is not None and path.is_file():
+            stored = np.load(path)
+            desc[name] = [stored[str(k)] if str(k) in stored.files else None for k in range(len(sel))]
+            continue
+        found = _descriptors(sel, settings)
+        desc[name] = [found[i.path] for i in sel]
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, **{str(k): d for k, d in enumerate(desc[name]) if d is not None})
+    return sets, desc
+
+
+_OWN: dict[tuple[str, bool], np.ndarray] = {}
+
+
+def _own(name: str, prepared: list, edges: tuple[str, ...]) -> np.ndarray:
+    """A set's pair scores under one matcher, computed once per run (`selection` and `shipped` share them)."""
+    if (name, edges) not in _OWN:
+        _OWN[name, edges] = _pair_scores(prepared, edges)
+    return _OWN[name, edges]
+
+
+def _pair_scores(prepared: list, edges: tuple[str, ...]) -> np.ndarray:
+    n = len(prepared)
+    out = np.full((n, n), np.nan)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if prepared[i] is not None and prepared[j] is not None:
+                out[i, j] = out[j, i] = best_score(prepared[i], prepared[j], edges)
+    return out
+
+
+def _background(prepared: list, background: list, edges: tuple[str, ...]) -> np.ndarray:
+    """bg(x) against a list of prepared videos: the mean of the K best scores (as `background_score`)."""
+    return np.array([np.nan if p is None else np.sort([best_score(p, b, edges) for b in background])[-K:].mean()
+                     for p in prepared])
+
+
+def _split(items: list[Item], copy: np.ndarray, background: np.ndarray) -> SplitData:
+    """Copy scores only: style and content are not what this measures (zeros)."""
+    zeros = np.zeros((len(items), 1))
+    return SplitData(items, zeros, zeros, copy, background)
+
+
+def _detection(data: SplitData, threshold: float) -> dict:
+    d = detection(data, threshold, 1.0, BETA)
+    return {"micro_ap": round(d["copy_micro_ap"], 4), "raw_micro_ap": round(d["raw_copy_micro_ap"], 4),
+            "recall": round(d["copy_recall"], 4), "other_pairs_flagged": round(d["copy_false_positive_rate"], 6),
+            "other_footage_flagged": round(d["other_footage_flagged"], 4),
+            "recall_by_edit": {k: round(v, 3) for k, v in d["recall_by_edit"].items()}}
+
+
+def _threshold(data: SplitData) -> float:
+    iu = np.triu_indices(len(data.items), 1)
+    return round(best_f1_threshold(data.same("footage_id")[iu], data.copy_for(BETA)[iu]), 3)
+
+
+def _selection(sets: dict, prepared: dict) -> dict:
+    """`selection` and `heldout` (module docstring): cross backgrounds, thresholds chosen on train."""
+    out: dict = {"selection": {}, "heldout": {}}
+    for matcher, edges in MATCHERS.items():
+        data = {name: _split(sets[name], _own(name, prepared[name], edges),
+                             _background(prepared[name], [p for p in prepared[BACKGROUND[name]] if p is not None],
+                                         edges))
+                for name in ("train", "second", "test")}
+        threshold = _threshold(data["train"])
+        out["selection"][matcher] = {"threshold": threshold,
+                                     **{name: _detection(data[name], threshold) for name in ("train", "second")}}
+        out["heldout"][matcher] = _detection(data["test"], threshold)
+    before, after = out["selection"]["shipped"], out["selection"]["edges"]
+    checks = {f"{name} {what}": ok for name in ("train", "second") for what, ok in (
+        ("µAP drop", before[name]["micro_ap"] - after[name]["micro_ap"] <= MAX_AP_DROP),
+        ("other pairs flagged rise",
+         after[name]["other_pairs_flagged"] - before[name]["other_pairs_flagged"] <= MAX_FLAGGED_RISE))}
+    out["rule"] = {"checks": checks, "ships": all(checks.values())}
+    return out
+
+
+def _shipped(sets: dict, prepared: dict) -> dict:
+    """`shipped` (module docstring): the packaged background, thresholds the best F1 on train."""
+    background = list(packaged().videos)
+    out: dict = {"background_sha256": packaged().sha256}
+    for matcher, edges in MATCHERS.items():
+        data = {name: _split(sets[name], _own(name, prepared[name], edges),
+                             _background(prepared[name], background, edges)) for name in ("train", "test")}
+        threshold = _threshold(data["train"])
+        out[matcher] = {"threshold": threshold, **{name: _detection(d, threshold) for name, d in data.items()}}
+    return out
+
+
+def _ranking(labels: Path, thresholds: dict, k: int = 10) -> dict:
+    """`ranking` (module docstring): the configured blend with each matcher at its threshold, same embeddings."""
+    settings = load_settings(OFFLINE)
+    serve = settings.serve
+    splits = load(labels, settings, labels.parent / "cache")
+    out: dict = {"blend": [serve.recommend_style_weight, serve.recommend_content_weight,
+                           serve.near_duplicate_content], "thresholds": thresholds, "splits": {}}
+    for split, data in splits.items():
+        desc = _descriptors(data.items, settings)
+        out["splits"][split] = {}
+        for matcher, edges in MATCHERS.items():
+            copy = _pair_scores([prepare(desc[i.path]) for i in data.items], edges)
+            background = np.array([np.nan if (b := background_score(desc[i.path], edges=edges)) is None else b
+                                   for i in data.items])
+            scored = SplitData(data.items, data.style, data.content, copy, background)
+            rule = Rule(matcher, serve.recommend_style_weight, serve.recommend_content_weight,
+                        serve.near_duplicate_content, thresholds[matcher], serve.recommend_candidates, BETA)
+            out["splits"][split][matcher] = {**summarise(rank_queries(scored, rule, k)),
+                                             "detection": _detection(scored, thresholds[matcher])}
+    return out
+
+
+def _cost(desc: list, pairs: int = 200) -> dict:
+    """ms a pair of `match` (both sides prepared inside, as a `recommend` request does), min of 3 interleaved runs."""
+    usable = [d for d in desc if d is not None][:30]
+    chosen = [(a, b) for a in range(len(usable)) for b in range(a + 1, len(usable))][:pairs]
+    runs: dict = {m: [] for m in MATCHERS}
+    for _ in range(3):
+        for matcher, edges in MATCHERS.items():
+            started = time.perf_counter()
+            for a, b in chosen:
+                match(usable[a], usable[b], edges=edges)
+            runs[matcher].append((time.perf_counter() - started) / len(chosen) * 1000)
+    best = {m: round(min(v), 3) for m, v in runs.items()}
+    return {"pairs": len(chosen), "ms_per_pair": best, "runs_ms": runs,
+            "ratio": round(best["edges"] / best["shipped"], 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("labels", type=Path)
+    parser.add_argument("second", type=Path)
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--cache", type=Path, help="folder for the sets' descriptors (decoded once)")
+    parser.add_argument("--ranking", type=Path, help="labels.csv of bench/recommend_eval.py's benchmark")
+    parser.add_argument("--bands", nargs="+", choices=list(EDGE_BANDS), default=list(EDGE_BANDS),
+                        help="the edge bands tried (default all four)")
+    args = parser.parse_args()
+    MATCHERS["edges"] = tuple(args.bands)
+    started = time.perf_counter()
+    sets, desc = _load(args.labels, args.second, args.cache)
+    prepared = {name: [prepare(d) for d in ds] for name, ds in desc.items()}
+    result: dict = {"sets": {name: len(sel) for name, sel in sets.items()}, "bands": args.bands,
+                    "background": BACKGROUND, "k": K,
+                    "beta": BETA, "rule": {"max_ap_drop": MAX_AP_DROP, "max_flagged_rise": MAX_FLAGGED_RISE}}
+    result.update(_selection(sets, prepared))
+    args.json.write_text(json.dumps(result, indent=2) + "\n")  # a stopped run keeps what it has
+    result["shipped"] = _shipped(sets, prepared)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.ranking:
+        result["ranking"] = _ranking(args.ranking, {m: result["shipped"][m]["threshold"] for m in MATCHERS})
+    result["cost"] = _cost(desc["test"])
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    text = json.dumps(result, indent=2)
+    print(text)
+    args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
