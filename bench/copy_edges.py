@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from copy_projection import _load  # bench/: the three sets and their cached descriptors
 
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder.copies import EDGE_BANDS, best_score, match, prepare
@@ -46,7 +47,6 @@ from vidstyle.evaluation.recommend_eval import (
     detection,
     load,
     rank_queries,
-    read_items,
     summarise,
 )
 
@@ -56,27 +56,6 @@ BETA = 1.0
 MATCHERS: dict[str, tuple[str, ...]] = {"shipped": (), "edges": tuple(EDGE_BANDS)}
 MAX_AP_DROP = 0.005
 MAX_FLAGGED_RISE = 0.0005  # 0.05 percentage points
-
-
-def _load(labels: Path, second: Path, cache: Path | None) -> tuple[dict, dict]:
-    """The three sets' items and descriptors (decoded once into `cache`, the format of bench/copy_projection.py)."""
-    items = read_items(labels)
-    sets = {"train": [i for i in items if i.split == "train"], "second": read_items(second),
-            "test": [i for i in items if i.split == "test"]}
-    settings = load_settings(OFFLINE)
-    desc = {}
-    for name, sel in sets.items():
-        path = cache / f"{name}.npz" if cache else None
-        if path is not None and path.is_file():
-            stored = np.load(path)
-            desc[name] = [stored[str(k)] if str(k) in stored.files else None for k in range(len(sel))]
-            continue
-        found = _descriptors(sel, settings)
-        desc[name] = [found[i.path] for i in sel]
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, **{str(k): d for k, d in enumerate(desc[name]) if d is not None})
-    return sets, desc
 
 
 _OWN: dict[tuple[str, bool], np.ndarray] = {}
