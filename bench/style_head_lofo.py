@@ -27,6 +27,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,24 +42,42 @@ from vidstyle.embedder.train_style_head import HeadTraining, embed_with_head, ex
 from vidstyle.media.decode import decode_file
 from vidstyle.media.looks import SPLITS
 
+sys.path.insert(0, str(Path(__file__).parent))
+from quality_generalise import roc_auc  # noqa: E402 - a sibling script's helper, one AUC for every bench
+
 REPO = Path(__file__).resolve().parents[1]
 CANDIDATES = {"current": HeadTraining(), "palette": HeadTraining(palette_variants=3),
               "without_light": HeadTraining(exclude_families=("light",)),
               "gated": HeadTraining(palette_gate=True),
               "composed": HeadTraining(composed_looks=8),
-              "composed_half": HeadTraining(looks_per_group=4, composed_looks=4)}
+              "composed_half": HeadTraining(looks_per_group=4, composed_looks=4),
+              "deep10": HeadTraining(deep_taps=("block10",)),
+              "deep10_12": HeadTraining(deep_taps=("block10", "block12"))}
 """Head recipes compared: the shipped one's data; the same data plus three re-coloured look instances per group
 (labelled as looks of their own, so only palette separates them); and the same data without the `light` family
 (the training data before that family was written), to see what a family decided by palette adds; and the head
 with a palette gate (`StyleHead(palette_gate=True)`: the RGB histogram beside its output at a weight it predicts
 per frame); the same data plus eight composed look instances per group (`HeadTraining.composed_looks`: two
 training-family looks of different families applied in sequence, labelled by the pair), doubling the looks per group;
-and four library looks plus four composed ones per group (the same number of frames as today's)."""
+and four library looks plus four composed ones per group (the same number of frames as today's); and the shipped
+recipe reading also the colour pass's statistics at deeper taps (`HeadTraining.deep_taps`: block10, or block10 and
+block12), where strokes and line kinds are mid-level properties."""
 
 
-def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float) -> dict[str, np.ndarray]:
-    """Per file of the benchmark, (frames, D) concatenated style blocks; cached in bench/style_blocks.npz."""
-    cache = bench / "style_blocks.npz"
+def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float,
+                deep_cache: Path | None = None) -> dict[str, np.ndarray]:
+    """Per file of the benchmark, (frames, D) concatenated style blocks (`fx.block_layout()`); the blocks without
+    the deep taps cached in bench/style_blocks.npz, the deep taps' in `deep_cache` (one file per benchmark)."""
+    out = _cached_file_blocks(bench, bench / "style_blocks.npz", fx, max_frames, min_gap_s, "base")
+    if fx.deep_taps:
+        name = f"{bench.parent.name}-{bench.name}-deep-{'+'.join(fx.deep_taps)}.npz"
+        deep = _cached_file_blocks(bench, (deep_cache or bench) / name, fx, max_frames, min_gap_s, "deep")
+        out = {p: np.concatenate([x, deep[p]], 1) for p, x in out.items()}
+    return out
+
+
+def _cached_file_blocks(bench: Path, cache: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: float,
+                        blocks: str) -> dict[str, np.ndarray]:
     if cache.is_file():
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
@@ -67,7 +86,8 @@ def file_blocks(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: f
     out = {}
     for p in paths:
         frames = decode_file(bench / p, fx.settings.input_size, max_frames, min_gap_s).frames
-        out[p] = extract_blocks(fx, frames)
+        out[p] = extract_blocks(fx, frames, blocks=blocks)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **out)
     return out
 
@@ -96,8 +116,9 @@ def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads
             "texture": unit(np.concatenate([*part(x, "luma"), x[:, spans["chroma"]] * 2**0.5,
                                             x[:, spans["tone"]] * 2**0.5], 1)),
         }
-        for name, head in heads.items():
-            learned = embed_with_head(head, x.astype(np.float32))
+        for name, head in heads.items():  # each head reads its own blocks (with or without deep taps)
+            cols = np.concatenate([np.arange(spans[n].start, spans[n].stop) for n in head.layout])
+            learned = embed_with_head(head, np.ascontiguousarray(x[:, cols], np.float32))
             for w in weights:
                 per_frame[f"{name} w={w:g}"] = unit(np.concatenate([learned, per_frame["stats"] * w**0.5], 1))
                 for h in rgb_weights:
@@ -117,6 +138,23 @@ def triplet_hits(bench: Path, vectors: dict[str, np.ndarray], family: str | None
 def triplet_accuracy(bench: Path, vectors: dict[str, np.ndarray], family: str | None = None) -> tuple[float, int]:
     right = triplet_hits(bench, vectors, family)
     return float(np.mean(right)) if right else float("nan"), len(right)
+
+
+def content_leak(bench: Path, vectors: dict[str, np.ndarray]) -> dict:
+    """Over every item pair of one kind: the style pair AUC (same look vs other look), and the median style cosine
+    of pairs in different looks that share their subject against those that do not; the gap is how much of the
+    subject the style vector carries."""
+    with (bench / "labels.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["path"] in vectors]
+    x = np.stack([vectors[r["path"]] for r in rows])
+    iu = np.triu_indices(len(rows), 1)
+    sims = (x @ x.T)[iu]
+    label = {k: np.array([r[k] for r in rows]) for k in ("kind", "style_id", "content_id")}
+    same = {k: v[iu[0]] == v[iu[1]] for k, v in label.items()}
+    kind, look, subject = same["kind"], same["style_id"], same["content_id"]
+    return {"auc": roc_auc(sims[kind & look], sims[kind & ~look]),
+            "same_subject_other_look": float(np.median(sims[kind & ~look & subject])),
+            "other_subject_other_look": float(np.median(sims[kind & ~look & ~subject]))}
 
 
 def choose(lofo: dict[str, dict], tie_margin: float = 0.0) -> str:
@@ -141,19 +179,23 @@ def main() -> None:
     ap.add_argument("--max-frames", type=int, default=4)
     ap.add_argument("--tie-margin", type=float, default=0.02,
                     help="a left-out mean this close to the shipped form's is a tie that keeps it")
+    ap.add_argument("--heldout-only", action="store_true",
+                    help="skip leave-one-family-out (a report run after the choice, with the same heads)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
     settings = load_settings(args.config, {"model": {"style_head": None, "style_representation": "texture"}})
     m = settings.model
-    fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m)
+    deep_taps = tuple(dict.fromkeys(t for name in args.candidates for t in CANDIDATES[name].deep_taps))
+    fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m, deep_taps=deep_taps)
     layout = fx.block_layout()
     result: dict = {"lofo": {}, "heldout": {}}
 
     weights, rgb_weights = tuple(args.stats_weights), tuple(args.rgb_weights)
     candidates = {name: CANDIDATES[name] for name in args.candidates}
-    train_blocks = {b: file_blocks(b, fx, args.max_frames, settings.decode.min_gap_s) for b in args.train_bench}
-    for family in SPLITS["train"]:
+    train_blocks = {b: file_blocks(b, fx, args.max_frames, settings.decode.min_gap_s, args.cache)
+                    for b in args.train_bench}
+    for family in () if args.heldout_only else SPLITS["train"]:
         heads = {}
         for name, recipe in candidates.items():
             out = Path(f"/tmp/lofo-{name}-{family}.pt")
@@ -166,9 +208,9 @@ def main() -> None:
                 hits.setdefault(rep, []).extend(triplet_hits(bench, v, family))
         result["lofo"][family] = {rep: (float(np.mean(h)), len(h)) for rep, h in hits.items()}
         print(family, {k: round(v[0], 3) for k, v in result["lofo"][family].items()}, flush=True)
-    choice = choose(result["lofo"], args.tie_margin)
-    result["choice"] = choice
-    print("chosen on training families:", choice, flush=True)
+    if result["lofo"]:
+        result["choice"] = choose(result["lofo"], args.tie_margin)
+        print("chosen on training families:", result["choice"], flush=True)
 
     scored = {"shipped": load_style_head(packaged_head(m.backbone))}
     for name, recipe in candidates.items():
@@ -176,21 +218,30 @@ def main() -> None:
         train_style_head(settings, final, recipe, cache_dir=args.cache, progress=False)
         scored[name] = load_style_head(final)
     for bench in args.heldout_bench:
-        blocks = file_blocks(bench, fx, args.max_frames, settings.decode.min_gap_s)
+        blocks = file_blocks(bench, fx, args.max_frames, settings.decode.min_gap_s, args.cache)
         reps = representations(blocks, layout, scored, weights, rgb_weights)
         families = sorted({r["family"] for r in csv.DictReader((bench / "triplets.csv").open())})
         result["heldout"][bench.name] = {
             fam: {name: triplet_accuracy(bench, v, None if fam == "all" else fam) for name, v in reps.items()}
             for fam in ["all", *families]
         }
+        result.setdefault("leak", {})[bench.name] = {name: content_leak(bench, v) for name, v in reps.items()}
         print(bench.name, {k: round(v[0], 3) for k, v in result["heldout"][bench.name]["all"].items()}, flush=True)
 
-    names = list(next(iter(result["lofo"].values())))
-    lines = ["| left-out training family | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    leaks = list(result.get("leak", {}).values())
+    if leaks:
+        print("| vector | style pair AUC | same subject, other look (median cos) | other subject, other look |")
+        for name in leaks[0]:
+            means = [np.mean([b[name][k] for b in leaks]) for k in next(iter(leaks[0].values()))]
+            print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
+    names = list(next(iter(result["lofo"].values()))) if result["lofo"] else []
+    lines = ["| left-out training family | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)] * (
+        bool(names))
     for fam, row in result["lofo"].items():
         lines.append(f"| {fam} | {row[names[0]][1]} | " + " | ".join(f"{row[n][0]:.3f}" for n in names) + " |")
-    lines.append("| **mean** | | " + " | ".join(f"**{np.mean([r[n][0] for r in result['lofo'].values()]):.3f}**"
-                                          for n in names) + " |")
+    if names:
+        lines.append("| **mean** | | " + " | ".join(f"**{np.mean([r[n][0] for r in result['lofo'].values()]):.3f}**"
+                                              for n in names) + " |")
     fams = sorted({f for b in result["heldout"].values() for f in b})
     names = list(next(iter(next(iter(result["heldout"].values())).values()))) if fams else []
     lines += ["", "| held-out family | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]

@@ -13,7 +13,9 @@
     tone histogram (how tones are mapped), so a texture look is recognised in any colours and a grade on any
     texture.
   - style_learned (with a style head, `embedder/style_head.py`): the head's output over every per-frame style
-    block (`style_blocks`), beside style_stats weighted by `style_head_stats`.
+    block (`style_blocks`), beside style_stats weighted by `style_head_stats`. A head may also read the same
+    statistics of deeper taps of the colour pass (`deep/<tap>` blocks: strokes and line kinds are mid-level
+    properties that the low taps see only as texture); the extractor computes them only for such a head.
 - content pass: the frame cropped to its moving region when a static template frames it
   (`regions.moving_region_weights`), then de-stylised — grey, small (`content_input_size`), optionally
   contrast-stretched, lightly blurred — through the high taps, spatially pooled, optionally beside the same taps
@@ -176,7 +178,9 @@ class FeatureExtractor:
     """
 
     def __init__(self, backbone: LoadedBackbone, settings: ModelSettings, style_head: StyleHead | None = None,
-                 content_head: ContentHead | None = None) -> None:
+                 content_head: ContentHead | None = None, deep_taps: tuple[str, ...] | None = None) -> None:
+        """`deep_taps`: deeper taps whose statistics join the style blocks (`deep/<tap>`); None = those the style
+        head was trained on (none without a head), so a head without them costs nothing and changes nothing."""
         spec = backbone.spec
         self.settings = settings
         self.device = pick_device(settings.device)
@@ -185,14 +189,20 @@ class FeatureExtractor:
             settings.preprocess == "auto" and self.device.type == "cuda")
         self.content_taps = tuple(settings.content_taps or spec.content_taps)
         self.style_taps = tuple(settings.style_taps or spec.style_taps)
+        if deep_taps is None:
+            deep_taps = () if style_head is None else deep_taps_of(style_head.layout)
+        self.deep_taps = tuple(deep_taps)
         self.style_model, self.content_model = (
             backbone.tap_model(taps).to(self.device, memory_format=torch.channels_last)
             for taps in (self.style_taps, self.content_taps)
         )
+        # The colour pass runs on to the deep taps only when they are read; the luminance passes never need them.
+        self.colour_model = self.style_model if not self.deep_taps else backbone.tap_model(
+            self.style_taps + self.deep_taps).to(self.device, memory_format=torch.channels_last)
         self.mean = torch.tensor(spec.weights.mean, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(spec.weights.std, device=self.device).view(1, 3, 1, 1)
 
-        probe = self._taps(self.style_model, torch.zeros(1, 3, settings.input_size, settings.input_size))
+        probe = self._taps(self.colour_model, torch.zeros(1, 3, settings.input_size, settings.input_size))
         probe |= self._taps(self.content_model, torch.zeros(1, 3, settings.content_input_size,
                                                             settings.content_input_size))
         channels = {name: t.shape[1] for name, t in probe.items()}
@@ -241,11 +251,13 @@ class FeatureExtractor:
                                                                            s.content_blur, s.content_pooling],
                 "content_norm": s.content_norm, "content_contrast": [s.content_contrast, s.content_edges]}
 
-    def block_layout(self) -> dict[str, int]:
-        """Name → size of every per-frame style block (`style_blocks`), in order: what a style head is built on."""
+    def block_layout(self, deep: bool = True) -> dict[str, int]:
+        """Name → size of every per-frame style block (`style_blocks`), in order: what a style head is built on.
+        `deep=False`: without the deep taps' blocks (which always come last)."""
         layout = {f"colour/{t}": 2 * self._channels[t] for t in self.style_taps}
         layout |= {f"luma{k}/{t}": 2 * self._channels[t] for k in self.settings.texture_scales for t in self.style_taps}
-        return layout | {"rgb": COLOUR_BINS**3, "chroma": CHROMA_BINS**2, "tone": TONE_BINS}
+        layout |= {"rgb": COLOUR_BINS**3, "chroma": CHROMA_BINS**2, "tone": TONE_BINS}
+        return layout | ({f"deep/{t}": 2 * self._channels[t] for t in self.deep_taps} if deep else {})
 
     def _fingerprint(self, backbone: LoadedBackbone) -> str:
         s = self.settings
@@ -285,15 +297,17 @@ class FeatureExtractor:
         channels that fire hardest, which otherwise decide the cosine on their own)."""
         return l2n(_signed_sqrt(x) if norm == "ssqrt" else x)
 
-    def _stats(self, fmaps: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-        """Per style tap, the channel mean and std (AdaIN's instance-norm statistics), one normalised block each."""
+    def _stats(self, fmaps: dict[str, torch.Tensor], prefix: str, taps: tuple[str, ...] | None = None
+               ) -> dict[str, torch.Tensor]:
+        """Per style tap (or per one of `taps`), the channel mean and std (AdaIN's instance-norm statistics), one
+        normalised block each."""
         out = {}
-        for t in self.style_taps:
+        for t in self.style_taps if taps is None else taps:
             f = fmaps[t].flatten(2)
             out[f"{prefix}/{t}"] = self._block(torch.cat([f.mean(2), f.std(2)], dim=1), self.settings.style_norm)
         return out
 
-    def style_blocks(self, frames: np.ndarray, u8: torch.Tensor | None = None
+    def style_blocks(self, frames: np.ndarray, u8: torch.Tensor | None = None, deep: bool = True
                      ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Per-frame style blocks (`block_layout`, each normalised) and the colour pass's tap maps (for Grams).
 
@@ -301,13 +315,14 @@ class FeatureExtractor:
         - `luma<scale>/<tap>`: the statistics of the luminance image at each of `texture_scales`: texture, strokes
           and rendering whatever the colours, at two viewing distances (a halftone's dots at one, its tone at the
           other);
-        - `rgb`, `chroma`, `tone`: the palette as a joint RGB histogram, as chroma alone and as the tone curve.
+        - `rgb`, `chroma`, `tone`: the palette as a joint RGB histogram, as chroma alone and as the tone curve;
+        - `deep/<tap>` (only with `deep_taps`, and `deep`): the colour frame's statistics at the deeper taps.
 
         `u8`: the frames already on the model's device (`frames_on`), when the caller has them there.
         """
         u8 = frames_on(frames, self.device) if u8 is None else u8
         x = u8.permute(0, 3, 1, 2).float().div_(255)
-        colour_maps = self._taps(self.style_model, x)
+        colour_maps = self._taps(self.colour_model if deep else self.style_model, x)
         blocks = self._stats(colour_maps, "colour")
         grey = luminance(x)
         for k in self.settings.texture_scales:
@@ -318,7 +333,14 @@ class FeatureExtractor:
             rgb = colour_histogram_torch(u8) if self.torch_preprocess else colour_histogram(frames)
             blocks["rgb"] = l2n(rgb.to(self.device))
             blocks["chroma"], blocks["tone"] = l2n(chroma), l2n(tone)
+        if deep:
+            blocks |= self._stats(colour_maps, "deep", self.deep_taps)
         return blocks, colour_maps
+
+    def deep_blocks(self, frames: np.ndarray) -> dict[str, torch.Tensor]:
+        """The `deep/<tap>` blocks alone (the colour pass only), for data whose other blocks are already stored."""
+        x = frames_on(frames, self.device).permute(0, 3, 1, 2).float().div_(255)
+        return self._stats(self._taps(self.colour_model, x), "deep", self.deep_taps)
 
     def __call__(self, frames: np.ndarray, region_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """frames: (n, S, S, 3) uint8 RGB; region_weights: (n, g, g) moving-region masks (content crop) or None."""
@@ -386,6 +408,11 @@ class FeatureExtractor:
         if self.settings.content_pooling == "gem":  # generalised mean, p = 3 (Radenović et al.)
             return fmap.clamp_min(1e-6).pow(3).mean((2, 3)).pow(1 / 3)
         return fmap.mean((2, 3))
+
+
+def deep_taps_of(layout: dict[str, int]) -> tuple[str, ...]:
+    """The deep taps a style head's block layout reads (its `deep/<tap>` blocks), in order."""
+    return tuple(name.split("/", 1)[1] for name in layout if name.startswith("deep/"))
 
 
 def aggregate_frames(per_frame: dict[str, np.ndarray], style_representation: str) -> dict[str, np.ndarray]:

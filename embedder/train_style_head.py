@@ -30,6 +30,11 @@ independently (domain randomisation). Only training-family looks and training sc
 (`exclude_families`) drops every composition that draws on it. Cached apart from the base data, as the palette
 variants are.
 
+Deep taps (`deep_taps`). The head may also read the channel statistics of deeper taps of the colour pass (strokes
+and line kinds, which the low taps see only as texture); the head's layout names them (`deep/<tap>`), and the
+extractor computes them only for such a head. Each tap's statistics are cached per data part apart from the rest,
+so the other blocks and a head without deep taps stay exactly as they were.
+
 The backbone is frozen, so the statistics of every training frame are computed once (and cached on disk); the
 training loop only runs the head, a few seconds per hundred steps on a CPU. Everything is seeded, and a
 checkpoint taken at any step resumes to the same weights as an uninterrupted run.
@@ -90,6 +95,7 @@ class HeadTraining:
     palette_families: tuple[str, ...] = ("grade", "halftone", "texture")  # looks that may be re-coloured
     palette_gate: bool = False  # output also carries the RGB histogram at a weight the head predicts per frame
     composed_looks: int = 0  # per group, this many extra look instances composed of two training-family looks
+    deep_taps: tuple[str, ...] = ()  # deeper taps whose channel statistics the head also reads (`deep/<tap>`)
     seed: int = 0
 
     def data_key(self) -> dict:
@@ -300,12 +306,15 @@ def drawing_on_none(data: TrainingFrames, families: tuple[str, ...]) -> np.ndarr
     return np.array([not set(source_families(data.looks[i])) & set(families) for i in data.labels], bool)
 
 
-def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, progress: bool = False) -> np.ndarray:
-    """(n, D) float32: the concatenated per-frame style blocks the head reads."""
+def extract_blocks(fx: FeatureExtractor, frames: np.ndarray, batch: int = 32, progress: bool = False,
+                   blocks: str = "all") -> np.ndarray:
+    """(n, D) float32: the concatenated per-frame style blocks the head reads; `blocks`: "all", "base" (without the
+    deep taps') or "deep" (the deep taps' alone)."""
     out = []
     for i in tqdm(range(0, len(frames), batch), desc="backbone statistics", disable=not progress):
-        blocks, _ = fx.style_blocks(frames[i : i + batch])
-        out.append(torch.cat(list(blocks.values()), dim=1).cpu().numpy().astype(np.float32))
+        chunk = frames[i : i + batch]
+        found = fx.deep_blocks(chunk) if blocks == "deep" else fx.style_blocks(chunk, deep=blocks == "all")[0]
+        out.append(torch.cat(list(found.values()), dim=1).cpu().numpy().astype(np.float32))
     return np.concatenate(out)
 
 
@@ -314,12 +323,14 @@ def cached_blocks(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | Non
     """The training set's statistics, from `cache_dir` when the same data and features were computed before.
 
     The base data, the palette variants and the composed looks are cached apart (the base file is the same with or
-    without them); the parts are joined by label name."""
-    parts = [_cached_part(fx, cfg, cache_dir, "base", progress)]
-    if cfg.palette_variants > 0:
-        parts.append(_cached_part(fx, cfg, cache_dir, "palette", progress))
-    if cfg.composed_looks > 0:
-        parts.append(_cached_part(fx, cfg, cache_dir, "composed", progress))
+    without them), and each deep tap's blocks apart from the rest; the parts are joined by label name."""
+    names = ["base"] + ["palette"] * (cfg.palette_variants > 0) + ["composed"] * (cfg.composed_looks > 0)
+    parts = []
+    for name in names:
+        x, data = _cached_part(fx, cfg, cache_dir, name, progress)
+        if fx.deep_taps:
+            x = np.concatenate([x, _cached_deep(fx, cfg, cache_dir, name, progress)], 1)
+        parts.append((x, data))
     if len(parts) == 1:
         return parts[0]
     names = list(dict.fromkeys(name for _, part in parts for name in part.looks))
@@ -331,24 +342,61 @@ def cached_blocks(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | Non
 
 def _cached_part(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None, part: str,
                  progress: bool) -> tuple[np.ndarray, TrainingFrames]:
-    data_key = {"base": cfg.data_key, "palette": cfg.palette_key, "composed": cfg.composed_key}[part]()
-    key = hashlib.sha256(json.dumps([data_key, STYLE_BLOCKS_VERSION, fx.head_features(),
-                                     list(fx.block_layout().items())], sort_keys=True).encode()).hexdigest()[:16]
-    stem = {"base": "style-head-data", "palette": "style-head-palette", "composed": "style-head-composed"}[part]
-    path = None if cache_dir is None else Path(cache_dir) / f"{stem}-{key}.npz"
+    path = _cache_path(fx, cfg, cache_dir, part, fx.block_layout(deep=False))
     if path is not None and path.is_file():
         with np.load(path, allow_pickle=False) as z:
             data = TrainingFrames(np.empty(0), z["labels"], z["groups"], [str(s) for s in z["looks"]])
             return z["x"], data
     data = render_training_frames(cfg, fx.settings.input_size, progress, part)
-    x = extract_blocks(fx, data.frames, fx.settings.batch_size, progress)
+    x = extract_blocks(fx, data.frames, fx.settings.batch_size, progress, blocks="base")
     if path is not None:
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to a bare temp name
-                np.savez(fh, x=x, labels=data.labels, groups=data.groups, looks=np.asarray(data.looks))
-
-        atomic_write(path, write)
+        _save_npz(path, x=x, labels=data.labels, groups=data.groups, looks=np.asarray(data.looks))
     return x, data
+
+
+def _cached_deep(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None, part: str,
+                 progress: bool) -> np.ndarray:
+    """(n, D) the deep taps' blocks of a data part, in the rows of `_cached_part`'s (the same seeded rendering);
+    one file per tap, so a second tap adds a file and reuses the first."""
+    layout = fx.block_layout()
+    paths = {t: _cache_path(fx, cfg, cache_dir, f"{part}/deep", {f"deep/{t}": layout[f"deep/{t}"]})
+             for t in fx.deep_taps}
+    found = {}
+    for t, path in paths.items():
+        if path is not None and path.is_file():
+            with np.load(path, allow_pickle=False) as z:
+                found[t] = z["x"]
+    missing = [t for t in fx.deep_taps if t not in found]
+    if missing:
+        x = extract_blocks(fx, render_training_frames(cfg, fx.settings.input_size, progress, part).frames,
+                           fx.settings.batch_size, progress, blocks="deep")
+        edges = np.cumsum([0, *(layout[f"deep/{t}"] for t in fx.deep_taps)])
+        for t, a, b in zip(fx.deep_taps, edges[:-1], edges[1:]):
+            if t in missing:
+                found[t] = x[:, a:b]
+                if paths[t] is not None:
+                    _save_npz(paths[t], x=found[t])
+    return np.concatenate([found[t] for t in fx.deep_taps], 1)
+
+
+def _cache_path(fx: FeatureExtractor, cfg: HeadTraining, cache_dir: Path | None, part: str,
+                layout: dict[str, int]) -> Path | None:
+    data_part = part.split("/")[0]
+    data_key = {"base": cfg.data_key, "palette": cfg.palette_key, "composed": cfg.composed_key}[data_part]()
+    key = hashlib.sha256(json.dumps([data_key, STYLE_BLOCKS_VERSION, fx.head_features(),
+                                     list(layout.items())], sort_keys=True).encode()).hexdigest()[:16]
+    stem = {"base": "style-head-data", "palette": "style-head-palette", "composed": "style-head-composed"}[data_part]
+    if part.endswith("/deep"):
+        stem = stem.replace("style-head-", "style-head-deep-")
+    return None if cache_dir is None else Path(cache_dir) / f"{stem}-{key}.npz"
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to a bare temp name
+            np.savez(fh, **arrays)
+
+    atomic_write(path, write)
 
 
 # ---------------------------------------------------------------- loss and loop
@@ -395,7 +443,7 @@ def train_style_head(settings: Settings, out: Path, cfg: HeadTraining = HeadTrai
 
     m = settings.model.model_copy(update={"style_head": None, "style_representation": "texture"})
     backbone = load_backbone(m.backbone, m.weights_path)
-    fx = FeatureExtractor(backbone, m)
+    fx = FeatureExtractor(backbone, m, deep_taps=cfg.deep_taps)
     started = time.perf_counter()
     x, data = cached_blocks(fx, cfg, cache_dir, progress)
     data_s = time.perf_counter() - started
@@ -463,6 +511,8 @@ def _recorded(cfg: HeadTraining) -> dict:
             del record[key]
     if cfg.composed_looks <= 0:
         del record["composed_looks"]
+    if not cfg.deep_taps:
+        del record["deep_taps"]
     return record
 
 

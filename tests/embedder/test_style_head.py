@@ -182,6 +182,38 @@ def test_a_palette_gate_carries_the_histogram_at_a_weight_per_frame(trained) -> 
 
 
 @pytest.mark.slow
+def test_a_head_over_deep_taps_reads_them_only_where_it_is_used(trained) -> None:
+    """Deep taps' statistics join the head's input as the last blocks; the production extractor computes them for
+    such a head only, and without them every block, cache file and head is what it was."""
+    from vidstyle.embedder.model import Embedder
+
+    settings, root, record = trained
+    cfg = dataclasses.replace(TINY, deep_taps=("block10",))
+    first = train_style_head(settings, root / "deep.pt", cfg, cache_dir=root / "cache", progress=False)
+    assert first["config"]["deep_taps"] == ("block10",) and "deep_taps" not in record["config"]
+    assert np.mean(first["losses"][-5:]) < np.mean(first["losses"][:5]) - 0.1
+    assert len(list((root / "cache").glob("style-head-data-*"))) == 1  # the base data reused, its key unchanged
+    head = load_style_head(root / "deep.pt")
+    assert list(head.layout)[-1] == "deep/block10" and list(head.layout)[:-1] == list(load_style_head(
+        root / "head.pt").layout)
+    model = settings.model.model_copy(update={"style_head": str(root / "deep.pt"), "style_representation": "learned",
+                                              "style_head_stats": 0.0})
+    emb = Embedder(settings.model_copy(update={"model": model}))
+    assert emb.features.deep_taps == ("block10",)
+    frames = np.random.default_rng(1).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
+    out = emb.features(frames)["style_learned"][:, : TINY.out_dim]
+    blocks = extract_blocks(emb.features, frames)  # the checkpoint round trip: the same vectors from the blocks
+    assert np.allclose(embed_with_head(head, blocks), out, atol=1e-5)
+    m = settings.model.model_copy(update={"style_head": None, "style_representation": "texture"})
+    plain = FeatureExtractor(emb.features.backbone, m)
+    assert plain.deep_taps == () and plain.colour_model is plain.style_model
+    base = extract_blocks(plain, frames)
+    assert np.array_equal(base, blocks[:, : base.shape[1]])  # the other blocks byte for byte, deep ones after them
+    assert blocks.shape[1] == base.shape[1] + head.layout["deep/block10"]
+    assert np.array_equal(extract_blocks(emb.features, frames, blocks="base"), base)
+
+
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_weights(trained) -> None:
     settings, root, record = trained
     out = root / "resumed.pt"
