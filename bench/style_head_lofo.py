@@ -9,13 +9,16 @@ families, then the held-out families, every style representation computed from t
    the best mean over the left-out families (a tie keeps the shipped recipe and weight 1).
 2. Held-out families (report only, after the choice): the shipped head and every candidate recipe trained on all
    training families, at every weight, beside the hand-built vectors on held-out benchmarks; the JSON's `choice`
-   names the column the training families chose, the only one a decision may rest on.
+   names the column the training families chose, the only one a decision may rest on. With them, per vector, the
+   content leak (`content_leak`: style pair AUC, and the median cosine of other-look pairs that share the subject
+   against those that do not). `--heldout-only` runs this part alone (a report after the choice).
 
 Per file, the backbone's style blocks of its decoded frames (`FeatureExtractor.style_blocks`) are computed once
 (cached beside the benchmark); every representation is a function of them, mirroring `FeatureExtractor`:
 `rgb` (the palette histogram), `stats` (colour-tap statistics + histogram), `texture` (luminance texture at two
 scales + chroma + tone), `<head> w=<w>` (the head's output beside `stats` scaled by sqrt(w), as
-`model.style_head_stats` does; w=0 is the head alone).
+`model.style_head_stats` does; w=0 is the head alone). Heads over deep taps (`HeadTraining.deep_taps`) also read
+those taps' blocks, computed once per benchmark into `--cache`.
 
     python bench/style_head_lofo.py --train-bench /tmp/vidstyle-generalise/train-1{0,1} \\
         --heldout-bench /tmp/vidstyle-generalise/heldout-1{0,1,2} --cache /tmp/hcache --out bench/style_head_lofo.json
