@@ -10,8 +10,11 @@ the head is the linear discriminant that shrinks that spread against the spread 
     rarely in training are not blown up), then keep the `dim` directions with the largest between-scene variance.
 
 Closed form, so the same data give the same head to the last bit, no optimiser, no seed beyond the data's; a 64-dim
-projection of a 1,024-dim vector is a few hundred kB. Like the style head it is tied to the features it was fitted
-on (`check_features`) and its sha256 enters the dataset fingerprint.
+projection of a 1,024-dim vector is a few hundred kB. When every direction is kept (`dim` ≥ the input's), the
+between-scene rotation changes no cosine, so it is left out: the projection is then the whitening alone, which moves
+as little as its data when they move by float rounding, where the rotation's nearly tied axes would turn freely.
+Like the style head it is tied to the features it was fitted on (`check_features`) and its sha256 enters the
+dataset fingerprint.
 """
 
 from __future__ import annotations
@@ -50,10 +53,12 @@ def fit_projection(x: np.ndarray, labels: np.ndarray, shrinkage: float, dim: int
     s_w += shrinkage * np.trace(s_w) / d * np.eye(d)
     values, vectors = np.linalg.eigh(s_w)
     whiten = (vectors * values**-0.5) @ vectors.T
+    if dim >= d:  # every axis kept: the rotation below would change no cosine (module docstring)
+        return mean.astype(np.float32), whiten.astype(np.float32)
     between = (class_means - mean) @ whiten
     s_b = between.T @ between / len(classes)
     _, axes = np.linalg.eigh(s_b)  # ascending
-    projection = whiten @ axes[:, ::-1][:, : min(dim, d)]
+    projection = whiten @ axes[:, ::-1][:, :dim]
     # eigh's signs are arbitrary up to the platform's LAPACK; fix them so the checkpoint is reproducible
     projection *= np.sign(projection[np.abs(projection).argmax(0), np.arange(projection.shape[1])])
     return mean.astype(np.float32), projection.astype(np.float32)
