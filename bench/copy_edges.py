@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from copy_projection import _load  # bench/: the three sets and their cached descriptors
+from copy_projection import _load, set_arguments  # bench/: the three sets and their cached descriptors
 
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder.copies import EDGE_BANDS, best_score, match, prepare
@@ -175,11 +175,7 @@ def _cost(desc: list, pairs: int = 200) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("labels", type=Path)
-    parser.add_argument("second", type=Path)
-    parser.add_argument("--json", type=Path, required=True)
-    parser.add_argument("--cache", type=Path, help="folder for the sets' descriptors (decoded once)")
+    parser = set_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--ranking", type=Path, help="labels.csv of bench/recommend_eval.py's benchmark")
     parser.add_argument("--bands", nargs="+", choices=list(EDGE_BANDS), default=list(EDGE_BANDS),
                         help="the edge bands tried (default all four)")

@@ -214,12 +214,17 @@ def _load(labels: Path, second: Path, cache: Path | None) -> tuple[dict, dict]:
     return sets, desc
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def set_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments every script reading the three sets through `_load` takes."""
     parser.add_argument("labels", type=Path)
     parser.add_argument("second", type=Path)
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--cache", type=Path, help="folder for the sets' descriptors (decoded once)")
+    return parser
+
+
+def main() -> None:
+    parser = set_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--heldout", action="store_true", help="score the test split (after the choice)")
     parser.add_argument("--diagnostics", action="store_true",
                         help="after the choice: per-edit AP on every set, in-sample fits, the fit's spectrum")
