@@ -95,13 +95,23 @@ def _cached_file_blocks(bench: Path, cache: Path, fx: FeatureExtractor, max_fram
     return out
 
 
+def palette_concentration(rgb: np.ndarray) -> np.ndarray:
+    """(n,) 1 − H(p) / log(bins) of each frame's RGB histogram p (the square of the Hellinger block): 0 for colours
+    spread over every bin, 1 for one colour. A look that brings its own palette squeezes the colours into few bins."""
+    p = np.square(rgb) / np.maximum(np.square(rgb).sum(1, keepdims=True), 1e-12)
+    entropy = -(p * np.log(np.where(p > 0, p, 1.0))).sum(1)
+    return 1.0 - entropy / np.log(rgb.shape[1])
+
+
 def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict,
-                    weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = ()) -> dict[str, dict]:
+                    weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = (),
+                    conc_weights: tuple[float, ...] = ()) -> dict[str, dict]:
     """Video vectors per representation (frame vectors averaged, then unit), from the blocks.
 
     `rgb_weights`: also the head beside `stats` (each weight) *and* the RGB histogram block scaled by sqrt(h), as
     `<head> w=<w> rgb=<h>`: a fusion of the learned texture evidence with the palette the held-out families are
-    told apart by."""
+    told apart by. `conc_weights`: the same fusion with the histogram block also scaled by the frame's
+    `palette_concentration`, as `<head> w=<w> conc=<h>` (two frames' palettes count by g_a · g_b)."""
     edges = np.cumsum([0, *layout.values()])
     spans = {name: slice(a, b) for name, a, b in zip(layout, edges[:-1], edges[1:])}
 
@@ -127,6 +137,10 @@ def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads
                 for h in rgb_weights:
                     per_frame[f"{name} w={w:g} rgb={h:g}"] = unit(np.concatenate(
                         [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * h**0.5], 1))
+                gate = palette_concentration(per_frame["rgb"])[:, None]
+                for h in conc_weights:
+                    per_frame[f"{name} w={w:g} conc={h:g}"] = unit(np.concatenate(
+                        [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * gate * h**0.5], 1))
         for name, v in per_frame.items():
             out.setdefault(name, {})[path] = unit(v.mean(0))
     return out
@@ -176,6 +190,8 @@ def main() -> None:
     ap.add_argument("--stats-weights", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     ap.add_argument("--rgb-weights", type=float, nargs="*", default=[],
                     help="also fuse the RGB histogram block at these weights beside head and stats")
+    ap.add_argument("--conc-weights", type=float, nargs="*", default=[],
+                    help="also fuse the RGB histogram weighed by its concentration at these weights")
     ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/hcache"), help="training statistics cache")
@@ -194,7 +210,8 @@ def main() -> None:
     layout = fx.block_layout()
     result: dict = {"lofo": {}, "heldout": {}}
 
-    weights, rgb_weights = tuple(args.stats_weights), tuple(args.rgb_weights)
+    weights, rgb_weights, conc_weights = (tuple(args.stats_weights), tuple(args.rgb_weights),
+                                          tuple(args.conc_weights))
     candidates = {name: CANDIDATES[name] for name in args.candidates}
     train_blocks = {b: file_blocks(b, fx, args.max_frames, settings.decode.min_gap_s, args.cache)
                     for b in args.train_bench}
@@ -207,7 +224,7 @@ def main() -> None:
             heads[name] = load_style_head(out)
         hits: dict[str, list[bool]] = {}
         for bench, blocks in train_blocks.items():
-            for rep, v in representations(blocks, layout, heads, weights, rgb_weights).items():
+            for rep, v in representations(blocks, layout, heads, weights, rgb_weights, conc_weights).items():
                 hits.setdefault(rep, []).extend(triplet_hits(bench, v, family))
         result["lofo"][family] = {rep: (float(np.mean(h)), len(h)) for rep, h in hits.items()}
         print(family, {k: round(v[0], 3) for k, v in result["lofo"][family].items()}, flush=True)
@@ -222,7 +239,7 @@ def main() -> None:
         scored[name] = load_style_head(final)
     for bench in args.heldout_bench:
         blocks = file_blocks(bench, fx, args.max_frames, settings.decode.min_gap_s, args.cache)
-        reps = representations(blocks, layout, scored, weights, rgb_weights)
+        reps = representations(blocks, layout, scored, weights, rgb_weights, conc_weights)
         families = sorted({r["family"] for r in csv.DictReader((bench / "triplets.csv").open())})
         result["heldout"][bench.name] = {
             fam: {name: triplet_accuracy(bench, v, None if fam == "all" else fam) for name, v in reps.items()}
