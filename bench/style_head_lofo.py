@@ -17,8 +17,9 @@ Per file, the backbone's style blocks of its decoded frames (`FeatureExtractor.s
 (cached beside the benchmark); every representation is a function of them, mirroring `FeatureExtractor`:
 `rgb` (the palette histogram), `stats` (colour-tap statistics + histogram), `texture` (luminance texture at two
 scales + chroma + tone), `<head> w=<w>` (the head's output beside `stats` scaled by sqrt(w), as
-`model.style_head_stats` does; w=0 is the head alone). Heads over deep taps (`HeadTraining.deep_taps`) also read
-those taps' blocks, computed once per benchmark into `--cache`.
+`model.style_head_stats` does; w=0 is the head alone), and with `--rgb-weights` / `--conc-weights` the same beside
+the RGB histogram block, as is or weighed per frame by its `palette_concentration`. Heads over deep taps
+(`HeadTraining.deep_taps`) also read those taps' blocks, computed once per benchmark into `--cache`.
 
     python bench/style_head_lofo.py --train-bench /tmp/vidstyle-generalise/train-1{0,1} \\
         --heldout-bench /tmp/vidstyle-generalise/heldout-1{0,1,2} --cache /tmp/hcache --out bench/style_head_lofo.json
