@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from vidstyle.core.errors import VidstyleError
-from vidstyle.embedder.style_head import packaged_file, read_head_state, resolve_head, save_head_state
+from vidstyle.embedder.packaged import packaged_file
+from vidstyle.embedder.style_head import read_head_state, resolve_head, save_head_state
 
 CONTENT_HEAD_FORMAT = 1
 

@@ -27,7 +27,6 @@ import hashlib
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,6 +35,7 @@ import numpy as np
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write_bytes
 from vidstyle.embedder.copies import EDGES, DescriptorLookup, Prepared, best_score, prepare
+from vidstyle.embedder.packaged import packaged_file
 
 K = 10  # background scores averaged (chosen on training data: bench/RESULTS.md)
 FILE = "copy_background.npy"  # in the package's heads/ folder
@@ -93,10 +93,8 @@ def load(path: Path) -> Background:
 @functools.lru_cache(maxsize=1)
 def packaged() -> Background:
     """The background set shipped with the package (loaded once per process)."""
-    # Not `style_head.packaged_file`: its module imports torch (~500 MB, a second or two), which the offline
-    # `neighbours` job and the service's copy checks do not otherwise need for a file path.
-    path = Path(str(resources.files("vidstyle.embedder") / "heads" / FILE))
-    if not path.is_file():
+    path = packaged_file(FILE)
+    if path is None:
         raise CopyBackgroundError(f"the package's copy background set heads/{FILE} is missing (reinstall vidstyle, "
                                   "or regenerate it with bench/make_copy_background.py)")
     return load(path)

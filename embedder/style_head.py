@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,6 +26,7 @@ from torch import nn
 
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write_bytes
+from vidstyle.embedder.packaged import packaged_file
 
 HEAD_FORMAT = 1
 AUTO = "auto"
@@ -118,12 +118,6 @@ def read_head_state(path: Path, what: str, fmt: int, error: type[VidstyleError],
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one user error
         raise error(f"cannot read {what} {path}: {exc}") from exc
     return built, hashlib.sha256(raw).hexdigest()
-
-
-def packaged_file(name: str) -> Path | None:
-    """A file shipped in the package's heads/ folder, if it exists."""
-    path = Path(str(resources.files("vidstyle.embedder") / "heads" / name))
-    return path if path.is_file() else None
 
 
 def resolve_head(setting: str | Path | None, packaged: Callable[[], Path | None]) -> Path | None:
