@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -221,15 +221,8 @@ def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> d
     A row without them (a part written before the column existed, or a failed row) maps to None: unknown, which
     the copy check reports as such rather than guessing (re-embed into a new EMB_DIR to compute them).
     """
-    wanted = None if video_ids is None else set(video_ids)
-    out: dict[str, np.ndarray | None] = {}
-    for part in parts(emb_dir):
-        table = read_part(emb_dir, Path(str(part)).name, ["video_id", "status"], optional=[COPY_COLUMN])
-        for vid, status, frames in zip(table.column("video_id").to_pylist(), table.column("status").to_pylist(),
-                                       optional_column(table, COPY_COLUMN)):
-            if status == "ok" and (wanted is None or vid in wanted):
-                out[vid] = np.asarray(frames, np.float32) if frames else None
-    return out
+    stored = _ok_rows(emb_dir, video_ids, COPY_COLUMN, lambda table: optional_column(table, COPY_COLUMN))
+    return {vid: np.asarray(frames, np.float32) if frames else None for vid, frames in stored.items()}
 
 
 def copy_backgrounds(emb_dir: Path, video_ids: Iterable[str] | None = None, *,
@@ -237,14 +230,21 @@ def copy_backgrounds(emb_dir: Path, video_ids: Iterable[str] | None = None, *,
     """video_id -> its stored background score (`vidstyle.embedder.copy_background`), for the ok rows (all, or
     `video_ids`). None for a row without one: a part written before the column existed, or against another
     background set than `sha256` (the one the caller scores against), whose values are not comparable."""
+    return _ok_rows(emb_dir, video_ids, COPY_BACKGROUND_COLUMN, lambda table: stored_backgrounds(table, sha256))
+
+
+def _ok_rows(emb_dir: Path, video_ids: Iterable[str] | None, column: str,
+             values: Callable[[pa.Table], list[Any]]) -> dict[str, Any]:
+    """video_id -> `values(part)`'s entry for its row, for the ok rows (all, or `video_ids`), part by part; the
+    optional `column` is read where a part has it (`read_part`)."""
     wanted = None if video_ids is None else set(video_ids)
-    out: dict[str, float | None] = {}
+    out: dict[str, Any] = {}
     for part in parts(emb_dir):
-        table = read_part(emb_dir, Path(str(part)).name, ["video_id", "status"], optional=[COPY_BACKGROUND_COLUMN])
-        for vid, status, score in zip(table.column("video_id").to_pylist(), table.column("status").to_pylist(),
-                                      stored_backgrounds(table, sha256)):
+        table = read_part(emb_dir, Path(str(part)).name, ["video_id", "status"], optional=[column])
+        for vid, status, value in zip(table.column("video_id").to_pylist(), table.column("status").to_pylist(),
+                                      values(table)):
             if status == "ok" and (wanted is None or vid in wanted):
-                out[vid] = score
+                out[vid] = value
     return out
 
 
