@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,8 @@ import pyarrow as pa
 from vidstyle.embedder import dataset
 from vidstyle.embedder.copy_background import BackgroundScores, packaged
 from vidstyle.service.api.errors import Conflict
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,7 @@ class Catalog:
 
     def copy_descriptors(self, video_ids: Iterable[str]) -> dict[str, np.ndarray | None]:
         """The stored copy descriptors of `video_ids` (None: unknown), from the same part cache as thumbnails."""
-        out: dict[str, np.ndarray | None] = {}
-        for vid in video_ids:
-            media = self.media(vid)
-            out[vid] = media.copy_descriptors if media is not None else None
-        return out
+        return self._from_media(video_ids, lambda media: media.copy_descriptors)
 
     def copy_backgrounds(self, video_ids: Iterable[str]) -> dict[str, float | None]:
         """The background scores of `video_ids` (`vidstyle.embedder.copy_background`): stored at embed time, or
@@ -143,10 +141,14 @@ class Catalog:
         return self._backgrounds(list(video_ids))
 
     def _stored_backgrounds(self, video_ids: Iterable[str]) -> dict[str, float | None]:
-        out: dict[str, float | None] = {}
+        return self._from_media(video_ids, lambda media: media.copy_background)
+
+    def _from_media(self, video_ids: Iterable[str], field: Callable[[Media], V]) -> dict[str, V | None]:
+        """`field` of each video's `Media` (None for a video not in the catalogue)."""
+        out: dict[str, V | None] = {}
         for vid in video_ids:
             media = self.media(vid)
-            out[vid] = media.copy_background if media is not None else None
+            out[vid] = field(media) if media is not None else None
         return out
 
     def _part_media(self, name: str) -> dict[str, Media]:
