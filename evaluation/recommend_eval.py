@@ -199,7 +199,8 @@ def detection(data: SplitData, copy_threshold: float, near_duplicate: float, bac
     other_footage = subject & ~same
     out = {
         "pairs": int(len(same)), "copy_pairs": int(same.sum()),
-        "copy_micro_ap": micro_ap(same, copy), "raw_copy_micro_ap": micro_ap(same, pair_scores(data)[1]),
+        "copy_micro_ap": micro_ap(same, copy),
+        "raw_copy_micro_ap": micro_ap(same, data.copy[np.triu_indices(len(data.items), 1)]),
         "content_micro_ap": micro_ap(same, content),
         "copy_recall": float(flagged[same].mean()) if same.any() else 0.0,
         "copy_false_positive_rate": float(flagged[~same].mean()) if (~same).any() else 0.0,
