@@ -118,12 +118,16 @@ def main() -> None:
                     help="also fit the grid on the training data plus this many composed looks per group")
     ap.add_argument("--data-margin", type=float, default=0.01,
                     help="the composed data is chosen only if its best left-out mean is this much higher")
+    ap.add_argument("--content-size", type=int, default=None, help="model.content_input_size (default: the config's)")
+    ap.add_argument("--content-blur", type=float, default=None, help="model.content_blur (default: the config's)")
     ap.add_argument("--report-grid", action="store_true",
                     help="also score every grid point and the packaged head on the held-out families (report only)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    pass_input = {k: v for k, v in (("content_input_size", args.content_size), ("content_blur", args.content_blur))
+                  if v is not None}
     settings = load_settings(args.config, {"model": {"style_head": None, "content_head": None,
-                                                     "style_representation": "stats"}})
+                                                     "style_representation": "stats", **pass_input}})
     m, d = settings.model, settings.decode
     fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m)
     cfg = ContentHeadTraining()
@@ -134,7 +138,7 @@ def main() -> None:
         datasets["composed "] = tuple(np.concatenate(pair) for pair in zip(datasets[""], composed))
     x, scenes, _ = datasets[""]
     result: dict = {"training": dataclasses.asdict(cfg), "frames": len(x), "lofo": {}, "heldout": {},
-                    "composed_looks": args.composed_looks}
+                    "composed_looks": args.composed_looks, "content_input": fx.content_features()["content_input"]}
 
     grid = [(s, k) for s in SHRINKAGE for k in DIMS]
     train = {b: bench_frames(b, fx, d.max_frames, d.min_gap_s) for b in args.train_bench}
