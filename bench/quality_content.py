@@ -91,6 +91,22 @@ def bench_frames(bench: Path, fx: FeatureExtractor, max_frames: int, min_gap_s: 
     return out
 
 
+def joined_training(fxs: list[FeatureExtractor], cfg: ContentHeadTraining, cache: Path, part: str = "base"
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`training_vectors` of every content input, side by side (the same rendered frames, so one row per frame)."""
+    parts = [training_vectors(fx, cfg, cache, part) for fx in fxs]
+    if any(not np.array_equal(p[1], parts[0][1]) for p in parts):
+        raise RuntimeError("the content inputs' training frames differ: their scene labels do not line up")
+    return np.concatenate([p[0] for p in parts], axis=1), parts[0][1], parts[0][2]
+
+
+def joined_bench(bench: Path, fxs: list[FeatureExtractor], max_frames: int, min_gap_s: float
+                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`bench_frames` of every content input, side by side per frame (the thumbnail is the first input's)."""
+    parts = [bench_frames(bench, fx, max_frames, min_gap_s) for fx in fxs]
+    return {p: (np.concatenate([part[p][0] for part in parts], axis=1), parts[0][p][1]) for p in parts[0]}
+
+
 def file_vectors(frames: dict[str, tuple[np.ndarray, np.ndarray]], projection: tuple | None) -> dict[str, np.ndarray]:
     out = {}
     for p, (x, _) in frames.items():
@@ -120,6 +136,8 @@ def main() -> None:
                     help="the composed data is chosen only if its best left-out mean is this much higher")
     ap.add_argument("--content-size", type=int, default=None, help="model.content_input_size (default: the config's)")
     ap.add_argument("--content-blur", type=float, default=None, help="model.content_blur (default: the config's)")
+    ap.add_argument("--also-input", default=None, metavar="SIZE:BLUR",
+                    help="a second content input whose hand-built vector is set beside the first one's per frame")
     ap.add_argument("--report-grid", action="store_true",
                     help="also score every grid point and the packaged head on the held-out families (report only)")
     args = ap.parse_args()
@@ -129,19 +147,26 @@ def main() -> None:
     settings = load_settings(args.config, {"model": {"style_head": None, "content_head": None,
                                                      "style_representation": "stats", **pass_input}})
     m, d = settings.model, settings.decode
-    fx = FeatureExtractor(load_backbone(m.backbone, m.weights_path), m)
+    backbone = load_backbone(m.backbone, m.weights_path)
+    fxs = [FeatureExtractor(backbone, m)]
+    if args.also_input:
+        size, blur = args.also_input.split(":")
+        fxs.append(FeatureExtractor(backbone, m.model_copy(update={"content_input_size": int(size),
+                                                                   "content_blur": float(blur)})))
     cfg = ContentHeadTraining()
-    datasets = {"": training_vectors(fx, cfg, args.cache)}  # prefix of the grid's column names -> its data
+    datasets = {"": joined_training(fxs, cfg, args.cache)}  # prefix of the grid's column names -> its data
     if args.composed_looks > 0:
-        composed = training_vectors(fx, dataclasses.replace(cfg, composed_looks=args.composed_looks), args.cache,
-                                    "composed")
+        composed = joined_training(fxs, dataclasses.replace(cfg, composed_looks=args.composed_looks), args.cache,
+                                   "composed")
         datasets["composed "] = tuple(np.concatenate(pair) for pair in zip(datasets[""], composed))
     x, scenes, _ = datasets[""]
     result: dict = {"training": dataclasses.asdict(cfg), "frames": len(x), "lofo": {}, "heldout": {},
-                    "composed_looks": args.composed_looks, "content_input": fx.content_features()["content_input"]}
+                    "composed_looks": args.composed_looks,
+                    "content_inputs": [f.content_features()["content_input"] for f in fxs]}
 
-    grid = [(s, k) for s in SHRINKAGE for k in DIMS]
-    train = {b: bench_frames(b, fx, d.max_frames, d.min_gap_s) for b in args.train_bench}
+    dims = sorted({*DIMS, x.shape[1]})  # the input's own dimension: every axis kept (a whitening alone)
+    grid = [(s, k) for s in SHRINKAGE for k in dims]
+    train = {b: joined_bench(b, fxs, d.max_frames, d.min_gap_s) for b in args.train_bench}
     for family in SPLITS["train"]:
         hits: dict[str, list[bool]] = {"hand": [], "thumbnail": []}
         for prefix, (xs, ss, fs) in datasets.items():
@@ -176,13 +201,13 @@ def main() -> None:
     report: dict[str, tuple] = {}
     if args.report_grid:  # no choice rests on these: the choice above is fixed before they are computed
         packaged = packaged_content_head(m.backbone)
-        if packaged is not None:
+        if packaged is not None and not args.also_input:  # the packaged head reads one input
             head = load_content_head(packaged)
             report["packaged"] = (head.mean.numpy(), head.projection.numpy())
         report |= {f"{prefix}s={s:g} d={k}": fit_projection(xs, ss, s, k) for prefix, (xs, ss, _) in datasets.items()
                    for s, k in grid}
     for bench in args.heldout_bench:
-        frames = bench_frames(bench, fx, d.max_frames, d.min_gap_s)
+        frames = joined_bench(bench, fxs, d.max_frames, d.min_gap_s)
         vecs = {"thumbnail": {p: unit(t) for p, (_, t) in frames.items()}, "hand": file_vectors(frames, None),
                 "head": file_vectors(frames, proj)} | {n: file_vectors(frames, r) for n, r in report.items()}
         with (bench / "triplets.csv").open() as fh:
