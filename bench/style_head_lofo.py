@@ -40,7 +40,7 @@ import torch
 from vidstyle.backbones import load_backbone
 from vidstyle.core.settings import load_settings
 from vidstyle.core.vectors import unit
-from vidstyle.embedder.features import FeatureExtractor
+from vidstyle.embedder.features import FeatureExtractor, palette_concentration
 from vidstyle.embedder.style_head import load_style_head, packaged_head
 from vidstyle.embedder.train_style_head import HeadTraining, embed_with_head, extract_blocks, train_style_head
 from vidstyle.media.decode import decode_file
@@ -96,14 +96,6 @@ def _cached_file_blocks(bench: Path, cache: Path, fx: FeatureExtractor, max_fram
     return out
 
 
-def palette_concentration(rgb: np.ndarray) -> np.ndarray:
-    """(n,) 1 − H(p) / log(bins) of each frame's RGB histogram p (the square of the Hellinger block): 0 for colours
-    spread over every bin, 1 for one colour. A look that brings its own palette squeezes the colours into few bins."""
-    p = np.square(rgb) / np.maximum(np.square(rgb).sum(1, keepdims=True), 1e-12)
-    entropy = -(p * np.log(np.where(p > 0, p, 1.0))).sum(1)
-    return 1.0 - entropy / np.log(rgb.shape[1])
-
-
 def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict,
                     weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = (),
                     conc_weights: tuple[float, ...] = ()) -> dict[str, dict]:
@@ -138,7 +130,7 @@ def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads
                 for h in rgb_weights:
                     per_frame[f"{name} w={w:g} rgb={h:g}"] = unit(np.concatenate(
                         [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * h**0.5], 1))
-                gate = palette_concentration(per_frame["rgb"])[:, None]
+                gate = palette_concentration(torch.from_numpy(per_frame["rgb"])).numpy()[:, None]
                 for h in conc_weights:
                     per_frame[f"{name} w={w:g} conc={h:g}"] = unit(np.concatenate(
                         [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * gate * h**0.5], 1))

@@ -13,7 +13,8 @@
     tone histogram (how tones are mapped), so a texture look is recognised in any colours and a grade on any
     texture.
   - style_learned (with a style head, `embedder/style_head.py`): the head's output over every per-frame style
-    block (`style_blocks`), beside style_stats weighted by `style_head_stats`. A head may also read the same
+    block (`style_blocks`), beside style_stats weighted by `style_head_stats` and, with `style_head_palette`, the
+    RGB histogram weighed per frame by how concentrated it is (`palette_concentration`). A head may also read the same
     statistics of deeper taps of the colour pass (`deep/<tap>` blocks: strokes and line kinds are mid-level
     properties that the low taps see only as texture); the extractor computes them only for such a head.
 - content pass: the frame cropped to its moving region when a static template frames it
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -137,6 +139,21 @@ def colour_histogram(frames: np.ndarray, bins: int = COLOUR_BINS) -> torch.Tenso
     return (hist / codes.shape[1]).sqrt()
 
 
+def palette_concentration(rgb: torch.Tensor) -> torch.Tensor:
+    """(n,) 1 − H(p) / log(bins) of each frame's RGB histogram p (the square of its Hellinger block `rgb`): 0 for
+    colours spread over every bin, 1 for one colour.
+
+    A look that brings its own palette (sepia, a tint, a monitor, cyanotype, graphite on paper) squeezes the
+    frame's colours into few bins; a look that keeps the subject's colours (a painterly filter, a texture, pixel
+    art) leaves them as spread as the subject's. Used as a fixed gate on the palette's weight, it lets the palette
+    count where a look set it and little where the subject did.
+    """
+    p = rgb.square()
+    p = p / p.sum(1, keepdim=True).clamp_min(1e-12)
+    entropy = -(p * torch.where(p > 0, p, torch.ones_like(p)).log()).sum(1)
+    return 1.0 - entropy / math.log(rgb.shape[1])
+
+
 def luminance(x: torch.Tensor) -> torch.Tensor:
     """(n, 3, H, W) RGB in [0, 1] → (n, 3, H, W): the luma (BT.601) repeated on three channels, the input the
     backbone's texture pass sees (palette gone, strokes, dots, grain and edges kept)."""
@@ -228,7 +245,8 @@ class FeatureExtractor:
         if style_head is not None:
             style_head.check_layout(self.block_layout(), self.head_features())
             self.head = style_head.to(self.device)
-            self.dims["style_learned"] = style_head.out_dim + self.dims["style_stats"]
+            self.dims["style_learned"] = style_head.out_dim + self.dims["style_stats"] + (
+                COLOUR_BINS**3 if settings.style_head_palette > 0 else 0)
         self.dims["style"] = self.dims[f"style_{settings.style_representation}"]
         self.content_head = content_head
         if content_head is not None:
@@ -276,7 +294,9 @@ class FeatureExtractor:
             "style_colour": [s.style_colour, COLOUR_BINS],
             "texture": [s.texture_scales, s.style_chroma, s.style_tone, CHROMA_BINS, TONE_BINS],
             "content_contrast": [s.content_contrast, s.content_edges],
-            "head": None if self.head is None else [self.head.sha256, s.style_head_stats],
+            # The palette weight joins only when set, so fingerprints of settings without it stay as they were.
+            "head": None if self.head is None else [self.head.sha256, s.style_head_stats] + (
+                [s.style_head_palette] if s.style_head_palette > 0 else []),
             "aggregate": "mean",
             "version": FEATURE_VERSION,
         }
@@ -370,7 +390,11 @@ class FeatureExtractor:
             }
             if self.head is not None:
                 learned = self.head(torch.cat(list(blocks.values()), dim=1))
-                out["style_learned"] = l2n(torch.cat([learned, out["style_stats"] * s.style_head_stats**0.5], 1))
+                parts = [learned, out["style_stats"] * s.style_head_stats**0.5]
+                if s.style_head_palette > 0:  # two frames' palettes count by g_a · g_b (palette_concentration)
+                    gate = palette_concentration(blocks["rgb"])[:, None]
+                    parts.append(blocks["rgb"] * gate * s.style_head_palette**0.5)
+                out["style_learned"] = l2n(torch.cat(parts, 1))
         return {k: v.cpu().numpy().astype(np.float32) for k, v in out.items()}
 
     def hand_content(self, frames: np.ndarray, region_weights: np.ndarray | None = None,

@@ -13,7 +13,7 @@ import torch
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.backbones import load_backbone
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.features import FeatureExtractor
+from vidstyle.embedder.features import FeatureExtractor, palette_concentration
 from vidstyle.embedder.style_head import StyleHeadError, load_style_head
 from vidstyle.embedder.train_style_head import (
     HeadTraining,
@@ -261,6 +261,37 @@ def test_the_head_enters_the_fingerprint_and_refuses_other_features(trained) -> 
     (root / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(StyleHeadError, match="cannot read style head"):
         load_style_head(root / "junk.pt")
+
+
+@pytest.mark.slow
+def test_the_palette_weight_counts_where_a_look_set_the_palette(trained) -> None:
+    """`style_head_palette` sets the RGB histogram beside the head and the statistics, each frame's share scaled by
+    how concentrated its palette is: a toned frame (one hue) keeps most of it, a frame of every colour almost none."""
+    from vidstyle.embedder.model import Embedder
+
+    settings, root, _ = trained
+    model = settings.model.model_copy(update={"style_head": str(root / "head.pt"), "style_representation": "learned"})
+    plain = Embedder(settings.model_copy(update={"model": model}))
+    paletted = Embedder(settings.model_copy(update={"model": model.model_copy(update={"style_head_palette": 2.0})}))
+    assert paletted.fingerprint != plain.fingerprint
+    assert paletted.dims["style_learned"] == plain.dims["style_learned"] + 8**3
+    rng = np.random.default_rng(0)
+    every_colour = rng.integers(0, 256, (1, 224, 224, 3), dtype=np.uint8)
+    sepia = (cv2.GaussianBlur(rng.integers(0, 256, (224, 224), dtype=np.uint8), (0, 0), 3)[None, ..., None]
+             * np.array([1.0, 0.8, 0.55])).astype(np.uint8)
+    frames = np.concatenate([every_colour, sepia])
+    gate = palette_concentration(plain.features.style_blocks(frames)[0]["rgb"].cpu())
+    assert gate[0] < 0.1 < 0.4 < gate[1]
+    a, b = plain.features(frames)["style_learned"], paletted.features(frames)["style_learned"]
+    n = a.shape[1]
+    # The head's and the statistics' part keeps its direction; what is left is the palette's share.
+    cos = (b[:, :n] * a).sum(1) / np.linalg.norm(b[:, :n], axis=1)
+    assert np.allclose(cos, 1, atol=1e-5)
+    share = np.square(b[:, n:]).sum(1)
+    assert share[0] < 0.02 and share[1] > 0.1
+    # With the weight at zero nothing is added: the vector is the one shipped before the setting existed.
+    zero = Embedder(settings.model_copy(update={"model": model.model_copy(update={"style_head_palette": 0.0})}))
+    assert zero.fingerprint == plain.fingerprint and np.array_equal(zero.features(frames)["style_learned"], a)
 
 
 @pytest.mark.slow
