@@ -96,15 +96,33 @@ def _cached_file_blocks(bench: Path, cache: Path, fx: FeatureExtractor, max_fram
     return out
 
 
+def tone_casts(rgb: np.ndarray, bands: int = 4) -> np.ndarray:
+    """(n, 3 · bands): per luminance band, the band's mean colour minus its grey, times the square root of the band's
+    share of the pixels, from the Hellinger RGB histogram block (bin centres as colours). A grade's signature: the
+    colour it gives each tone. Left unnormalised: an ungraded frame's casts are short, so its length is its gate."""
+    side = round(rgb.shape[1] ** (1 / 3))
+    levels = (np.arange(side) + 0.5) / side
+    centres = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)  # r-major, as binned
+    band = np.minimum((centres @ np.array([0.299, 0.587, 0.114]) * bands).astype(int), bands - 1)
+    p = np.square(rgb) / np.maximum(np.square(rgb).sum(1, keepdims=True), 1e-12)
+    out = []
+    for k in range(bands):
+        mass = p[:, band == k].sum(1, keepdims=True)
+        mean = p[:, band == k] @ centres[band == k] / np.maximum(mass, 1e-12)
+        out.append((mean - mean.mean(1, keepdims=True)) * np.sqrt(mass))
+    return np.concatenate(out, 1)
+
+
 def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict,
                     weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = (),
-                    conc_weights: tuple[float, ...] = ()) -> dict[str, dict]:
+                    conc_weights: tuple[float, ...] = (), tone_weights: tuple[float, ...] = ()) -> dict[str, dict]:
     """Video vectors per representation (frame vectors averaged, then unit), from the blocks.
 
     `rgb_weights`: also the head beside `stats` (each weight) *and* the RGB histogram block scaled by sqrt(h), as
     `<head> w=<w> rgb=<h>`: a fusion of the learned texture evidence with the palette the held-out families are
     told apart by. `conc_weights`: the same fusion with the histogram block also scaled by the frame's
-    `palette_concentration`, as `<head> w=<w> conc=<h>` (two frames' palettes count by g_a · g_b)."""
+    `palette_concentration`, as `<head> w=<w> conc=<h>` (two frames' palettes count by g_a · g_b). `tone_weights`:
+    the head beside `stats` and the frame's `tone_casts` scaled by sqrt(h), as `<head> w=<w> tone=<h>`."""
     edges = np.cumsum([0, *layout.values()])
     spans = {name: slice(a, b) for name, a, b in zip(layout, edges[:-1], edges[1:])}
 
@@ -134,6 +152,10 @@ def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads
                 for h in conc_weights:
                     per_frame[f"{name} w={w:g} conc={h:g}"] = unit(np.concatenate(
                         [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * gate * h**0.5], 1))
+                casts = tone_casts(per_frame["rgb"]) if tone_weights else None
+                for h in tone_weights:
+                    per_frame[f"{name} w={w:g} tone={h:g}"] = unit(np.concatenate(
+                        [learned, per_frame["stats"] * w**0.5, casts * h**0.5], 1))
         for name, v in per_frame.items():
             out.setdefault(name, {})[path] = unit(v.mean(0))
     return out
@@ -185,6 +207,8 @@ def main() -> None:
                     help="also fuse the RGB histogram block at these weights beside head and stats")
     ap.add_argument("--conc-weights", type=float, nargs="*", default=[],
                     help="also fuse the RGB histogram weighed by its concentration at these weights")
+    ap.add_argument("--tone-weights", type=float, nargs="*", default=[],
+                    help="also fuse the tone-band colour casts (`tone_casts`) at these weights beside head and stats")
     ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "offline.yaml")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/hcache"), help="training statistics cache")
@@ -203,8 +227,8 @@ def main() -> None:
     layout = fx.block_layout()
     result: dict = {"lofo": {}, "heldout": {}}
 
-    weights, rgb_weights, conc_weights = (tuple(args.stats_weights), tuple(args.rgb_weights),
-                                          tuple(args.conc_weights))
+    weights, rgb_weights, conc_weights, tone_weights = (tuple(args.stats_weights), tuple(args.rgb_weights),
+                                                        tuple(args.conc_weights), tuple(args.tone_weights))
     candidates = {name: CANDIDATES[name] for name in args.candidates}
     train_blocks = {b: file_blocks(b, fx, args.max_frames, settings.decode.min_gap_s, args.cache)
                     for b in args.train_bench}
@@ -217,7 +241,8 @@ def main() -> None:
             heads[name] = load_style_head(out)
         hits: dict[str, list[bool]] = {}
         for bench, blocks in train_blocks.items():
-            for rep, v in representations(blocks, layout, heads, weights, rgb_weights, conc_weights).items():
+            reps = representations(blocks, layout, heads, weights, rgb_weights, conc_weights, tone_weights)
+            for rep, v in reps.items():
                 hits.setdefault(rep, []).extend(triplet_hits(bench, v, family))
         result["lofo"][family] = {rep: (float(np.mean(h)), len(h)) for rep, h in hits.items()}
         print(family, {k: round(v[0], 3) for k, v in result["lofo"][family].items()}, flush=True)
@@ -232,7 +257,7 @@ def main() -> None:
         scored[name] = load_style_head(final)
     for bench in args.heldout_bench:
         blocks = file_blocks(bench, fx, args.max_frames, settings.decode.min_gap_s, args.cache)
-        reps = representations(blocks, layout, scored, weights, rgb_weights, conc_weights)
+        reps = representations(blocks, layout, scored, weights, rgb_weights, conc_weights, tone_weights)
         families = sorted({r["family"] for r in csv.DictReader((bench / "triplets.csv").open())})
         result["heldout"][bench.name] = {
             fam: {name: triplet_accuracy(bench, v, None if fam == "all" else fam) for name, v in reps.items()}
