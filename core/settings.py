@@ -62,7 +62,7 @@ class ModelSettings(BaseModel):
     )
     style_head_palette: float = Field(
         0.0, ge=0, description="weight of the RGB histogram beside the head in style_learned, weighed per frame by "
-        "how concentrated the palette is (0 = none, the default the training families chose; see docs/recommend.md)",
+        "how concentrated the palette is (0 = none, the default the training families chose; README, Style vectors)",
     )
     content_contrast: bool = Field(False, description="stretch each content input's luminance to full contrast")
     content_edges: bool = Field(False, description="add the content taps of the input's edge map (line renderings)")
