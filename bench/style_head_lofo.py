@@ -113,10 +113,11 @@ def tone_casts(rgb: np.ndarray, bands: int = 4) -> np.ndarray:
     return np.concatenate(out, 1)
 
 
-def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict,
-                    weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = (),
-                    conc_weights: tuple[float, ...] = (), tone_weights: tuple[float, ...] = ()) -> dict[str, dict]:
-    """Video vectors per representation (frame vectors averaged, then unit), from the blocks.
+def frame_representations(x: np.ndarray, layout: dict[str, int], heads: dict,
+                          weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = (),
+                          conc_weights: tuple[float, ...] = (), tone_weights: tuple[float, ...] = ()
+                          ) -> dict[str, np.ndarray]:
+    """(frames, D) unit frame vectors per representation, from one file's (frames, D) concatenated blocks.
 
     `rgb_weights`: also the head beside `stats` (each weight) *and* the RGB histogram block scaled by sqrt(h), as
     `<head> w=<w> rgb=<h>`: a fusion of the learned texture evidence with the palette the held-out families are
@@ -126,37 +127,46 @@ def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads
     edges = np.cumsum([0, *layout.values()])
     spans = {name: slice(a, b) for name, a, b in zip(layout, edges[:-1], edges[1:])}
 
-    def part(x: np.ndarray, prefix: str) -> list[np.ndarray]:
+    def part(prefix: str) -> list[np.ndarray]:
         return [x[:, spans[n]] for n in layout if n.startswith(prefix)]
 
-    def ssqrt_l2(x: np.ndarray) -> np.ndarray:
-        return unit(np.sign(x) * np.sqrt(np.abs(x)))
+    def ssqrt_l2(v: np.ndarray) -> np.ndarray:
+        return unit(np.sign(v) * np.sqrt(np.abs(v)))
 
+    rgb = x[:, spans["rgb"]]
+    per_frame = {
+        "rgb": rgb,
+        "stats": unit(np.concatenate([*part("colour/"), ssqrt_l2(rgb)], 1)),
+        "texture": unit(np.concatenate([*part("luma"), x[:, spans["chroma"]] * 2**0.5, x[:, spans["tone"]] * 2**0.5],
+                                       1)),
+    }
+    # What the fusions add depends on the palette alone: computed once per file, whatever the heads and weights.
+    palette = unit(rgb)
+    gate = palette_concentration(torch.from_numpy(rgb)).numpy()[:, None] if conc_weights else None
+    casts = tone_casts(rgb) if tone_weights else None
+    for name, head in heads.items():  # each head reads its own blocks (with or without deep taps)
+        cols = np.concatenate([np.arange(spans[n].start, spans[n].stop) for n in head.layout])
+        learned = embed_with_head(head, np.ascontiguousarray(x[:, cols], np.float32))
+        for w in weights:
+            beside = [learned, per_frame["stats"] * w**0.5]
+            per_frame[f"{name} w={w:g}"] = unit(np.concatenate(beside, 1))
+            for h in rgb_weights:
+                per_frame[f"{name} w={w:g} rgb={h:g}"] = unit(np.concatenate([*beside, palette * h**0.5], 1))
+            for h in conc_weights:
+                per_frame[f"{name} w={w:g} conc={h:g}"] = unit(np.concatenate([*beside, palette * gate * h**0.5], 1))
+            for h in tone_weights:
+                per_frame[f"{name} w={w:g} tone={h:g}"] = unit(np.concatenate([*beside, casts * h**0.5], 1))
+    return per_frame
+
+
+def representations(blocks: dict[str, np.ndarray], layout: dict[str, int], heads: dict,
+                    weights: tuple[float, ...] = (0.0, 1.0), rgb_weights: tuple[float, ...] = (),
+                    conc_weights: tuple[float, ...] = (), tone_weights: tuple[float, ...] = ()) -> dict[str, dict]:
+    """Video vectors per representation: each file's `frame_representations` averaged, then unit."""
     out: dict[str, dict] = {}
     for path, x in blocks.items():
-        per_frame = {
-            "rgb": x[:, spans["rgb"]],
-            "stats": unit(np.concatenate([*part(x, "colour/"), ssqrt_l2(x[:, spans["rgb"]])], 1)),
-            "texture": unit(np.concatenate([*part(x, "luma"), x[:, spans["chroma"]] * 2**0.5,
-                                            x[:, spans["tone"]] * 2**0.5], 1)),
-        }
-        for name, head in heads.items():  # each head reads its own blocks (with or without deep taps)
-            cols = np.concatenate([np.arange(spans[n].start, spans[n].stop) for n in head.layout])
-            learned = embed_with_head(head, np.ascontiguousarray(x[:, cols], np.float32))
-            for w in weights:
-                per_frame[f"{name} w={w:g}"] = unit(np.concatenate([learned, per_frame["stats"] * w**0.5], 1))
-                for h in rgb_weights:
-                    per_frame[f"{name} w={w:g} rgb={h:g}"] = unit(np.concatenate(
-                        [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * h**0.5], 1))
-                gate = palette_concentration(torch.from_numpy(per_frame["rgb"])).numpy()[:, None]
-                for h in conc_weights:
-                    per_frame[f"{name} w={w:g} conc={h:g}"] = unit(np.concatenate(
-                        [learned, per_frame["stats"] * w**0.5, unit(per_frame["rgb"]) * gate * h**0.5], 1))
-                casts = tone_casts(per_frame["rgb"]) if tone_weights else None
-                for h in tone_weights:
-                    per_frame[f"{name} w={w:g} tone={h:g}"] = unit(np.concatenate(
-                        [learned, per_frame["stats"] * w**0.5, casts * h**0.5], 1))
-        for name, v in per_frame.items():
+        for name, v in frame_representations(x, layout, heads, weights, rgb_weights, conc_weights,
+                                             tone_weights).items():
             out.setdefault(name, {})[path] = unit(v.mean(0))
     return out
 

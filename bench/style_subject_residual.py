@@ -37,7 +37,13 @@ from vidstyle.media.looks import LOOK_LIBRARY, SPLITS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality_content import bench_frames, file_vectors  # noqa: E402 - sibling scripts' caches and helpers
-from style_head_lofo import file_blocks, representations, triplet_accuracy, triplet_hits  # noqa: E402
+from style_head_lofo import (  # noqa: E402
+    file_blocks,
+    frame_representations,
+    representations,
+    triplet_accuracy,
+    triplet_hits,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RIDGE = (0.01, 0.1, 1.0)
@@ -56,9 +62,8 @@ def fit_ridge(c: np.ndarray, s: np.ndarray, ridge: float) -> tuple[np.ndarray, n
 
 
 def frame_vectors(x: np.ndarray, layout: dict[str, int], head) -> np.ndarray:
-    """(n, D) the shipped form's style vector of each frame (each row scored as a one-frame file)."""
-    reps = representations({str(i): x[i : i + 1] for i in range(len(x))}, layout, {"h": head}, (1.0,))[SHIPPED]
-    return np.stack([reps[str(i)] for i in range(len(x))])
+    """(n, D) the shipped form's style vector of each frame."""
+    return frame_representations(x, layout, {"h": head}, (1.0,))[SHIPPED]
 
 
 def residuals(style: dict[str, np.ndarray], content: dict[str, np.ndarray], fits: dict[float, tuple]
