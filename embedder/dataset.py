@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from vidstyle.core import storage
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.files import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temps
+from vidstyle.embedder import copy_descriptor
 
 PART_GLOB = "part-*.parquet"
 COPY_COLUMN = "copy_descriptors"  # per keyframe, `vidstyle.embedder.copy_descriptor`; absent in older datasets
@@ -41,6 +42,10 @@ COPY_BACKGROUND_COLUMN = "copy_background"  # bg(x), `vidstyle.embedder.copy_bac
 COPY_BACKGROUND_KEY = b"vidstyle.copy_background_sha256"
 """A part's metadata key: the sha256 of the background set its `COPY_BACKGROUND_COLUMN` values were computed
 against. Values of a part without it, or with another background's, are not used (`copy_backgrounds`)."""
+COPY_DESCRIPTOR_KEY = b"vidstyle.copy_descriptor_version"
+"""A part's metadata key: the `copy_descriptor.VERSION` its `COPY_COLUMN` was written by. Descriptors of a part
+without it (version 2, before the key existed) or with another version are not used (`stored_descriptors`): maps of
+two versions keep one shape but do not compare."""
 COPY_BACKGROUND_SHA256 = "copy_background_sha256"
 """A row's key (not a column) for that sha256: the writer of the row knows it, `write_part` records it."""
 SETTINGS_FILE = "_settings.json"  # the settings behind the rows' vectors; "_" keeps pyarrow's readers off it
@@ -67,7 +72,8 @@ def schema(dims: dict[str, int], copy_background_sha256: str | None = None) -> p
             pa.field(COPY_BACKGROUND_COLUMN, pa.float32()),
             pa.field("model", pa.string(), nullable=False),
         ],
-        metadata=None if copy_background_sha256 is None else {COPY_BACKGROUND_KEY: copy_background_sha256.encode()},
+        metadata={COPY_DESCRIPTOR_KEY: str(copy_descriptor.VERSION).encode(),
+                  **({} if copy_background_sha256 is None else {COPY_BACKGROUND_KEY: copy_background_sha256.encode()})},
     )
 
 
@@ -221,8 +227,16 @@ def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> d
     A row without them (a part written before the column existed, or a failed row) maps to None: unknown, which
     the copy check reports as such rather than guessing (re-embed into a new EMB_DIR to compute them).
     """
-    stored = _ok_rows(emb_dir, video_ids, COPY_COLUMN, lambda table: optional_column(table, COPY_COLUMN))
-    return {vid: np.asarray(frames, np.float32) if frames else None for vid, frames in stored.items()}
+    return _ok_rows(emb_dir, video_ids, COPY_COLUMN, stored_descriptors)
+
+
+def stored_descriptors(table: pa.Table) -> list[np.ndarray | None]:
+    """A part's copy descriptors, row by row (a table read from one part, with its metadata): None where there are
+    none, and for all its rows when another descriptor version wrote them (`COPY_DESCRIPTOR_KEY`)."""
+    recorded = (table.schema.metadata or {}).get(COPY_DESCRIPTOR_KEY)
+    if COPY_COLUMN not in table.column_names or recorded != str(copy_descriptor.VERSION).encode():
+        return [None] * table.num_rows
+    return [np.asarray(frames, np.float32) if frames else None for frames in table.column(COPY_COLUMN).to_pylist()]
 
 
 def copy_backgrounds(emb_dir: Path, video_ids: Iterable[str] | None = None, *,

@@ -163,13 +163,12 @@ class Catalog:
         except (FileNotFoundError, pa.ArrowInvalid):
             return {}  # deleted or rewritten under us; the next lookup sees the new entry
         media = {
-            vid: Media([float(t) for t in (times or [])], list(thumbs or []),
-                       np.asarray(desc, np.float32) if desc else None, background)
+            vid: Media([float(t) for t in (times or [])], list(thumbs or []), desc, background)
             for vid, times, thumbs, desc, background in zip(
                 table.column("video_id").to_pylist(),
                 table.column("frame_times").to_pylist(),
                 table.column("thumbnails").to_pylist(),
-                dataset.optional_column(table, dataset.COPY_COLUMN),
+                dataset.stored_descriptors(table),
                 dataset.stored_backgrounds(table, packaged().sha256),
             )
         }

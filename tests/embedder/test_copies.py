@@ -9,22 +9,27 @@ import numpy as np
 import pytest
 
 from tests.support.paths import OFFLINE_CONFIG
-from vidstyle.core.settings import load_settings
+from vidstyle.core.settings import ServeSettings, load_settings
 from vidstyle.embedder.copies import EDGE_BANDS, _similarities, match, prepare
+from vidstyle.embedder.copy_background import background_score, normalised
 from vidstyle.embedder.copy_descriptor import (
     DIM,
     GRID,
+    STATIC_PIXELS,
     WINDOWS,
     WINDOWS_WHOLE_CELL,
+    _grey,
     describe,
     mirror,
     overlay_weights,
+    static_pixel_weights,
     views,
 )
 from vidstyle.evaluation.copy_benchmark import EDITS, CopyItem, _Renderer
 from vidstyle.media.decode import decode_file
 
-THRESHOLD = 0.738  # the raw score's threshold (best F1 on the copy benchmark's train split, docs/recommend.md)
+THRESHOLD = 0.762  # the raw score's threshold (best F1 on the copy benchmark's train split, docs/recommend.md)
+SERVE = ServeSettings()
 SUBJECT, LOOK = "cat", "sepia"
 
 
@@ -35,6 +40,13 @@ def _keyframes(path: Path) -> np.ndarray:
 
 def _descriptors(path: Path) -> np.ndarray:
     return describe(_keyframes(path))
+
+
+def _shipped_score(a: np.ndarray, b: np.ndarray) -> float:
+    """The score `recommend` compares with `serve.copy_threshold`: normalised against the packaged background."""
+    score = normalised(match(a, b).score, background_score(a), background_score(b), SERVE.copy_background_weight)
+    assert score is not None
+    return score
 
 
 @pytest.fixture(scope="module")
@@ -59,24 +71,18 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     return {name: _descriptors(renderer.render(item)) for name, item in items.items()}
 
 
-CAPTION_MISSED = pytest.mark.xfail(
-    strict=True, reason="known weakness: the benchmark's caption band lets the footage show through at 30 %, so it "
-    "is not static enough to be weighed down, and its text and logo change a row of cells; at the threshold chosen "
-    "on train (which has no captions) the benchmark finds 12 % of captioned copies on test (bench/RESULTS.md)"
-)
-
-
-@pytest.mark.parametrize("edit", [pytest.param(e, marks=CAPTION_MISSED) if e == "caption" else e for e in EDITS])
+@pytest.mark.parametrize("edit", EDITS)
 def test_each_edit_kind_is_found_as_a_copy(footage: dict[str, np.ndarray], edit: str) -> None:
-    check = match(footage["original"], footage[edit])
-    assert check.is_copy(THRESHOLD), f"{edit}: copy score {check.score:.3f} under {THRESHOLD}"
-    assert check.mirrored == (edit == "flip")
+    score = _shipped_score(footage["original"], footage[edit])
+    assert score >= SERVE.copy_threshold, f"{edit}: copy score {score:.3f} under {SERVE.copy_threshold}"
+    assert match(footage["original"], footage[edit]).mirrored == (edit == "flip")
 
 
 def test_other_footage_of_the_subject_is_not_a_copy(footage: dict[str, np.ndarray]) -> None:
-    check = match(footage["original"], footage["other footage"])
-    assert not check.is_copy(THRESHOLD), f"other footage scored {check.score:.3f}"
-    assert check.score < match(footage["original"], footage["look"]).score
+    score = _shipped_score(footage["original"], footage["other footage"])
+    assert score < SERVE.copy_threshold, f"other footage scored {score:.3f}"
+    assert match(footage["original"], footage["other footage"]).score < match(footage["original"],
+                                                                               footage["look"]).score
 
 
 def test_mirror_permutes_the_descriptor_of_the_mirrored_frame() -> None:
@@ -115,7 +121,34 @@ def test_a_static_banner_is_weighed_down_and_matters_less(original_frames: np.nd
     assert overlay_weights(original).min() == pytest.approx(1.0)  # a panning shot has nothing static
     weighed, flat = match(original, copy), match(original, copy, overlays=False)
     assert weighed.score > flat.score + 0.05
-    assert weighed.is_copy(THRESHOLD)
+    assert _shipped_score(original, copy) >= SERVE.copy_threshold
+
+
+def test_static_pixels_under_a_see_through_caption_are_weighed_down(original_frames: np.ndarray) -> None:
+    """A caption as the benchmark draws it (a band at 70 % colour that lets the footage through, white text on it):
+    the band is not static enough for the cells' overlay weights, but the text's pixels keep their grey value on every
+    keyframe, so their gradients weigh ~0, while the footage keeps all of its weight and the band, whose footage moves
+    at 30 % of its contrast, part of it. A still shot (identical keyframes) gets no weighting, and neither does a
+    video of under three keyframes."""
+    captioned = original_frames.copy()
+    band = captioned.shape[1] // 5
+    captioned[:, :band] = (0.3 * captioned[:, :band] + 0.7 * np.array([200, 40, 90])).astype(np.uint8)
+    for f in captioned:
+        cv2.putText(f, "NO WAY", (8, band - 12), cv2.FONT_HERSHEY_DUPLEX, 1.2, (255, 255, 255), 3, cv2.LINE_AA)
+    weights = static_pixel_weights(np.stack([_grey(f) for f in captioned]), STATIC_PIXELS)
+    text = np.stack([_grey(f) for f in captioned]).min(axis=0) > 200  # white on every keyframe: the strokes
+    rows = weights.shape[0] * band // captioned.shape[1]
+    assert text.sum() > 20 and weights[text].mean() < 0.2
+    assert np.median(weights[rows + 2 :]) == pytest.approx(1.0) and np.median(weights[:rows][~text[:rows]]) > 0.3
+    still = np.repeat(original_frames[:1], len(original_frames), axis=0)  # identical keyframes: σ 0 everywhere
+    assert static_pixel_weights(np.stack([_grey(f) for f in still]), STATIC_PIXELS) is None
+    assert np.abs(describe(still) - describe(still, static_pixels=0)).max() == 0
+    assert static_pixel_weights(np.stack([_grey(f) for f in captioned[:2]]), STATIC_PIXELS) is None
+    # What it is for: the captioned copy scores higher against its original with the weights than without.
+    original = original_frames
+    weighed = match(describe(original), describe(captioned)).score
+    plain = match(describe(original, static_pixels=0), describe(captioned, static_pixels=0)).score
+    assert weighed > plain + 0.02, (weighed, plain)
 
 
 def test_half_cell_windows_line_up_with_a_crop_between_whole_cells(original_frames: np.ndarray) -> None:

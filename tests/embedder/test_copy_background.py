@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import IndexSettings, ServeSettings, load_settings
-from vidstyle.embedder import dataset
+from vidstyle.embedder import copy_descriptor, dataset
 from vidstyle.embedder.copies import match
 from vidstyle.embedder.copy_background import BackgroundScores, background_score, normalised, packaged
 from vidstyle.embedder.copy_descriptor import describe
@@ -101,7 +101,7 @@ def test_embed_stores_the_background_score_and_it_is_read_back(videos: dict[str,
 def test_a_video_that_matches_everything_is_normalised_down(descriptors: dict[str, np.ndarray]) -> None:
     bg = {name: background_score(d) for name, d in descriptors.items()}
     footage = ("original", "flip", "crop", "other-shot", "city")
-    assert bg["stripes"] > max(bg[n] for n in footage) + 0.1, bg
+    assert bg["stripes"] > max(bg[n] for n in footage) + 0.05, bg
     # The stripes and the city (unrelated, both full of vertical edges) score almost as high as a real copy; the
     # normalised score opens the gap between them.
     raw = {pair: match(descriptors[pair[0]], descriptors[pair[1]]).score
@@ -136,15 +136,15 @@ def test_recommend_drops_a_copy_under_the_normalised_rule(descriptors: dict[str,
     assert shot.copy_score is not None and shot.copy_score < SERVE.copy_threshold
 
 
-def test_an_older_dataset_without_the_column_computes_scores_on_first_use(videos: dict[str, Path],
-                                                                           descriptors: dict[str, np.ndarray],
-                                                                           tmp_path: Path) -> None:
+def test_a_part_without_stored_background_scores_computes_them_on_first_use(videos: dict[str, Path],
+                                                                              descriptors: dict[str, np.ndarray],
+                                                                              tmp_path: Path) -> None:
     from vidstyle.service.api.catalog import Catalog
 
     part = dataset.write_part(tmp_path, _rows(videos, ["original", "city"]), DIMS)
     table = pq.read_table(part)
-    old = table.drop_columns([dataset.COPY_BACKGROUND_COLUMN]).replace_schema_metadata(None)
-    pq.write_table(old, part)  # a part as written before the column existed
+    kept = {dataset.COPY_DESCRIPTOR_KEY: table.schema.metadata[dataset.COPY_DESCRIPTOR_KEY]}
+    pq.write_table(table.drop_columns([dataset.COPY_BACKGROUND_COLUMN]).replace_schema_metadata(kept), part)
     assert dataset.copy_backgrounds(tmp_path, sha256=packaged().sha256) == {"original": None, "city": None}
     catalog = Catalog(tmp_path)
     catalog.load()
@@ -162,3 +162,28 @@ def test_a_part_from_before_copy_descriptors_reads_as_unknown(videos: dict[str, 
     dataset.write_part(tmp_path, _rows(videos, ["flip"]), DIMS)  # a newer part beside it keeps its descriptors
     got = dataset.copy_descriptors(tmp_path)
     assert got["original"] is None and got["flip"] is not None and got["flip"].shape[1] == 512
+
+
+def test_descriptors_of_an_earlier_descriptor_version_read_as_unknown(videos: dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    """Maps of two descriptor versions keep one shape but do not compare: a part whose metadata names no version
+    (written before parts recorded it) or another one gives no descriptors, in the dataset and in the service's
+    catalogue, so its videos get no copy verdict instead of a wrong one; a newer part beside it keeps its own."""
+    from vidstyle.service.api.catalog import Catalog
+
+    part = dataset.write_part(tmp_path, _rows(videos, ["original", "city"]), DIMS)
+    assert pq.read_schema(part).metadata[dataset.COPY_DESCRIPTOR_KEY] == str(copy_descriptor.VERSION).encode()
+    table = pq.read_table(part)
+    metadata = dict(table.schema.metadata)
+    metadata[dataset.COPY_DESCRIPTOR_KEY] = b"2"
+    pq.write_table(table.replace_schema_metadata(metadata), part)
+    dataset.write_part(tmp_path, _rows(videos, ["flip"]), DIMS)
+    got = dataset.copy_descriptors(tmp_path)
+    assert got["original"] is None and got["city"] is None and got["flip"].shape[1] == copy_descriptor.DIM
+    pq.write_table(table.replace_schema_metadata(None), part)  # as parts were written before they recorded either
+    assert dataset.copy_descriptors(tmp_path, ["original"]) == {"original": None}
+    catalog = Catalog(tmp_path)
+    catalog.load()
+    seen = catalog.copy_descriptors(["original", "flip"])
+    assert seen["original"] is None and seen["flip"] is not None
+    assert catalog.copy_backgrounds(["original"])["original"] is None  # no descriptors: no background either
