@@ -35,7 +35,7 @@ from copy_edges import BACKGROUND, MAX_AP_DROP, MAX_FLAGGED_RISE, _background, _
 
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder.copies import best_score, prepare
-from vidstyle.embedder.copy_descriptor import _grey, describe, static_pixel_weights
+from vidstyle.embedder.copy_descriptor import describe, grey, static_pixel_weights
 from vidstyle.embedder.regions import mask_box, moving_region_weights
 from vidstyle.evaluation.recommend_eval import Item, read_items
 from vidstyle.media.decode import DecodeError, decode_file
@@ -85,7 +85,7 @@ def _weighed_share(frames: list[np.ndarray | None], tau: float) -> float:
             continue
         region = moving_region_weights(f)
         box = None if region is None else mask_box(region, f.shape[1])
-        greys = np.stack([_grey(x if box is None else x[box[0] : box[1], box[2] : box[3]]) for x in f])
+        greys = np.stack([grey(x if box is None else x[box[0] : box[1], box[2] : box[3]]) for x in f])
         w = static_pixel_weights(greys, tau)
         shares.append(0.0 if w is None else float((w < 0.5).mean()))
     return round(float(np.mean(shares)), 4)

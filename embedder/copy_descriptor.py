@@ -100,7 +100,7 @@ def describe(frames: np.ndarray, static_pixels: float = STATIC_PIXELS) -> np.nda
         raise ValueError(f"expected (n, height, width, 3) frames, got shape {frames.shape}")
     region = moving_region_weights(frames)
     box = None if region is None else mask_box(region, frames.shape[1])
-    greys = np.stack([_grey(f if box is None else f[box[0] : box[1], box[2] : box[3]]) for f in frames])
+    greys = np.stack([grey(f if box is None else f[box[0] : box[1], box[2] : box[3]]) for f in frames])
     weights = static_pixel_weights(greys, static_pixels) if static_pixels > 0 else None
     return np.stack([_maps(g, weights) for g in greys])
 
@@ -120,14 +120,16 @@ def static_pixel_weights(greys: np.ndarray, tau: float) -> np.ndarray | None:
     return np.clip(spread / (tau * median), 0, 1).astype(np.float32)
 
 
-def _grey(frame: np.ndarray) -> np.ndarray:
-    grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
-    return cv2.GaussianBlur(grey.astype(np.float32), (0, 0), BLUR)
+def grey(frame: np.ndarray) -> np.ndarray:
+    """The (SIDE, SIDE) float32 grey frame the gradients are taken on: small and blurred (module docstring, 2)."""
+    small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(small.astype(np.float32), (0, 0), BLUR)
 
 
-def _maps(grey: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+def _maps(frame: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """One `grey` frame → its stored maps, each pixel's gradient magnitude scaled by `weights` when given."""
+    gx = cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(frame, cv2.CV_32F, 0, 1, ksize=3)
     magnitude = np.sqrt(gx * gx + gy * gy)
     if weights is not None:
         magnitude = magnitude * weights

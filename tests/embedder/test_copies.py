@@ -18,8 +18,8 @@ from vidstyle.embedder.copy_descriptor import (
     STATIC_PIXELS,
     WINDOWS,
     WINDOWS_WHOLE_CELL,
-    _grey,
     describe,
+    grey,
     mirror,
     overlay_weights,
     static_pixel_weights,
@@ -135,15 +135,15 @@ def test_static_pixels_under_a_see_through_caption_are_weighed_down(original_fra
     captioned[:, :band] = (0.3 * captioned[:, :band] + 0.7 * np.array([200, 40, 90])).astype(np.uint8)
     for f in captioned:
         cv2.putText(f, "NO WAY", (8, band - 12), cv2.FONT_HERSHEY_DUPLEX, 1.2, (255, 255, 255), 3, cv2.LINE_AA)
-    weights = static_pixel_weights(np.stack([_grey(f) for f in captioned]), STATIC_PIXELS)
-    text = np.stack([_grey(f) for f in captioned]).min(axis=0) > 200  # white on every keyframe: the strokes
+    weights = static_pixel_weights(np.stack([grey(f) for f in captioned]), STATIC_PIXELS)
+    text = np.stack([grey(f) for f in captioned]).min(axis=0) > 200  # white on every keyframe: the strokes
     rows = weights.shape[0] * band // captioned.shape[1]
     assert text.sum() > 20 and weights[text].mean() < 0.2
     assert np.median(weights[rows + 2 :]) == pytest.approx(1.0) and np.median(weights[:rows][~text[:rows]]) > 0.3
     still = np.repeat(original_frames[:1], len(original_frames), axis=0)  # identical keyframes: σ 0 everywhere
-    assert static_pixel_weights(np.stack([_grey(f) for f in still]), STATIC_PIXELS) is None
+    assert static_pixel_weights(np.stack([grey(f) for f in still]), STATIC_PIXELS) is None
     assert np.abs(describe(still) - describe(still, static_pixels=0)).max() == 0
-    assert static_pixel_weights(np.stack([_grey(f) for f in captioned[:2]]), STATIC_PIXELS) is None
+    assert static_pixel_weights(np.stack([grey(f) for f in captioned[:2]]), STATIC_PIXELS) is None
     # What it is for: the captioned copy scores higher against its original with the weights than without.
     original = original_frames
     weighed = match(describe(original), describe(captioned)).score
