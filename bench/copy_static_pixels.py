@@ -16,11 +16,13 @@ Blocks of the JSON, every descriptor in the same run:
   threshold the best F1 on train; `rule` per τ, and `chosen`.
 - `heldout`: the test split (background: train) at each descriptor's train threshold: µAP, recall, other pairs
   flagged, recall by primary edit.
+- `heldout_fresh` (with `--fresh LABELS`): another held-out split, the test generator with a seed no earlier run
+  has seen, scored as `heldout` (background: train): held out for choices made after `heldout` was first read.
 - `weights`: the share of pixels weighed under 0.5 per set and τ (how much each τ takes away).
 Usage:
 
     python bench/copy_static_pixels.py BENCH/labels.csv SECOND/labels.csv --json OUT.json [--frames DIR]
-        [--taus 0.1 0.25 0.5]
+        [--taus 0.1 0.25 0.5] [--fresh FRESH/labels.csv]
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from vidstyle.evaluation.recommend_eval import Item, read_items
 from vidstyle.media.decode import DecodeError, decode_file
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
+BACKGROUNDS = {**BACKGROUND, "fresh": "train"}  # held-out sets are normalised against training data only
 
 
 def _frames(sets: dict[str, list[Item]], cache: Path | None) -> dict[str, list[np.ndarray | None]]:
@@ -98,11 +101,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--frames", type=Path, help="folder for the sets' decoded keyframes (decoded once)")
     parser.add_argument("--taus", type=float, nargs="+", default=[0.1, 0.25, 0.5])
+    parser.add_argument("--fresh", type=Path, help="labels.csv of a held-out split no earlier run has read")
     args = parser.parse_args()
     started = time.perf_counter()
     items = read_items(args.labels)
     sets = {"train": [i for i in items if i.split == "train"], "second": read_items(args.second),
             "test": [i for i in items if i.split == "test"]}
+    if args.fresh:
+        sets["fresh"] = read_items(args.fresh)
     frames = _frames(sets, args.frames)
     out: dict = {"sets": {k: len(v) for k, v in sets.items()}, "taus": args.taus, "selection": {}, "heldout": {},
                  "rule": {}, "weights": {}}
@@ -111,12 +117,14 @@ def main() -> None:
         prepared = {name: [None if f is None else prepare(describe(f, static_pixels=tau)) for f in fs]
                     for name, fs in frames.items()}
         data = {name: _split(sets[name], _scores(prepared[name]),
-                             _background(prepared[name], [p for p in prepared[BACKGROUND[name]] if p is not None], ()))
-                for name in ("train", "second", "test")}
+                             _background(prepared[name], [p for p in prepared[BACKGROUNDS[name]] if p is not None], ()))
+                for name in sets}
         threshold = _threshold(data["train"])
         out["selection"][key] = {"threshold": threshold,
                                  **{name: _detection(data[name], threshold) for name in ("train", "second")}}
         out["heldout"][key] = _detection(data["test"], threshold)
+        if "fresh" in data:
+            out.setdefault("heldout_fresh", {})[key] = _detection(data["fresh"], threshold)
         if tau > 0:
             out["weights"][key] = {name: _weighed_share(fs, tau) for name, fs in frames.items()}
         print(key, json.dumps(out["selection"][key])[:300], flush=True)
