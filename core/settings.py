@@ -139,9 +139,9 @@ class ServeSettings(BaseModel):
         "copy benchmark's train split with the copy check on: docs/recommend.md)"
     )
     copy_threshold: float = Field(
-        0.208, ge=-1, le=2, description="copy score (aligned keyframes, normalised by copy_background_weight; "
+        0.211, ge=-1, le=2, description="copy score (aligned keyframes, normalised by copy_background_weight; "
         "docs/recommend.md) from which a candidate is a copy of the query and never recommended (best F1 on the copy "
-        "benchmark's train split: 0.208 for the normalised score, 0.762 for the raw one); above 1: no check"
+        "benchmark's train split: 0.211 for the normalised score, 0.761 for the raw one); above 1: no check"
     )
     copy_background_weight: float = Field(
         1.0, ge=0, le=2, description="beta of the background-normalised copy score S - beta (bg(a) + bg(b)) / 2 that "

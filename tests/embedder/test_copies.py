@@ -28,7 +28,7 @@ from vidstyle.embedder.copy_descriptor import (
 from vidstyle.evaluation.copy_benchmark import EDITS, CopyItem, _Renderer
 from vidstyle.media.decode import decode_file
 
-THRESHOLD = 0.762  # the raw score's threshold (best F1 on the copy benchmark's train split, docs/recommend.md)
+THRESHOLD = 0.761  # the raw score's threshold (best F1 on the copy benchmark's train split, docs/recommend.md)
 SERVE = ServeSettings()
 SUBJECT, LOOK = "cat", "sepia"
 
@@ -127,9 +127,10 @@ def test_a_static_banner_is_weighed_down_and_matters_less(original_frames: np.nd
 def test_static_pixels_under_a_see_through_caption_are_weighed_down(original_frames: np.ndarray) -> None:
     """A caption as the benchmark draws it (a band at 70 % colour that lets the footage through, white text on it):
     the band is not static enough for the cells' overlay weights, but the text's pixels keep their grey value on every
-    keyframe, so their gradients weigh ~0, while the footage keeps all of its weight and the band, whose footage moves
-    at 30 % of its contrast, part of it. A still shot (identical keyframes) gets no weighting, and neither does a
-    video of under three keyframes."""
+    keyframe, so their gradients weigh ~0, while the footage's typical pixel keeps over half of its weight (τ compares
+    a pixel's change with the median pixel's) and the band, whose footage moves at 30 % of its contrast, keeps more
+    than the text. A still shot (identical keyframes) gets no weighting, and neither does a video of under three
+    keyframes."""
     captioned = original_frames.copy()
     band = captioned.shape[1] // 5
     captioned[:, :band] = (0.3 * captioned[:, :band] + 0.7 * np.array([200, 40, 90])).astype(np.uint8)
@@ -138,8 +139,8 @@ def test_static_pixels_under_a_see_through_caption_are_weighed_down(original_fra
     weights = static_pixel_weights(np.stack([grey(f) for f in captioned]), STATIC_PIXELS)
     text = np.stack([grey(f) for f in captioned]).min(axis=0) > 200  # white on every keyframe: the strokes
     rows = weights.shape[0] * band // captioned.shape[1]
-    assert text.sum() > 20 and weights[text].mean() < 0.2
-    assert np.median(weights[rows + 2 :]) == pytest.approx(1.0) and np.median(weights[:rows][~text[:rows]]) > 0.3
+    assert text.sum() > 20 and weights[text].mean() < 0.1 < 0.5 < np.median(weights[rows + 2 :])
+    assert np.median(weights[:rows][~text[:rows]]) > 2 * weights[text].mean()
     still = np.repeat(original_frames[:1], len(original_frames), axis=0)  # identical keyframes: σ 0 everywhere
     assert static_pixel_weights(np.stack([grey(f) for f in still]), STATIC_PIXELS) is None
     assert np.abs(describe(still) - describe(still, static_pixels=0)).max() == 0
@@ -224,6 +225,6 @@ def test_edge_bands_find_a_subtitled_crop_and_not_other_footage_under_the_band(
     copy, other = describe(_subtitled(original_frames, crop=True)), describe(_subtitled(other_frames, crop=False))
     banded, plain = match(original, copy, edges=("bottom",)), match(original, copy)
     assert banded.is_copy(THRESHOLD) and not plain.is_copy(THRESHOLD)
-    assert banded.score > plain.score + 0.2
+    assert banded.score > plain.score + 0.1  # the static band's edge is weighed down already (static pixels)
     assert not match(original, other, edges=tuple(EDGE_BANDS)).is_copy(THRESHOLD)
     assert match(original, copy, edges=tuple(EDGE_BANDS)).score >= banded.score  # more hypotheses, the best kept

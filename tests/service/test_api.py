@@ -138,7 +138,7 @@ def test_recommend_ranks_by_the_blend_within_the_content_threshold(client: httpx
     ranking = body["ranking"]
     assert body["video_id"] == QUERY and body["space"] == "style"
     assert ranking == {"style_weight": 1.0, "content_weight": -0.5, "near_duplicate_content": 1.0, "candidates": 100,
-                       "copy_threshold": 0.208, "copy_background_weight": 1.0, "copy_check": True}
+                       "copy_threshold": 0.211, "copy_background_weight": 1.0, "copy_check": True}
     results = body["results"]
     assert 0 < len(results) <= 6 and QUERY not in [r["video_id"] for r in results]
     for r in results:
