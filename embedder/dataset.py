@@ -230,11 +230,15 @@ def copy_descriptors(emb_dir: Path, video_ids: Iterable[str] | None = None) -> d
     return _ok_rows(emb_dir, video_ids, COPY_COLUMN, stored_descriptors)
 
 
+def current_descriptors(schema: pa.Schema) -> bool:
+    """Whether a part's copy descriptors (if any) were written by this `copy_descriptor.VERSION`."""
+    return (schema.metadata or {}).get(COPY_DESCRIPTOR_KEY) == str(copy_descriptor.VERSION).encode()
+
+
 def stored_descriptors(table: pa.Table) -> list[np.ndarray | None]:
     """A part's copy descriptors, row by row (a table read from one part, with its metadata): None where there are
     none, and for all its rows when another descriptor version wrote them (`COPY_DESCRIPTOR_KEY`)."""
-    recorded = (table.schema.metadata or {}).get(COPY_DESCRIPTOR_KEY)
-    if COPY_COLUMN not in table.column_names or recorded != str(copy_descriptor.VERSION).encode():
+    if COPY_COLUMN not in table.column_names or not current_descriptors(table.schema):
         return [None] * table.num_rows
     return [np.asarray(frames, np.float32) if frames else None for frames in table.column(COPY_COLUMN).to_pylist()]
 

@@ -55,6 +55,7 @@ class Catalog:
         self._cache_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._stamps: dict[str, tuple[int, int, int]] = {}  # part name -> (inode, mtime, size) when last read
+        self._outdated: set[str] = set()  # parts without copy descriptors of this version (`outdated_parts`)
         self._backgrounds = BackgroundScores(self._stored_backgrounds, self.copy_descriptors)
 
     # -- reading ---------------------------------------------------------------------------------------------
@@ -63,7 +64,7 @@ class Catalog:
         """(Re)read which part holds each ok row; only small columns, so it stays cheap at a million rows."""
         dataset.prepare(self.emb_dir)
         with self._scan_lock:
-            self._entries, self._models, self._stamps = {}, set(), {}
+            self._entries, self._models, self._stamps, self._outdated = {}, set(), {}, set()
             self._scan()
         with self._cache_lock:
             self._media.clear()
@@ -89,6 +90,7 @@ class Catalog:
             return
         stale = changed | gone
         self._entries = {vid: e for vid, e in self._entries.items() if e.part not in stale}
+        self._outdated -= gone
         for name in sorted(changed):
             try:
                 table = dataset.read_part(self.emb_dir, name, ["video_id", "status", "n_frames", "model"])
@@ -96,6 +98,10 @@ class Catalog:
                 now.pop(name)  # rewritten or deleted meanwhile: read at the next look
                 continue
             self._models.update(table.column("model").unique().to_pylist())
+            if dataset.current_descriptors(table.schema):
+                self._outdated.discard(name)
+            else:
+                self._outdated.add(name)
             for vid, status, n in zip(
                 table.column("video_id").to_pylist(),
                 table.column("status").to_pylist(),
@@ -123,6 +129,12 @@ class Catalog:
     @property
     def models(self) -> set[str]:
         return set(self._models)
+
+    @property
+    def outdated_parts(self) -> set[str]:
+        """Parts whose copy descriptors are missing or of an earlier `copy_descriptor.VERSION`: their videos get
+        no copy verdict (`recommend` keeps them, with `copy_score` null) until they are re-embedded."""
+        return set(self._outdated)
 
     def media(self, video_id: str) -> Media | None:
         entry = self._entries.get(video_id)

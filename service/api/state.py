@@ -19,6 +19,7 @@ import numpy as np
 
 from vidstyle.core.settings import Settings
 from vidstyle.core.spaces import SPACES
+from vidstyle.embedder import copy_descriptor
 from vidstyle.indexing import IndexLoadError, IndexSet, UnknownVideoError
 from vidstyle.indexing.recommend import CopyRule, Ranking, recommend_explained
 from vidstyle.service.api.catalog import Catalog, Media
@@ -91,6 +92,10 @@ class AppState:
             with index.exclusive():  # no other worker writes EMB_DIR while its leftovers are cleaned
                 catalog.load()
             index.emb_dir = Path(emb_dir).resolve()  # index saves record the dataset the service writes to
+            if catalog.outdated_parts:
+                log.warning("%d part(s) of %s hold no copy descriptors of version %d: their videos get no copy "
+                            "verdict in recommend; re-embed them into a new EMB_DIR", len(catalog.outdated_parts),
+                            emb_dir, copy_descriptor.VERSION)
             others = catalog.models - {index.fingerprint}
             if others:
                 raise StartupError(

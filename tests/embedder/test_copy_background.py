@@ -187,4 +187,5 @@ def test_descriptors_of_an_earlier_descriptor_version_read_as_unknown(videos: di
     catalog.load()
     seen = catalog.copy_descriptors(["original", "flip"])
     assert seen["original"] is None and seen["flip"] is not None
+    assert catalog.outdated_parts == {part.name}  # what the service warns about at start
     assert catalog.copy_backgrounds(["original"])["original"] is None  # no descriptors: no background either
