@@ -33,10 +33,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-from copy_edges import BACKGROUND, MAX_AP_DROP, MAX_FLAGGED_RISE, _background, _detection, _split, _threshold
+from copy_edges import (
+    BACKGROUND,
+    MAX_AP_DROP,
+    MAX_FLAGGED_RISE,
+    _background,
+    _detection,
+    _pair_scores,
+    _split,
+    _threshold,
+)
 
 from vidstyle.core.settings import load_settings
-from vidstyle.embedder.copies import best_score, prepare
+from vidstyle.embedder.copies import prepare
 from vidstyle.embedder.copy_descriptor import describe, grey, static_pixel_weights
 from vidstyle.embedder.regions import mask_box, moving_region_weights
 from vidstyle.evaluation.recommend_eval import Item, read_items
@@ -67,16 +76,6 @@ def _frames(sets: dict[str, list[Item]], cache: Path | None) -> dict[str, list[n
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(path, **{str(k): f for k, f in enumerate(frames) if f is not None})
-    return out
-
-
-def _scores(prepared: list) -> np.ndarray:
-    n = len(prepared)
-    out = np.full((n, n), np.nan)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if prepared[i] is not None and prepared[j] is not None:
-                out[i, j] = out[j, i] = best_score(prepared[i], prepared[j])
     return out
 
 
@@ -116,7 +115,7 @@ def main() -> None:
         key = f"tau={tau:g}"
         prepared = {name: [None if f is None else prepare(describe(f, static_pixels=tau)) for f in fs]
                     for name, fs in frames.items()}
-        data = {name: _split(sets[name], _scores(prepared[name]),
+        data = {name: _split(sets[name], _pair_scores(prepared[name], ()),
                              _background(prepared[name], [p for p in prepared[BACKGROUNDS[name]] if p is not None], ()))
                 for name in sets}
         threshold = _threshold(data["train"])
