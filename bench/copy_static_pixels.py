@@ -101,6 +101,9 @@ def main() -> None:
     parser.add_argument("--frames", type=Path, help="folder for the sets' decoded keyframes (decoded once)")
     parser.add_argument("--taus", type=float, nargs="+", default=[0.1, 0.25, 0.5])
     parser.add_argument("--fresh", type=Path, help="labels.csv of a held-out split no earlier run has read")
+    parser.add_argument("--box-share", type=float, default=0.0,
+                        help="with --taus T: compare τ = T with the box refined at this share (`refine_box`) against "
+                             "τ = T without, instead of the τ grid")
     args = parser.parse_args()
     started = time.perf_counter()
     items = read_items(args.labels)
@@ -109,11 +112,17 @@ def main() -> None:
     if args.fresh:
         sets["fresh"] = read_items(args.fresh)
     frames = _frames(sets, args.frames)
-    out: dict = {"sets": {k: len(v) for k, v in sets.items()}, "taus": args.taus, "selection": {}, "heldout": {},
+    out: dict = {"sets": {k: len(v) for k, v in sets.items()}, "taus": args.taus, "box_share": args.box_share,
+                 "selection": {}, "heldout": {},
                  "rule": {}, "weights": {}}
-    for tau in [0.0, *args.taus]:
-        key = f"tau={tau:g}"
-        prepared = {name: [None if f is None else prepare(describe(f, static_pixels=tau)) for f in fs]
+    if args.box_share > 0:  # the shipped τ against the same τ with the box refined
+        tau = args.taus[0]
+        candidates = {f"tau={tau:g}": {"static_pixels": tau},
+                      f"tau={tau:g} box={args.box_share:g}": {"static_pixels": tau, "box_share": args.box_share}}
+    else:
+        candidates = {f"tau={tau:g}": {"static_pixels": tau} for tau in [0.0, *args.taus]}
+    for key, options in candidates.items():
+        prepared = {name: [None if f is None else prepare(describe(f, **options)) for f in fs]
                     for name, fs in frames.items()}
         data = {name: _split(sets[name], _pair_scores(prepared[name], ()),
                              _background(prepared[name], [p for p in prepared[BACKGROUNDS[name]] if p is not None], ()))
@@ -124,19 +133,20 @@ def main() -> None:
         out["heldout"][key] = _detection(data["test"], threshold)
         if "fresh" in data:
             out.setdefault("heldout_fresh", {})[key] = _detection(data["fresh"], threshold)
-        if tau > 0:
-            out["weights"][key] = {name: _weighed_share(fs, tau) for name, fs in frames.items()}
+        if "box_share" not in options and options["static_pixels"] > 0:
+            out["weights"][key] = {name: _weighed_share(fs, options["static_pixels"]) for name, fs in frames.items()}
         print(key, json.dumps(out["selection"][key])[:300], flush=True)
-    before = out["selection"]["tau=0"]
-    for tau in args.taus:
-        after = out["selection"][f"tau={tau:g}"]
+    first, *others = candidates
+    before = out["selection"][first]
+    for key in others:
+        after = out["selection"][key]
         checks = {f"{name} {what}": ok for name in ("train", "second") for what, ok in (
             ("µAP drop", before[name]["micro_ap"] - after[name]["micro_ap"] <= MAX_AP_DROP),
             ("other pairs flagged rise",
              after[name]["other_pairs_flagged"] - before[name]["other_pairs_flagged"] <= MAX_FLAGGED_RISE))}
-        out["rule"][f"tau={tau:g}"] = {"checks": checks, "passes": all(checks.values())}
-    passing = [tau for tau in args.taus if out["rule"][f"tau={tau:g}"]["passes"]]
-    out["chosen"] = max(passing) if passing else 0.0
+        out["rule"][key] = {"checks": checks, "passes": all(checks.values())}
+    passing = [key for key in others if out["rule"][key]["passes"]]
+    out["chosen"] = passing[-1] if passing else first  # the largest passing τ, or the refined box if it passes
     out["seconds"] = round(time.perf_counter() - started, 1)
     args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({"rule": out["rule"], "chosen": out["chosen"]}, indent=1, ensure_ascii=False))

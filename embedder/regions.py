@@ -61,3 +61,22 @@ def mask_box(weights: np.ndarray, size: int) -> tuple[int, int, int, int] | None
     g_h, g_w = weights.shape
     rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
     return (rows[0] * size // g_h, (rows[-1] + 1) * size // g_h, cols[0] * size // g_w, (cols[-1] + 1) * size // g_w)
+
+
+def refine_box(frames: np.ndarray, box: tuple[int, int, int, int], share: float = 0.5) -> tuple[int, int, int, int]:
+    """`box` (top, bottom, left, right, from `mask_box`) with its edges moved in to the pixel: the box is found on a
+    coarse grid, and a grid cell that straddles the picture's edge moves, so the box takes in up to a cell of the
+    template around it. Rows (columns) at the box's edges whose mean temporal standard deviation (grey, full
+    resolution, over the box's columns (rows)) is under `share` of the median over the box's rows (columns) are
+    trimmed; at least one row and column always remain."""
+    top, bottom, left, right = box
+    grey = np.stack([cv2.cvtColor(f[top:bottom, left:right], cv2.COLOR_RGB2GRAY) for f in frames]).astype(np.float32)
+    spread = grey.std(axis=0)
+
+    def kept(profile: np.ndarray) -> tuple[int, int]:
+        on = np.flatnonzero(profile >= share * np.median(profile))
+        return (int(on[0]), int(on[-1]) + 1) if len(on) else (0, len(profile))
+
+    (r0, r1), (c0, c1) = kept(spread.mean(axis=1)), kept(spread.mean(axis=0))
+    return top + r0, top + r1, left + c0, left + c1
+

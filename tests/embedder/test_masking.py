@@ -10,8 +10,9 @@ import pytest
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder.features import content_frames
-from vidstyle.embedder.regions import mask_box, moving_region_weights
-from vidstyle.evaluation.benchmark import Item, render_items
+from vidstyle.embedder.regions import mask_box, moving_region_weights, refine_box
+from vidstyle.evaluation.benchmark import PANEL_FRAME_WH, Item, make_template, render_items
+from vidstyle.evaluation.copy_benchmark import CopyItem, _Renderer
 from vidstyle.media.decode import decode_file
 
 SIZE = 224
@@ -97,3 +98,21 @@ def test_masking_turns_a_failing_three_panel_triplet_into_a_passing_one(hard_tri
     # (the content head narrows the unmasked margin, from 0.05+ to ~0.03 here, but the template still wins)
     assert ac_off > bc_off, "without the mask the shared template wins (the failure masking exists for)"
     assert bc_on > ac_on + 0.2, "with the mask, the same subject wins by a clear margin"
+
+
+def test_the_refined_box_holds_a_three_panel_copys_panel_to_the_pixel(tmp_path: Path) -> None:
+    """A copy benchmark three-panel copy (H.264, a training look): the grid box takes in part of the banners around
+    the panel (a straddling cell moves); `refine_box` trims rows whose footage does not move back to the panel's
+    true rows, known from the template. A panel that already fills the grid box keeps it."""
+    item = CopyItem("train", "coins", 1, "sepia", ("three_panel",), 0)
+    d = load_settings(OFFLINE_CONFIG).decode
+    frames = decode_file(_Renderer(tmp_path, seed=11).render(item), SIZE, d.max_frames, d.min_gap_s).frames
+    _, y, _, h = make_template(f"{item.content}{item.shot}{item.number}", 11, PANEL_FRAME_WH).panel
+    truth = (y * SIZE / PANEL_FRAME_WH[1], (y + h) * SIZE / PANEL_FRAME_WH[1])
+    weights = moving_region_weights(frames)
+    assert weights is not None
+    grid, fine = mask_box(weights, SIZE), refine_box(frames, mask_box(weights, SIZE))
+    grid_error = max(abs(grid[0] - truth[0]), abs(grid[1] - truth[1]))
+    fine_error = max(abs(fine[0] - truth[0]), abs(fine[1] - truth[1]))
+    assert fine_error <= 3 < grid_error, (grid, fine, truth)
+    assert refine_box(framed_video(), (72, 152, 0, SIZE)) == (72, 152, 0, SIZE)
