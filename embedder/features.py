@@ -288,7 +288,8 @@ class FeatureExtractor:
             "gram_channels": s.gram_channels,
             "projection_seed": s.projection_seed,
             "style": s.style_representation,
-            "content_mask": s.content_mask,
+            # The box refinement joins only when set, so fingerprints of settings without it stay as they were.
+            "content_mask": [s.content_mask, s.content_mask_share] if s.content_mask_share > 0 else s.content_mask,
             "content_input": [s.content_input_size, s.content_grayscale, s.content_blur, s.content_pooling],
             "norm": [s.content_norm, s.style_norm],
             "style_colour": [s.style_colour, COLOUR_BINS],

@@ -17,7 +17,7 @@ from vidstyle.backbones.device import pick_device
 from vidstyle.core.settings import Settings
 from vidstyle.embedder.content_head import load_content_head, resolve_content_head
 from vidstyle.embedder.features import FeatureExtractor, aggregate_frames
-from vidstyle.embedder.regions import moving_region_weights
+from vidstyle.embedder.regions import moving_region_weights, panel_weights
 from vidstyle.embedder.style_head import StyleHeadError, load_style_head, resolve_style_head
 from vidstyle.media.decode import Decoded, DecodeError
 from vidstyle.media.decode_pool import DecodeJob, DecodePool
@@ -72,7 +72,10 @@ class Embedder:
         if self.settings.model.content_mask:
             masks = self._masks(videos)
             if any(mk is not None for mk in masks):
-                full = np.ones((28, 28), np.float32)
+                share = self.settings.model.content_mask_share
+                if share > 0:  # the grid box refined to the pixel: a weight per pixel
+                    masks = [None if mk is None else panel_weights(v.frames, mk, share) for v, mk in zip(videos, masks)]
+                full = np.ones(next(mk.shape for mk in masks if mk is not None), np.float32)
                 weights = np.concatenate(
                     [np.repeat((full if mk is None else mk)[None], len(v.frames), 0) for v, mk in zip(videos, masks)]
                 )

@@ -80,3 +80,17 @@ def refine_box(frames: np.ndarray, box: tuple[int, int, int, int], share: float 
     (r0, r1), (c0, c1) = kept(spread.mean(axis=1)), kept(spread.mean(axis=0))
     return top + r0, top + r1, left + c0, left + c1
 
+
+def panel_weights(frames: np.ndarray, weights: np.ndarray, share: float) -> np.ndarray:
+    """A video's grid weights (`moving_region_weights`) as a weight per pixel of its (S, S) frames, the box refined
+    to the pixel (`refine_box` at `share`): what `mask_box` then reads back as the refined box."""
+    size = frames.shape[1]
+    out = np.zeros((size, size), np.float32)
+    box = mask_box(weights, size)
+    if box is None:
+        out[:] = 1.0
+        return out
+    top, bottom, left, right = refine_box(frames, box, share)
+    out[top:bottom, left:right] = 1.0
+    return out
+
