@@ -10,7 +10,7 @@ import pytest
 from tests.support.paths import OFFLINE_CONFIG
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder.features import content_frames
-from vidstyle.embedder.regions import mask_box, moving_region_weights, refine_box
+from vidstyle.embedder.regions import mask_box, moving_region_weights, panel_weights, refine_box
 from vidstyle.evaluation.benchmark import PANEL_FRAME_WH, Item, make_template, render_items
 from vidstyle.evaluation.copy_benchmark import CopyItem, _Renderer
 from vidstyle.media.decode import decode_file
@@ -67,6 +67,32 @@ def test_content_input_is_the_cropped_panel() -> None:
 
     expected = cv2.resize(frames[0, 72:152], (settings.content_input_size,) * 2, interpolation=cv2.INTER_AREA)
     assert np.array_equal(crop[0], expected)
+
+
+def test_pixel_weights_carry_the_refined_box_into_the_content_crop() -> None:
+    """`model.content_mask_share`: a panel off the 8 px grid (rows 70:140) gets the grid box 64:144; its pixel weights
+    (`panel_weights`) read back as the refined box, and the content pass crops exactly the panel."""
+    import cv2
+
+    frames = framed_video(top=70, bottom=140)
+    grid = moving_region_weights(frames)
+    assert grid is not None and mask_box(grid, SIZE) == (64, 144, 0, SIZE)
+    pixels = panel_weights(frames, grid, 0.5)
+    assert pixels.shape == (SIZE, SIZE) and mask_box(pixels, SIZE) == (70, 140, 0, SIZE)
+    settings = load_settings(OFFLINE_CONFIG).model.model_copy(
+        update={"content_grayscale": False, "content_blur": 0, "content_contrast": False})
+    weights = np.repeat(pixels[None], len(frames), 0)
+    crop = content_frames(frames, weights, settings)
+    expected = cv2.resize(frames[0, 70:140], (settings.content_input_size,) * 2, interpolation=cv2.INTER_AREA)
+    assert np.array_equal(crop[0], expected)
+    # The torch path (GPU preparation) reads the same box off the pixel weights.
+    import torch
+
+    from vidstyle.backbones import frames_to_tensor
+    from vidstyle.embedder.preprocess import content_frames_torch
+
+    got = content_frames_torch(torch.from_numpy(frames), torch.from_numpy(weights), settings)
+    assert float((got - frames_to_tensor(crop)).abs().max()) * 255 <= 1.0 + 1e-4
 
 
 @pytest.fixture(scope="module")
