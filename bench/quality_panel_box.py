@@ -3,7 +3,7 @@ shipped grid box, through the production path (`evaluate_triplets`: Embedder, de
 
 Only the three-panel triplets of each benchmark are scored (the refinement changes nothing for a video without a
 framing template); they are written to `triplets_three_panel.csv` beside the benchmark's own CSV. Reported per
-benchmark and pooled: content and style accuracy for the configured settings and each share.
+benchmark and pooled: content and style accuracy for the grid box (share 0) and each share, the config otherwise.
 
     python bench/quality_panel_box.py BENCH [BENCH ...] --shares 0.5 --json OUT.json
 """
@@ -46,8 +46,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     base = load_settings(args.config)
-    variants = {"shipped": base, **{f"share={s:g}": base.model_copy(update={"model": base.model.model_copy(
-        update={"content_mask_share": s})}) for s in args.shares}}
+    variants = {f"share={s:g}": base.model_copy(update={"model": base.model.model_copy(
+        update={"content_mask_share": s})}) for s in [0.0, *args.shares]}  # share 0: the grid box
     right: dict[str, dict[str, list[np.ndarray]]] = {v: {"content": [], "style": []} for v in variants}
     out: dict = {"benches": {}}
     for bench in args.benches:

@@ -42,9 +42,9 @@ class ModelSettings(BaseModel):
     )
     content_mask: bool = Field(True, description="mask static regions (templates, banners) out of content pooling")
     content_mask_share: float = Field(
-        0.0, ge=0, lt=1, description="with content_mask: move the moving region's grid box in to the pixel, trimming "
-        "edge rows and columns whose temporal spread is under this share of the box's median (regions.refine_box); "
-        "0: the grid box")
+        0.5, ge=0, lt=1, description="with content_mask: move the moving region's grid box in to the pixel, trimming "
+        "edge rows and columns whose temporal spread is under this share of the box's median (regions.refine_box; "
+        "0.5 chosen on training three-panel sets, bench/RESULTS.md 'The panel's box to the pixel'); 0: the grid box")
     # Content pass (embedder/features.py): a separate, de-stylised input, chosen by bench/quality_sweep.py.
     content_input_size: int = Field(112, ge=32, description="side of the content pass input (the crop, resized)")
     content_grayscale: bool = Field(True, description="content pass sees luminance only (palette is style)")
