@@ -35,13 +35,12 @@ from pathlib import Path
 import numpy as np
 from copy_edges import (
     BACKGROUND,
-    MAX_AP_DROP,
-    MAX_FLAGGED_RISE,
     _background,
     _detection,
     _pair_scores,
     _split,
     _threshold,
+    cost_checks,
 )
 
 from vidstyle.core.settings import load_settings
@@ -117,10 +116,10 @@ def main() -> None:
                  "rule": {}, "weights": {}}
     if args.box_share > 0:  # the shipped τ against the same τ with the box refined
         tau = args.taus[0]
-        candidates = {f"tau={tau:g}": {"static_pixels": tau},
+        candidates = {f"tau={tau:g}": {"static_pixels": tau, "box_share": 0.0},
                       f"tau={tau:g} box={args.box_share:g}": {"static_pixels": tau, "box_share": args.box_share}}
-    else:
-        candidates = {f"tau={tau:g}": {"static_pixels": tau} for tau in [0.0, *args.taus]}
+    else:  # the τ grid was chosen on the grid box
+        candidates = {f"tau={tau:g}": {"static_pixels": tau, "box_share": 0.0} for tau in [0.0, *args.taus]}
     for key, options in candidates.items():
         prepared = {name: [None if f is None else prepare(describe(f, **options)) for f in fs]
                     for name, fs in frames.items()}
@@ -133,17 +132,13 @@ def main() -> None:
         out["heldout"][key] = _detection(data["test"], threshold)
         if "fresh" in data:
             out.setdefault("heldout_fresh", {})[key] = _detection(data["fresh"], threshold)
-        if "box_share" not in options and options["static_pixels"] > 0:
+        if not options["box_share"] and options["static_pixels"] > 0:
             out["weights"][key] = {name: _weighed_share(fs, options["static_pixels"]) for name, fs in frames.items()}
         print(key, json.dumps(out["selection"][key])[:300], flush=True)
     first, *others = candidates
     before = out["selection"][first]
     for key in others:
-        after = out["selection"][key]
-        checks = {f"{name} {what}": ok for name in ("train", "second") for what, ok in (
-            ("µAP drop", before[name]["micro_ap"] - after[name]["micro_ap"] <= MAX_AP_DROP),
-            ("other pairs flagged rise",
-             after[name]["other_pairs_flagged"] - before[name]["other_pairs_flagged"] <= MAX_FLAGGED_RISE))}
+        checks = cost_checks(before, out["selection"][key])
         out["rule"][key] = {"checks": checks, "passes": all(checks.values())}
     passing = [key for key in others if out["rule"][key]["passes"]]
     out["chosen"] = passing[-1] if passing else first  # the largest passing τ, or the refined box if it passes
