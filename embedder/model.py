@@ -75,7 +75,8 @@ class Embedder:
                 share = self.settings.model.content_mask_share
                 if share > 0:  # the grid box refined to the pixel: a weight per pixel
                     masks = [None if mk is None else panel_weights(v.frames, mk, share) for v, mk in zip(videos, masks)]
-                full = np.ones(next(mk.shape for mk in masks if mk is not None), np.float32)
+                first = next(mk for mk in masks if mk is not None)
+                full = np.ones(first.shape, first.dtype)
                 weights = np.concatenate(
                     [np.repeat((full if mk is None else mk)[None], len(v.frames), 0) for v, mk in zip(videos, masks)]
                 )

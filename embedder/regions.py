@@ -83,14 +83,15 @@ def refine_box(frames: np.ndarray, box: tuple[int, int, int, int], share: float 
 
 def panel_weights(frames: np.ndarray, weights: np.ndarray, share: float) -> np.ndarray:
     """A video's grid weights (`moving_region_weights`) as a weight per pixel of its (S, S) frames, the box refined
-    to the pixel (`refine_box` at `share`): what `mask_box` then reads back as the refined box."""
+    to the pixel (`refine_box` at `share`): what `mask_box` then reads back as the refined box. uint8 (0 or 1): the
+    embedder repeats it for every keyframe of a batch, so it is kept a quarter of float32's size."""
     size = frames.shape[1]
-    out = np.zeros((size, size), np.float32)
+    out = np.zeros((size, size), np.uint8)
     box = mask_box(weights, size)
     if box is None:
-        out[:] = 1.0
+        out[:] = 1
         return out
     top, bottom, left, right = refine_box(frames, box, share)
-    out[top:bottom, left:right] = 1.0
+    out[top:bottom, left:right] = 1
     return out
 
