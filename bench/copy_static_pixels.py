@@ -45,8 +45,7 @@ from copy_edges import (
 
 from vidstyle.core.settings import load_settings
 from vidstyle.embedder.copies import prepare
-from vidstyle.embedder.copy_descriptor import describe, grey, static_pixel_weights
-from vidstyle.embedder.regions import mask_box, moving_region_weights
+from vidstyle.embedder.copy_descriptor import describe, region_greys, static_pixel_weights
 from vidstyle.evaluation.recommend_eval import Item, read_items
 from vidstyle.media.decode import DecodeError, decode_file
 
@@ -79,15 +78,13 @@ def _frames(sets: dict[str, list[Item]], cache: Path | None) -> dict[str, list[n
 
 
 def _weighed_share(frames: list[np.ndarray | None], tau: float) -> float:
-    """The share of pixels whose weight is under 0.5 at `tau`, over a set's videos (as `describe` crops them)."""
+    """The share of pixels whose weight is under 0.5 at `tau`, over a set's videos (the grid box's crop, as the τ
+    grid was run)."""
     shares = []
     for f in frames:
         if f is None:
             continue
-        region = moving_region_weights(f)
-        box = None if region is None else mask_box(region, f.shape[1])
-        greys = np.stack([grey(x if box is None else x[box[0] : box[1], box[2] : box[3]]) for x in f])
-        w = static_pixel_weights(greys, tau)
+        w = static_pixel_weights(region_greys(f, box_share=0.0), tau)
         shares.append(0.0 if w is None else float((w < 0.5).mean()))
     return round(float(np.mean(shares)), 4)
 

@@ -105,6 +105,14 @@ def describe(frames: np.ndarray, static_pixels: float = STATIC_PIXELS, box_share
     """(n, S, S, 3) uint8 RGB keyframes of one video → (n, DIM) float32 stored maps (module docstring);
     `static_pixels` > 0 weighs each pixel's gradients by `static_pixel_weights` at that τ; `box_share` > 0 moves the
     moving region's box in to the pixel (`regions.refine_box` at that share)."""
+    greys = region_greys(frames, box_share)
+    weights = static_pixel_weights(greys, static_pixels) if static_pixels > 0 else None
+    return np.stack([_maps(g, weights) for g in greys])
+
+
+def region_greys(frames: np.ndarray, box_share: float = BOX_SHARE) -> np.ndarray:
+    """(n, S, S, 3) uint8 RGB keyframes → (n, SIDE, SIDE) the `grey` frames of their moving region (module
+    docstring, steps 1 and 2): what `describe` takes gradients of."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise ValueError(f"expected (n, height, width, 3) frames, got shape {frames.shape}")
@@ -112,9 +120,7 @@ def describe(frames: np.ndarray, static_pixels: float = STATIC_PIXELS, box_share
     box = None if region is None else mask_box(region, frames.shape[1])
     if box is not None and box_share > 0:
         box = refine_box(frames, box, box_share)
-    greys = np.stack([grey(f if box is None else f[box[0] : box[1], box[2] : box[3]]) for f in frames])
-    weights = static_pixel_weights(greys, static_pixels) if static_pixels > 0 else None
-    return np.stack([_maps(g, weights) for g in greys])
+    return np.stack([grey(f if box is None else f[box[0] : box[1], box[2] : box[3]]) for f in frames])
 
 
 def static_pixel_weights(greys: np.ndarray, tau: float) -> np.ndarray | None:
