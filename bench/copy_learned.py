@@ -46,25 +46,26 @@ from torch.nn import functional as F
 from vidstyle.embedder.copies import prepare
 from vidstyle.embedder.copy_descriptor import describe, grey, region_greys
 from vidstyle.embedder.train_style_head import TRAINING_PHOTOS, training_scene
+from vidstyle.evaluation.copy_benchmark import BACKGROUND_LOOKS, TRAIN_LOOKS
 from vidstyle.evaluation.recommend_eval import read_items
 from vidstyle.media.looks import get_look, looks_in
 
 MIN_GAIN = 0.01
 MAX_AP_DROP = 0.005
 STORED_SIDE = 192  # rendered scenes are kept at the videos' viewing size (media.looks.VIEW_SIDE)
-BACKGROUND = {"train": "second", "second": "train", "test": "second", "fresh": "second"}
+BACKGROUND = {"train": "second", "second": "train"}  # every held-out split's: "second"
 TEMPERATURE = 0.1
 DIM = 256
 
 
 # ---------------------------------------------------------------- data: training scenes in training looks
-def _render_scene(args: tuple[int, int, int]) -> list[np.ndarray]:
-    """Scene `index` of the run (seeded), plain and in `looks` training-look instances, each at STORED_SIDE."""
-    seed, index, looks = args
+def _render_scene(args: tuple[int, int, int, tuple[str, ...]]) -> list[np.ndarray]:
+    """Scene `index` of the run (seeded), plain and in `looks` instances of looks drawn from `names`, each at
+    STORED_SIDE."""
+    seed, index, looks, names = args
     rng = np.random.default_rng([seed, index])
     photos = _photos()
     scene = training_scene(rng, photos)
-    names = looks_in("train")
     out = [scene]
     for _ in range(looks):
         look = get_look(names[int(rng.integers(len(names)))])
@@ -72,6 +73,10 @@ def _render_scene(args: tuple[int, int, int]) -> list[np.ndarray]:
     scale = STORED_SIDE / max(scene.shape[:2])
     return [cv2.resize(v, (max(int(v.shape[1] * scale), 8), max(int(v.shape[0] * scale), 8)),
                        interpolation=cv2.INTER_AREA) for v in out]
+
+
+SELECTION_LOOKS = (*TRAIN_LOOKS, *BACKGROUND_LOOKS)
+"""The looks of the two selection sets: the train split's and the second set's (the packaged background's)."""
 
 
 _PHOTOS: dict[str, np.ndarray] = {}
@@ -83,14 +88,14 @@ def _photos() -> dict[str, np.ndarray]:
     return _PHOTOS
 
 
-def render(work: Path, scenes: int, looks: int, seed: int) -> list[list[np.ndarray]]:
-    """Every scene's renderings (plain first), cached in `work`."""
-    path = work / f"renders-{scenes}-{looks}-{seed}.npz"
+def render(work: Path, scenes: int, looks: int, seed: int, names: tuple[str, ...]) -> list[list[np.ndarray]]:
+    """Every scene's renderings (plain first) in looks drawn from `names`, cached in `work`."""
+    path = work / f"renders-{scenes}-{looks}-{seed}{'' if names == looks_in('train') else '-unseen'}.npz"
     if path.is_file():
         stored = np.load(path)
         return [[stored[f"{i}_{j}"] for j in range(looks + 1)] for i in range(scenes)]
     with Pool(2) as pool:
-        renders = pool.map(_render_scene, [(seed, i, looks) for i in range(scenes)], chunksize=8)
+        renders = pool.map(_render_scene, [(seed, i, looks, names) for i in range(scenes)], chunksize=8)
     work.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{f"{i}_{j}": v for i, vs in enumerate(renders) for j, v in enumerate(vs)})
     return renders
@@ -207,34 +212,40 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unseen-looks", action="store_true",
+                        help="train on training-family looks outside SELECTION_LOOKS, so that the selection sets "
+                        "measure looks the network never saw")
+    parser.add_argument("--extra", type=Path, nargs="*", default=[], help="more held-out splits' labels.csv to report")
     parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
     args = parser.parse_args()
     torch.set_num_threads(2)
+    names = tuple(n for n in looks_in("train") if not (args.unseen_looks and n in SELECTION_LOOKS))
     items = read_items(args.bench)
     sets = {"train": [i for i in items if i.split == "train"], "second": read_items(args.second),
-            "test": [i for i in items if i.split == "test"], "fresh": read_items(args.fresh)}
+            "test": [i for i in items if i.split == "test"], "fresh": read_items(args.fresh),
+            **{labels.parent.name: read_items(labels) for labels in args.extra}}
     t0 = time.perf_counter()
-    renders = render(args.work, args.scenes, args.looks_per_scene, args.seed)
+    renders = render(args.work, args.scenes, args.looks_per_scene, args.seed, names)
     t_render = time.perf_counter() - t0
     net, losses = train(renders, args.steps, args.batch, args.seed)
     t_train = time.perf_counter() - t0 - t_render
-    torch.save(net.state_dict(), args.work / f"copynet-{args.seed}.pt")
+    torch.save(net.state_dict(), args.work / f"copynet-{args.seed}{'-unseen' if args.unseen_looks else ''}.pt")
     frames = _frames(sets, args.frames)
     vectors = {name: [None if f is None else keyframe_vectors(net, f) for f in fs] for name, fs in frames.items()}
     prepared = {name: [None if f is None else prepare(describe(f)) for f in fs] for name, fs in frames.items()}
     data: dict[str, dict] = {"shipped": {}, "learned": {}}
     for name in sets:
-        bg = [p for p in prepared[BACKGROUND[name]] if p is not None]
+        bg = [p for p in prepared[BACKGROUND.get(name, "second")] if p is not None]
         data["shipped"][name] = _split(sets[name], _pair_scores(prepared[name], ()),
                                        _background(prepared[name], bg, ()))
         data["learned"][name] = _split(sets[name], _scores(vectors[name]),
-                                       _bg(vectors[name], vectors[BACKGROUND[name]]))
+                                       _bg(vectors[name], vectors[BACKGROUND.get(name, "second")]))
     for w in args.weights:
         data[f"shipped + {w:g} learned"] = {
             name: _split(sets[name], data["shipped"][name].copy_for(BETA) + w * data["learned"][name].copy_for(BETA),
                          np.zeros(len(sets[name]))) for name in sets}
     out: dict = {"run": {"scenes": args.scenes, "looks_per_scene": args.looks_per_scene, "steps": args.steps,
-                         "batch": args.batch, "seed": args.seed, "render_s": round(t_render, 1),
+                         "batch": args.batch, "seed": args.seed, "looks": list(names), "render_s": round(t_render, 1),
                          "train_s": round(t_train, 1), "loss_first_100": round(float(np.mean(losses[:100])), 3),
                          "loss_last_100": round(float(np.mean(losses[-100:])), 3)}, "candidates": {}}
     for cand, splits in data.items():
