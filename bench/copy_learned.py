@@ -21,15 +21,24 @@ a candidate is a finding only if its mean µAP over the two training sets (the 1
 selection set) is at least `MIN_GAIN` above the shipped score's and it is lower on neither by more than
 `MAX_AP_DROP`; w is chosen by that mean. The test split and the fresh held-out split are reported, never chosen on.
 
+Leave one family out (`--families`): the selection sets hold training-family looks, and a network trained on
+those families fits them (bench/RESULTS.md). With `--families`, for each training family F a copy set is written in
+F's looks only (the train split's generator and edits, seed `FAMILY_SEED` + the family's index), a network is
+trained on the other families' looks, and shipped and fused scores are compared on F's set: the same question the
+held-out splits ask, asked of training data.
+
 Usage:
 
     python bench/copy_learned.py BENCH/labels.csv SECOND/labels.csv --fresh FRESH/labels.csv --frames DIR
         --work DIR --json OUT.json [--scenes 600] [--looks-per-scene 4] [--steps 1500] [--seed 0]
+    python bench/copy_learned.py BENCH/labels.csv SECOND/labels.csv --fresh FRESH/labels.csv --frames DIR
+        --work DIR --families [grade ...] --json OUT.json
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import time
 from multiprocessing import Pool
@@ -46,14 +55,24 @@ from torch.nn import functional as F
 from vidstyle.embedder.copies import prepare
 from vidstyle.embedder.copy_descriptor import describe, grey, region_greys
 from vidstyle.embedder.train_style_head import TRAINING_PHOTOS, training_scene
-from vidstyle.evaluation.copy_benchmark import BACKGROUND_LOOKS, TRAIN_LOOKS
-from vidstyle.evaluation.recommend_eval import read_items
-from vidstyle.media.looks import get_look, looks_in
+from vidstyle.evaluation.copy_benchmark import (
+    BACKGROUND_LOOKS,
+    LABEL_COLUMNS,
+    TRAIN_EDITS,
+    TRAIN_LOOKS,
+    SplitSpec,
+    _Renderer,
+    draw_items,
+)
+from vidstyle.evaluation.recommend_eval import SplitData, read_items
+from vidstyle.media.looks import FAMILIES, families_in, get_look, looks_in
+from vidstyle.media.samples import CONTENTS
 
 MIN_GAIN = 0.01
 MAX_AP_DROP = 0.005
 STORED_SIDE = 192  # rendered scenes are kept at the videos' viewing size (media.looks.VIEW_SIDE)
 BACKGROUND = {"train": "second", "second": "train"}  # every held-out split's: "second"
+FAMILY_SEED = 20  # family sets' seeds: 20 + the family's index in families_in("train"); no other set uses them
 TEMPERATURE = 0.1
 DIM = 256
 
@@ -199,6 +218,68 @@ def _bg(vectors: list[np.ndarray | None], background: list[np.ndarray | None], k
                      .mean() for v in vectors])
 
 
+def family_set(work: Path, family: str) -> Path:
+    """A copy set in one training family's looks (module docstring), written once under `work`; its labels.csv."""
+    out = work / f"family-{family}"
+    labels = out / "labels.csv"
+    if labels.is_file():
+        return labels
+    spec = SplitSpec("train", FAMILY_SEED + families_in("train").index(family), TRAIN_EDITS, FAMILIES[family])
+    items = draw_items(spec, list(CONTENTS))
+    renderer = _Renderer(out, spec.seed)
+    for item in items:
+        renderer.render(item)
+    with labels.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(LABEL_COLUMNS)
+        for it in items:
+            w.writerow([it.relpath, it.content, it.look, it.footage_id, "+".join(it.edits),
+                        it.edits[0] if it.edits else "", it.split])
+    return labels
+
+
+def _compare(net: CopyNet, sets: dict, frames: dict, weights: list[float]) -> dict[str, dict[str, SplitData]]:
+    """Every set's shipped and learned scores (each normalised against its background set) and the fusions."""
+    vectors = {name: [None if f is None else keyframe_vectors(net, f) for f in fs] for name, fs in frames.items()}
+    prepared = {name: [None if f is None else prepare(describe(f)) for f in fs] for name, fs in frames.items()}
+    data: dict[str, dict[str, SplitData]] = {"shipped": {}, "learned": {}}
+    for name in sets:
+        background = BACKGROUND.get(name, "second")
+        bg = [p for p in prepared[background] if p is not None]
+        data["shipped"][name] = _split(sets[name], _pair_scores(prepared[name], ()),
+                                       _background(prepared[name], bg, ()))
+        data["learned"][name] = _split(sets[name], _scores(vectors[name]), _bg(vectors[name], vectors[background]))
+    for w in weights:
+        data[f"shipped + {w:g} learned"] = {
+            name: _split(sets[name], data["shipped"][name].copy_for(BETA) + w * data["learned"][name].copy_for(BETA),
+                         np.zeros(len(sets[name]))) for name in sets}
+    return data
+
+
+def _families(args: argparse.Namespace, sets: dict) -> dict:
+    """`--families` (module docstring): per family, shipped vs fused µAP on its set, the network trained without it."""
+    out: dict = {"families": {}}
+    for family in args.families:
+        labels = family_set(args.work, family)
+        names = tuple(n for f in families_in("train") if f != family for n in FAMILIES[f])
+        renders = render(args.work, args.scenes, args.looks_per_scene, args.seed, names)
+        net, losses = train(renders, args.steps, args.batch, args.seed)
+        fam_sets = {"train": sets["train"], "second": sets["second"], f"family-{family}": read_items(labels)}
+        data = _compare(net, fam_sets, _frames(fam_sets, args.frames), args.weights)
+        threshold = {cand: _threshold(splits["train"]) for cand, splits in data.items()}
+        out["families"][family] = {"loss_last_100": round(float(np.mean(losses[-100:])), 3), **{
+            cand: _detection(splits[f"family-{family}"], threshold[cand]) for cand, splits in data.items()}}
+        print(family, json.dumps({c: r["micro_ap"] for c, r in out["families"][family].items()
+                                  if isinstance(r, dict)}), flush=True)
+    cands = [c for c in out["families"][args.families[0]] if c != "loss_last_100"]
+    out["mean"] = {c: round(float(np.mean([out["families"][f][c]["micro_ap"] for f in args.families])), 4)
+                   for c in cands}
+    best = max((c for c in cands if c != "shipped"), key=out["mean"].get)
+    out["rule"] = {"best": best, "gain": round(out["mean"][best] - out["mean"]["shipped"], 4),
+                   "selects": out["mean"][best] - out["mean"]["shipped"] >= MIN_GAIN}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path)
@@ -216,6 +297,8 @@ def main() -> None:
                         help="train on training-family looks outside SELECTION_LOOKS, so that the selection sets "
                         "measure looks the network never saw")
     parser.add_argument("--extra", type=Path, nargs="*", default=[], help="more held-out splits' labels.csv to report")
+    parser.add_argument("--families", nargs="*", help="leave each of these training families out in turn (module "
+                        "docstring); none named: all six")
     parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -224,6 +307,13 @@ def main() -> None:
     sets = {"train": [i for i in items if i.split == "train"], "second": read_items(args.second),
             "test": [i for i in items if i.split == "test"], "fresh": read_items(args.fresh),
             **{labels.parent.name: read_items(labels) for labels in args.extra}}
+    if args.families is not None:
+        args.families = args.families or list(families_in("train"))
+        out = _families(args, sets)
+        print(json.dumps(out, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=1) + "\n")
+        return
     t0 = time.perf_counter()
     renders = render(args.work, args.scenes, args.looks_per_scene, args.seed, names)
     t_render = time.perf_counter() - t0
@@ -231,19 +321,7 @@ def main() -> None:
     t_train = time.perf_counter() - t0 - t_render
     torch.save(net.state_dict(), args.work / f"copynet-{args.seed}{'-unseen' if args.unseen_looks else ''}.pt")
     frames = _frames(sets, args.frames)
-    vectors = {name: [None if f is None else keyframe_vectors(net, f) for f in fs] for name, fs in frames.items()}
-    prepared = {name: [None if f is None else prepare(describe(f)) for f in fs] for name, fs in frames.items()}
-    data: dict[str, dict] = {"shipped": {}, "learned": {}}
-    for name in sets:
-        bg = [p for p in prepared[BACKGROUND.get(name, "second")] if p is not None]
-        data["shipped"][name] = _split(sets[name], _pair_scores(prepared[name], ()),
-                                       _background(prepared[name], bg, ()))
-        data["learned"][name] = _split(sets[name], _scores(vectors[name]),
-                                       _bg(vectors[name], vectors[BACKGROUND.get(name, "second")]))
-    for w in args.weights:
-        data[f"shipped + {w:g} learned"] = {
-            name: _split(sets[name], data["shipped"][name].copy_for(BETA) + w * data["learned"][name].copy_for(BETA),
-                         np.zeros(len(sets[name]))) for name in sets}
+    data = _compare(net, sets, frames, args.weights)
     out: dict = {"run": {"scenes": args.scenes, "looks_per_scene": args.looks_per_scene, "steps": args.steps,
                          "batch": args.batch, "seed": args.seed, "looks": list(names), "render_s": round(t_render, 1),
                          "train_s": round(t_train, 1), "loss_first_100": round(float(np.mean(losses[:100])), 3),
