@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import time
 from multiprocessing import Pool
@@ -109,7 +110,8 @@ def _photos() -> dict[str, np.ndarray]:
 
 def render(work: Path, scenes: int, looks: int, seed: int, names: tuple[str, ...]) -> list[list[np.ndarray]]:
     """Every scene's renderings (plain first) in looks drawn from `names`, cached in `work`."""
-    path = work / f"renders-{scenes}-{looks}-{seed}{'' if names == looks_in('train') else '-unseen'}.npz"
+    key = hashlib.sha256(" ".join(names).encode()).hexdigest()[:10]  # which looks: a run per family has its own
+    path = work / f"renders-{scenes}-{looks}-{seed}-{key}.npz"
     if path.is_file():
         stored = np.load(path)
         return [[stored[f"{i}_{j}"] for j in range(looks + 1)] for i in range(scenes)]
