@@ -32,7 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from copy_projection import _load, set_arguments  # bench/: the three sets and their cached descriptors
@@ -70,20 +72,31 @@ def _own(name: str, prepared: list, edges: tuple[str, ...]) -> np.ndarray:
     return _OWN[name, edges]
 
 
-def _pair_scores(prepared: list, edges: tuple[str, ...]) -> np.ndarray:
-    n = len(prepared)
+def pair_matrix(videos: list, score: Callable[[Any, Any], float]) -> np.ndarray:
+    """Every pair's `score` of a set's videos (symmetric; NaN where either video is None)."""
+    n = len(videos)
     out = np.full((n, n), np.nan)
     for i in range(n):
         for j in range(i + 1, n):
-            if prepared[i] is not None and prepared[j] is not None:
-                out[i, j] = out[j, i] = best_score(prepared[i], prepared[j], edges)
+            if videos[i] is not None and videos[j] is not None:
+                out[i, j] = out[j, i] = score(videos[i], videos[j])
     return out
 
 
+def background_matrix(videos: list, background: list, score: Callable[[Any, Any], float]) -> np.ndarray:
+    """bg(x) per video against a list of background videos: the mean of its K best `score`s (as
+    `background_score`); NaN for a None video."""
+    return np.array([np.nan if v is None else np.sort([score(v, b) for b in background])[-K:].mean()
+                     for v in videos])
+
+
+def _pair_scores(prepared: list, edges: tuple[str, ...]) -> np.ndarray:
+    return pair_matrix(prepared, lambda a, b: best_score(a, b, edges))
+
+
 def _background(prepared: list, background: list, edges: tuple[str, ...]) -> np.ndarray:
-    """bg(x) against a list of prepared videos: the mean of the K best scores (as `background_score`)."""
-    return np.array([np.nan if p is None else np.sort([best_score(p, b, edges) for b in background])[-K:].mean()
-                     for p in prepared])
+    """bg(x) against a list of prepared videos, under the matcher with `edges`."""
+    return background_matrix(prepared, background, lambda a, b: best_score(a, b, edges))
 
 
 def _split(items: list[Item], copy: np.ndarray, background: np.ndarray) -> SplitData:

@@ -38,7 +38,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import time
@@ -48,7 +47,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from copy_edges import BETA, _background, _detection, _pair_scores, _split, _threshold
+from copy_edges import (
+    BETA,
+    _background,
+    _detection,
+    _pair_scores,
+    _split,
+    _threshold,
+    background_matrix,
+    pair_matrix,
+)
 from copy_static_pixels import _frames
 from torch import nn
 from torch.nn import functional as F
@@ -58,12 +66,12 @@ from vidstyle.embedder.copy_descriptor import describe, grey, region_greys
 from vidstyle.embedder.train_style_head import TRAINING_PHOTOS, training_scene
 from vidstyle.evaluation.copy_benchmark import (
     BACKGROUND_LOOKS,
-    LABEL_COLUMNS,
     TRAIN_EDITS,
     TRAIN_LOOKS,
     SplitSpec,
     _Renderer,
     draw_items,
+    write_labels,
 )
 from vidstyle.evaluation.recommend_eval import SplitData, read_items
 from vidstyle.media.looks import FAMILIES, families_in, get_look, looks_in
@@ -76,6 +84,8 @@ BACKGROUND = {"train": "second", "second": "train"}  # every held-out split's: "
 FAMILY_SEED = 20  # family sets' seeds: 20 + the family's index in families_in("train"); no other set uses them
 TEMPERATURE = 0.1
 DIM = 256
+SELECTION_LOOKS = (*TRAIN_LOOKS, *BACKGROUND_LOOKS)
+"""The looks of the two selection sets: the train split's and the second set's (the packaged background's)."""
 
 
 # ---------------------------------------------------------------- data: training scenes in training looks
@@ -93,10 +103,6 @@ def _render_scene(args: tuple[int, int, int, tuple[str, ...]]) -> list[np.ndarra
     scale = STORED_SIDE / max(scene.shape[:2])
     return [cv2.resize(v, (max(int(v.shape[1] * scale), 8), max(int(v.shape[0] * scale), 8)),
                        interpolation=cv2.INTER_AREA) for v in out]
-
-
-SELECTION_LOOKS = (*TRAIN_LOOKS, *BACKGROUND_LOOKS)
-"""The looks of the two selection sets: the train split's and the second set's (the packaged background's)."""
 
 
 _PHOTOS: dict[str, np.ndarray] = {}
@@ -205,21 +211,6 @@ def learned_score(a: np.ndarray, b: np.ndarray) -> float:
     return float(max(sim.max(axis=1).mean(), sim.max(axis=0).mean()))
 
 
-def _scores(vectors: list[np.ndarray | None]) -> np.ndarray:
-    n = len(vectors)
-    out = np.full((n, n), np.nan)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if vectors[i] is not None and vectors[j] is not None:
-                out[i, j] = out[j, i] = learned_score(vectors[i], vectors[j])
-    return out
-
-
-def _bg(vectors: list[np.ndarray | None], background: list[np.ndarray | None], k: int = 10) -> np.ndarray:
-    return np.array([np.nan if v is None else np.sort([learned_score(v, b) for b in background if b is not None])[-k:]
-                     .mean() for v in vectors])
-
-
 def family_set(work: Path, family: str) -> Path:
     """A copy set in one training family's looks (module docstring), written once under `work`; its labels.csv."""
     out = work / f"family-{family}"
@@ -231,29 +222,37 @@ def family_set(work: Path, family: str) -> Path:
     renderer = _Renderer(out, spec.seed)
     for item in items:
         renderer.render(item)
-    with labels.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(LABEL_COLUMNS)
-        for it in items:
-            w.writerow([it.relpath, it.content, it.look, it.footage_id, "+".join(it.edits),
-                        it.edits[0] if it.edits else "", it.split])
+    write_labels(labels, items)
     return labels
 
 
-def _compare(net: CopyNet, sets: dict, frames: dict, weights: list[float]) -> dict[str, dict[str, SplitData]]:
-    """Every set's shipped and learned scores (each normalised against its background set) and the fusions."""
-    vectors = {name: [None if f is None else keyframe_vectors(net, f) for f in fs] for name, fs in frames.items()}
-    prepared = {name: [None if f is None else prepare(describe(f)) for f in fs] for name, fs in frames.items()}
-    data: dict[str, dict[str, SplitData]] = {"shipped": {}, "learned": {}}
+def _prepared(frames: dict[str, list[np.ndarray | None]]) -> dict[str, list]:
+    """Every set's hand-built descriptors, prepared for matching."""
+    return {name: [None if f is None else prepare(describe(f)) for f in fs] for name, fs in frames.items()}
+
+
+def _shipped(sets: dict, prepared: dict[str, list]) -> dict[str, SplitData]:
+    """Every set's shipped (hand-built) scores, normalised against its background set (`BACKGROUND`)."""
+    out = {}
     for name in sets:
-        background = BACKGROUND.get(name, "second")
-        bg = [p for p in prepared[background] if p is not None]
-        data["shipped"][name] = _split(sets[name], _pair_scores(prepared[name], ()),
-                                       _background(prepared[name], bg, ()))
-        data["learned"][name] = _split(sets[name], _scores(vectors[name]), _bg(vectors[name], vectors[background]))
+        bg = [p for p in prepared[BACKGROUND.get(name, "second")] if p is not None]
+        out[name] = _split(sets[name], _pair_scores(prepared[name], ()), _background(prepared[name], bg, ()))
+    return out
+
+
+def _compare(net: CopyNet, sets: dict, frames: dict, shipped: dict[str, SplitData],
+             weights: list[float]) -> dict[str, dict[str, SplitData]]:
+    """Every set's `shipped` scores beside its learned ones (normalised against the same background set) and the
+    fusions."""
+    vectors = {name: [None if f is None else keyframe_vectors(net, f) for f in fs] for name, fs in frames.items()}
+    data: dict[str, dict[str, SplitData]] = {"shipped": shipped, "learned": {}}
+    for name in sets:
+        bg = [v for v in vectors[BACKGROUND.get(name, "second")] if v is not None]
+        data["learned"][name] = _split(sets[name], pair_matrix(vectors[name], learned_score),
+                                       background_matrix(vectors[name], bg, learned_score))
     for w in weights:
         data[f"shipped + {w:g} learned"] = {
-            name: _split(sets[name], data["shipped"][name].copy_for(BETA) + w * data["learned"][name].copy_for(BETA),
+            name: _split(sets[name], shipped[name].copy_for(BETA) + w * data["learned"][name].copy_for(BETA),
                          np.zeros(len(sets[name]))) for name in sets}
     return data
 
@@ -261,16 +260,24 @@ def _compare(net: CopyNet, sets: dict, frames: dict, weights: list[float]) -> di
 def _families(args: argparse.Namespace, sets: dict) -> dict:
     """`--families` (module docstring): per family, shipped vs fused µAP on its set, the network trained without it."""
     out: dict = {"families": {}}
+    base_sets = {"train": sets["train"], "second": sets["second"]}  # the threshold's and the background's sets
+    base_frames = _frames(base_sets, args.frames)
+    base_prepared = _prepared(base_frames)
+    base_shipped = _shipped(base_sets, base_prepared)
     for family in args.families:
+        name = f"family-{family}"
         labels = family_set(args.work, family)
         names = tuple(n for f in families_in("train") if f != family for n in FAMILIES[f])
         renders = render(args.work, args.scenes, args.looks_per_scene, args.seed, names)
         net, losses = train(renders, args.steps, args.batch, args.seed)
-        fam_sets = {"train": sets["train"], "second": sets["second"], f"family-{family}": read_items(labels)}
-        data = _compare(net, fam_sets, _frames(fam_sets, args.frames), args.weights)
+        fam_sets = {**base_sets, name: read_items(labels)}
+        fam_frames = {**base_frames, **_frames({name: fam_sets[name]}, args.frames)}
+        shipped = {**base_shipped,
+                   **_shipped({name: fam_sets[name]}, {**base_prepared, **_prepared({name: fam_frames[name]})})}
+        data = _compare(net, fam_sets, fam_frames, shipped, args.weights)
         threshold = {cand: _threshold(splits["train"]) for cand, splits in data.items()}
         out["families"][family] = {"loss_last_100": round(float(np.mean(losses[-100:])), 3), **{
-            cand: _detection(splits[f"family-{family}"], threshold[cand]) for cand, splits in data.items()}}
+            cand: _detection(splits[name], threshold[cand]) for cand, splits in data.items()}}
         print(family, json.dumps({c: r["micro_ap"] for c, r in out["families"][family].items()
                                   if isinstance(r, dict)}), flush=True)
     cands = [c for c in out["families"][args.families[0]] if c != "loss_last_100"]
@@ -304,7 +311,6 @@ def main() -> None:
     parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
     args = parser.parse_args()
     torch.set_num_threads(2)
-    names = tuple(n for n in looks_in("train") if not (args.unseen_looks and n in SELECTION_LOOKS))
     items = read_items(args.bench)
     sets = {"train": [i for i in items if i.split == "train"], "second": read_items(args.second),
             "test": [i for i in items if i.split == "test"], "fresh": read_items(args.fresh),
@@ -316,6 +322,7 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(out, indent=1) + "\n")
         return
+    names = tuple(n for n in looks_in("train") if not (args.unseen_looks and n in SELECTION_LOOKS))
     t0 = time.perf_counter()
     renders = render(args.work, args.scenes, args.looks_per_scene, args.seed, names)
     t_render = time.perf_counter() - t0
@@ -323,7 +330,7 @@ def main() -> None:
     t_train = time.perf_counter() - t0 - t_render
     torch.save(net.state_dict(), args.work / f"copynet-{args.seed}{'-unseen' if args.unseen_looks else ''}.pt")
     frames = _frames(sets, args.frames)
-    data = _compare(net, sets, frames, args.weights)
+    data = _compare(net, sets, frames, _shipped(sets, _prepared(frames)), args.weights)
     out: dict = {"run": {"scenes": args.scenes, "looks_per_scene": args.looks_per_scene, "steps": args.steps,
                          "batch": args.batch, "seed": args.seed, "looks": list(names), "render_s": round(t_render, 1),
                          "train_s": round(t_train, 1), "loss_first_100": round(float(np.mean(losses[:100])), 3),

@@ -261,12 +261,17 @@ def make_copy_benchmark(out: Path, seed: int = 0, contents: Sequence[str] | None
         for item in split_items:
             renderer.render(item)
         items += split_items
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "labels.csv").open("w", newline="") as fh:
+    write_labels(out / "labels.csv", items)
+    return CopyBenchmark(out, items)
+
+
+def write_labels(path: Path, items: Sequence[CopyItem]) -> None:
+    """`items`' labels.csv (`LABEL_COLUMNS`): what `eval-recommend` and the copy benches read back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(LABEL_COLUMNS)
         for it in items:
             w.writerow([it.relpath, it.content, it.look, it.footage_id, "+".join(it.edits),
                         it.edits[0] if it.edits else "", it.split])
-    return CopyBenchmark(out, items)
 
