@@ -133,7 +133,7 @@ def colour_histogram(frames: np.ndarray, bins: int = COLOUR_BINS) -> torch.Tenso
     The low taps' channel statistics mix colour with texture and with the subject's own colours; a plain
     palette histogram separates grades (sepia, duotone, thermal, teal-orange) that differ in colour alone.
     """
-    q = torch.from_numpy(np.require(frames, requirements=["C"])).long() * bins // 256
+    q = torch.from_numpy(np.asarray(frames).astype(np.int64)) * bins // 256  # a copy: read-only frames are fine
     codes = ((q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]).flatten(1)
     hist = torch.zeros(len(frames), bins**3).scatter_add_(1, codes, torch.ones_like(codes, dtype=torch.float32))
     return (hist / codes.shape[1]).sqrt()

@@ -227,9 +227,10 @@ def _recall_by_edit(data: SplitData, copy_threshold: float, background_weight: f
 
 
 # ---------------------------------------------------------------- ranking
-def rank_queries(data: SplitData, rule: Rule, k: int) -> list[dict]:
-    """Each item as a query against the rest of its split, ranked by `rank_explained` under `rule`."""
-    style_sims = data.style @ data.style.T
+def rank_queries(data: SplitData, rule: Rule, k: int, query_style: np.ndarray | None = None) -> list[dict]:
+    """Each item as a query against the rest of its split, ranked by `rank_explained` under `rule`; `query_style`
+    (n, D): the queries' style vectors when they are not the stored ones (a query-time expansion)."""
+    style_sims = (data.style if query_style is None else query_style) @ data.style.T
     content_sims = data.content @ data.content.T
     same_footage, same_look, same_subject = data.same("footage_id"), data.same("style_id"), data.same("content_id")
     copy = data.copy_for(rule.copy_background_weight) if rule.copy_threshold <= 1 else data.copy

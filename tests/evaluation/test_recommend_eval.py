@@ -72,3 +72,15 @@ def test_choose_keeps_a_given_copy_threshold_and_picks_the_blend_for_it(split: S
     assert rule.copy_threshold == 0.95 and {t["copy_threshold"] for t in tried} == {0.95}
     best = min(t["train"]["mean_copy_rate_at_k"] for t in tried)
     assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == best
+
+
+def test_queries_rank_by_their_own_style_vectors_when_given(split: SplitData) -> None:
+    # Query d with e's stored vector reversed: its nearest in style become the look-x items, so its style precision
+    # (look y, e the only other look-y item) drops to 0; every other query keeps its stored vector and its row.
+    rule = Rule("plain", 1.0, 0.0, 2.0, 2.0)
+    stored = rank_queries(split, rule, 1)
+    queries = split.style.copy()
+    queries[4] = -split.style[5]
+    moved = rank_queries(split, rule, 1, query_style=queries)
+    assert stored[4]["style_precision_at_k"] == 1 and moved[4]["style_precision_at_k"] == 0
+    assert [r for i, r in enumerate(moved) if i != 4] == [r for i, r in enumerate(stored) if i != 4]
