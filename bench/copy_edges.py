@@ -53,6 +53,7 @@ from vidstyle.evaluation.recommend_eval import (
     rank_queries,
     summarise,
 )
+from vidstyle.indexing.recommend import Blend
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 BACKGROUND = {"train": "second", "second": "train", "test": "train"}  # as bench/copy_normalisation.py
@@ -189,8 +190,9 @@ def _ranking(labels: Path, thresholds: dict, k: int = 10) -> dict:
             background = np.array([np.nan if (b := background_score(desc[i.path], edges=edges)) is None else b
                                    for i in data.items])
             scored = SplitData(data.items, data.style, data.content, copy, background)
-            rule = Rule(matcher, serve.recommend_style_weight, serve.recommend_content_weight,
-                        serve.near_duplicate_content, thresholds[matcher], serve.recommend_candidates, BETA)
+            rule = Rule(matcher, Blend(serve.recommend_style_weight, serve.recommend_content_weight,
+                                       serve.near_duplicate_content, serve.recommend_candidates, thresholds[matcher],
+                                       BETA))
             out["splits"][split][matcher] = {**summarise(rank_queries(scored, rule, k)),
                                              "detection": _detection(scored, thresholds[matcher])}
     return out

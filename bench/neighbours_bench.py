@@ -22,9 +22,9 @@ from pathlib import Path
 from vidstyle.core.settings import IndexSettings, ServeSettings
 from vidstyle.indexing import IndexSet
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
-from vidstyle.indexing.neighbours import Blend, write_neighbours
+from vidstyle.indexing.neighbours import write_neighbours
 from vidstyle.indexing.neighbours_ray import write_neighbours_ray
-from vidstyle.indexing.recommend import recommend
+from vidstyle.indexing.recommend import Blend, recommend
 
 
 def main() -> None:
@@ -67,8 +67,7 @@ def main() -> None:
             t0 = time.perf_counter()
             for vid in sample:
                 if space == "recommend":
-                    recommend(index, vid, args.k, blend.style_weight, blend.content_weight, blend.near_duplicate,
-                              blend.candidates)
+                    recommend(index, vid, args.k, blend)
                 else:
                     index.search_id(vid, space, args.k)
             single = len(sample) / (time.perf_counter() - t0)

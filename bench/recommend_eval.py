@@ -44,6 +44,7 @@ from vidstyle.evaluation.recommend_eval import (
     rank_queries,
     summarise,
 )
+from vidstyle.indexing.recommend import Blend
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 NORMALISATION = Path(__file__).resolve().parent / "copy_normalisation.json"  # the raw score's train-chosen threshold
@@ -69,8 +70,8 @@ def _blends(labels: Path, settings: Settings, cache: Path, k: int) -> dict:
     chosen, _ = choose(splits["train"], k, NEAR_DUPLICATE_GRID, serve.recommend_candidates, serve.copy_threshold,
                        serve.copy_background_weight)
     grid = {f"{split} {style}/{content} near-dup {near}": summarise(rank_queries(
-                data, Rule("blend", style, content, near, serve.copy_threshold,
-                           copy_background_weight=serve.copy_background_weight), k))
+                data, Rule("blend", Blend(style, content, near, copy_threshold=serve.copy_threshold,
+                                        copy_background_weight=serve.copy_background_weight)), k))
             for split, data in splits.items() for near in NEAR_DUPLICATE_GRID for style, content in BLEND_GRID}
     return {"chosen_on_train": chosen.as_dict(), "grid": grid, "content_scores": _content_scores(splits)}
 
@@ -96,17 +97,18 @@ def _raw_beside(labels: Path, settings: Settings, cache: Path, k: int) -> dict:
     raw_threshold = json.loads(NORMALISATION.read_text())["shipped"]["thresholds_chosen_on_train"]["raw"]
     splits = load(labels, settings, cache)
     blend = (serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content)
-    rules = [Rule("normalised", *blend, serve.copy_threshold, serve.recommend_candidates, serve.copy_background_weight),
-             Rule("raw", *blend, raw_threshold, serve.recommend_candidates, 0.0),
-             Rule("before", *BEFORE, raw_threshold, serve.recommend_candidates, 0.0)]
+    rules = [Rule("normalised", Blend(*blend, serve.recommend_candidates, serve.copy_threshold,
+                                      serve.copy_background_weight)),
+             Rule("raw", Blend(*blend, serve.recommend_candidates, raw_threshold, 0.0)),
+             Rule("before", Blend(*BEFORE, serve.recommend_candidates, raw_threshold, 0.0))]
     for weight in (serve.copy_background_weight, 0.0):
         chosen, _ = choose(splits["train"], k, NEAR_DUPLICATE_GRID, serve.recommend_candidates,
                            copy_background_weight=weight)
         rules.append(dataclasses.replace(chosen, name=f"chosen_on_train {'normalised' if weight else 'raw'}"))
     return {"rules": {r.name: r.as_dict() for r in rules},
             "splits": {split: {r.name: {**summarise(rank_queries(data, r, k)),
-                                        "detection": detection(data, r.copy_threshold, r.near_duplicate,
-                                                               r.copy_background_weight)}
+                                        "detection": detection(data, r.blend.copy_threshold, r.blend.near_duplicate,
+                                                               r.blend.copy_background_weight)}
                                for r in rules}
                        for split, data in splits.items()}}
 

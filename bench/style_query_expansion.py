@@ -30,6 +30,7 @@ from vidstyle.evaluation.baseline import baseline_file_vectors
 from vidstyle.evaluation.embedding import embed_files
 from vidstyle.evaluation.recommend_eval import Rule, load, rank_queries, style_precision_ceiling, summarise
 from vidstyle.evaluation.triplets import default_cache_dir
+from vidstyle.indexing.recommend import Blend
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 NEIGHBOURS = (0, 1, 2, 3, 5, 10)
@@ -49,9 +50,9 @@ def expand(style: np.ndarray, n: int, alpha: float = ALPHA) -> np.ndarray:
 
 def recommend_run(labels: Path, settings: Settings, cache: Path | None) -> dict:
     serve = settings.serve
-    rule = Rule("configured", serve.recommend_style_weight, serve.recommend_content_weight,
-                serve.near_duplicate_content, serve.copy_threshold, serve.recommend_candidates,
-                serve.copy_background_weight)
+    rule = Rule("configured", Blend(serve.recommend_style_weight, serve.recommend_content_weight,
+                                    serve.near_duplicate_content, serve.recommend_candidates, serve.copy_threshold,
+                                    serve.copy_background_weight))
     out: dict = {"rule": rule.as_dict(), "alpha": ALPHA, "splits": {}}
     for split, data in load(labels, settings, cache).items():
         row: dict = {"style_precision_ceiling_at_k": style_precision_ceiling(data, 10)}

@@ -44,7 +44,8 @@ def neighbours_command(
     it stopped.
     """
     from vidstyle.indexing import IndexSet
-    from vidstyle.indexing.neighbours import Blend, write_neighbours
+    from vidstyle.indexing.neighbours import write_neighbours
+    from vidstyle.indexing.recommend import Blend
 
     if address is not None and engine is not Engine.ray:
         raise typer.BadParameter("--address is for --engine ray", param_hint="'--address'")

@@ -43,7 +43,7 @@ from vidstyle.evaluation.embedding import embed_files
 from vidstyle.evaluation.errors import EvaluationError
 from vidstyle.evaluation.metrics import average_precision
 from vidstyle.evaluation.triplets import _read_csv, _resolve, _warn_failed
-from vidstyle.indexing.recommend import DROP_COPY, rank_explained
+from vidstyle.indexing.recommend import DROP_COPY, Blend, rank_explained
 from vidstyle.media.decode import DecodeError, decode_file
 
 REQUIRED = ("path", "content_id", "style_id", "footage_id")
@@ -66,20 +66,16 @@ class Item:
 
 @dataclass(frozen=True)
 class Rule:
-    """One way of ranking: the blend and the two drop rules (a copy threshold above 1: no copy check)."""
+    """One way of ranking, named in the report: a `Blend` (the blend, the two drop rules, the candidates)."""
 
     name: str
-    style_weight: float
-    content_weight: float
-    near_duplicate: float
-    copy_threshold: float
-    candidates: int = 100
-    copy_background_weight: float = 0.0  # beta of the normalised copy score the threshold applies to; 0: raw
+    blend: Blend
 
     def as_dict(self) -> dict[str, float | int | str]:
-        return {"name": self.name, "style_weight": self.style_weight, "content_weight": self.content_weight,
-                "near_duplicate_content": self.near_duplicate, "copy_threshold": self.copy_threshold,
-                "candidates": self.candidates, "copy_background_weight": self.copy_background_weight}
+        b = self.blend
+        return {"name": self.name, "style_weight": b.style_weight, "content_weight": b.content_weight,
+                "near_duplicate_content": b.near_duplicate, "copy_threshold": b.copy_threshold,
+                "candidates": b.candidates, "copy_background_weight": b.copy_background_weight}
 
 
 def read_items(path: Path) -> list[Item]:
@@ -233,10 +229,11 @@ def rank_queries(data: SplitData, rule: Rule, k: int, query_style: np.ndarray | 
     style_sims = (data.style if query_style is None else query_style) @ data.style.T
     content_sims = data.content @ data.content.T
     same_footage, same_look, same_subject = data.same("footage_id"), data.same("style_id"), data.same("content_id")
-    copy = data.copy_for(rule.copy_background_weight) if rule.copy_threshold <= 1 else data.copy
+    blend = rule.blend
+    copy = data.copy_for(blend.copy_background_weight) if blend.checks_copies else data.copy
     rows = []
     for q, item in enumerate(data.items):
-        others = np.array([j for j in np.argsort(-style_sims[q], kind="stable") if j != q])[: max(rule.candidates, k)]
+        others = np.array([j for j in np.argsort(-style_sims[q], kind="stable") if j != q])[: max(blend.candidates, k)]
         pool = [(str(j), float(style_sims[q, j])) for j in others]
         copy_row = copy[q]
 
@@ -244,8 +241,7 @@ def rank_queries(data: SplitData, rule: Rule, k: int, query_style: np.ndarray | 
             score = row[int(j)]
             return CopyCheck(None if np.isnan(score) else float(score), 0, False)
 
-        ranking = rank_explained(pool, content_sims[q, others], k, rule.style_weight, rule.content_weight,
-                                 rule.near_duplicate, check if rule.copy_threshold <= 1 else None, rule.copy_threshold)
+        ranking = rank_explained(pool, content_sims[q, others], k, blend, check)
         got = [int(r.video_id) for r in ranking.results]
         related = [j for j in range(len(data.items)) if same_subject[q, j] and not same_footage[q, j]]
         dropped = {int(d.video_id) for d in ranking.dropped}
@@ -296,8 +292,8 @@ def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidate
     tried = []
     for near_duplicate in near_duplicates:
         for style_weight, content_weight in BLEND_GRID:
-            rule = Rule("copy_check", style_weight, content_weight, near_duplicate, threshold, candidates,
-                        copy_background_weight)
+            rule = Rule("copy_check", Blend(style_weight, content_weight, near_duplicate, candidates, threshold,
+                                            copy_background_weight))
             s = summarise(rank_queries(train, rule, k))
             tried.append({**rule.as_dict(), "train": s})
             key = (-s["mean_copy_rate_at_k"], -s["related_dropped"], s["mean_style_precision_at_k"],
@@ -324,11 +320,11 @@ def evaluate_recommend(labels: Path, settings: Settings, k: int = 10, cache_dir:
         raise EvaluationError(f"-k must be at least 1, got {k}")
     splits = load(labels, settings, cache_dir, progress)
     serve = settings.serve
-    today = Rule("content_threshold", serve.recommend_style_weight, serve.recommend_content_weight,
-                 serve.near_duplicate_content, 2.0, serve.recommend_candidates)
-    configured = Rule("configured", serve.recommend_style_weight, serve.recommend_content_weight,
-                      serve.near_duplicate_content, serve.copy_threshold, serve.recommend_candidates,
-                      serve.copy_background_weight)
+    configured_blend = Blend(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
+                             serve.recommend_candidates, serve.copy_threshold, serve.copy_background_weight)
+    today = Rule("content_threshold", dataclasses.replace(configured_blend, copy_threshold=2.0,
+                                                          copy_background_weight=0.0))
+    configured = Rule("configured", configured_blend)
     if "train" in splits:
         near_duplicates = sorted({*NEAR_DUPLICATE_GRID, serve.near_duplicate_content})
         chosen, tried = choose(splits["train"], k, near_duplicates, serve.recommend_candidates,
@@ -347,8 +343,8 @@ def evaluate_recommend(labels: Path, settings: Settings, k: int = 10, cache_dir:
             out["queries"] += [{**r, "rule": rule.name} for r in rows]
         out["splits"][name] = {"items": len(data.items), "rules": per_rule,
                                "style_precision_ceiling_at_k": style_precision_ceiling(data, k),
-                               "detection": detection(data, chosen.copy_threshold, today.near_duplicate,
-                                                      chosen.copy_background_weight)}
+                               "detection": detection(data, chosen.blend.copy_threshold, today.blend.near_duplicate,
+                                                      chosen.blend.copy_background_weight)}
         if with_scores:
-            out.setdefault("score_samples", {})[name] = score_samples(data, chosen.copy_background_weight)
+            out.setdefault("score_samples", {})[name] = score_samples(data, chosen.blend.copy_background_weight)
     return out

@@ -26,11 +26,10 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from vidstyle.core.files import atomic_write, atomic_write_bytes, remove_stale_temps
-from vidstyle.core.settings import ServeSettings
 from vidstyle.embedder import dataset
 from vidstyle.embedder.copy_background import BackgroundScores, packaged
 from vidstyle.indexing.index_set import IndexSet
-from vidstyle.indexing.recommend import CopyRule, recommend_many
+from vidstyle.indexing.recommend import Blend, CopyLookups, recommend_many
 
 SCHEMA = pa.schema(
     [
@@ -40,24 +39,6 @@ SCHEMA = pa.schema(
     ]
 )
 SPACES_AND_RECOMMEND = ("style", "content", "recommend")
-
-
-@dataclass(frozen=True)
-class Blend:
-    """The `recommend` ranking's parameters (docs/recommend.md); the API's defaults are `serve.*` settings."""
-
-    style_weight: float
-    content_weight: float
-    near_duplicate: float
-    candidates: int
-    copy_threshold: float = 2.0  # above 1: no copy check
-    copy_background_weight: float = 0.0  # beta of the normalised copy score (`CopyRule`); 0: the raw score
-
-    @classmethod
-    def from_settings(cls, serve: ServeSettings) -> Blend:
-        """The blend `GET /v1/videos/{id}/recommend` uses when a request sets none of its parameters."""
-        return cls(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
-                   min(serve.recommend_candidates, serve.max_k), serve.copy_threshold, serve.copy_background_weight)
 
 
 @dataclass(frozen=True)
@@ -179,10 +160,10 @@ def _prepare(work: Path, job: dict) -> None:
         atomic_write_bytes(record, json.dumps(job, indent=2).encode())
 
 
-def _copy_rule(index: IndexSet, blend: Blend) -> CopyRule | None:
-    """The API's copy check, from the descriptors (and background scores) stored in the dataset the index was built
-    from (none known: no check, as the API without a dataset)."""
-    if blend.copy_threshold > 1 or index.emb_dir is None or not Path(index.emb_dir).is_dir():
+def _copy_lookups(index: IndexSet, blend: Blend) -> CopyLookups | None:
+    """What the API's copy check reads, from the descriptors (and background scores) stored in the dataset the index
+    was built from (none known: no check, as the API without a dataset)."""
+    if not blend.checks_copies or index.emb_dir is None or not Path(index.emb_dir).is_dir():
         return None
     stored = _stored_descriptors(str(index.emb_dir))
 
@@ -190,8 +171,8 @@ def _copy_rule(index: IndexSet, blend: Blend) -> CopyRule | None:
         return {v: stored.get(v) for v in ids}
 
     if blend.copy_background_weight == 0:
-        return CopyRule(descriptors, blend.copy_threshold)
-    return CopyRule(descriptors, blend.copy_threshold, _backgrounds(str(index.emb_dir)), blend.copy_background_weight)
+        return CopyLookups(descriptors)
+    return CopyLookups(descriptors, _backgrounds(str(index.emb_dir)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -213,8 +194,7 @@ def _backgrounds(emb_dir: str) -> BackgroundScores:
 def _rows(index: IndexSet, video_ids: Sequence[str], space: str, k: int, blend: Blend | None) -> pa.Table:
     if space == "recommend":
         assert blend is not None
-        ranked = recommend_many(index, video_ids, k, blend.style_weight, blend.content_weight,
-                                blend.near_duplicate, blend.candidates, _copy_rule(index, blend))
+        ranked = recommend_many(index, video_ids, k, blend, _copy_lookups(index, blend))
         lists = [[(r.video_id, r.score) for r in one] for one in ranked]
     else:
         lists = index.search_ids(video_ids, space, k)

@@ -27,7 +27,8 @@ from tqdm import tqdm
 from vidstyle.core.errors import VidstyleError
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing.index_set import IndexSet
-from vidstyle.indexing.neighbours import Blend, NeighboursSummary, TableJob, ids_digest, plan_table
+from vidstyle.indexing.neighbours import NeighboursSummary, TableJob, ids_digest, plan_table
+from vidstyle.indexing.recommend import Blend
 
 if TYPE_CHECKING:
     from types import ModuleType

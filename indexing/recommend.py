@@ -1,8 +1,9 @@
 """The "similar but not the same" ranking behind `GET /v1/videos/{id}/recommend` (docs/recommend.md).
 
-`rank` is the whole rule as a pure function over scores (and, when given, a copy check per candidate), so it can
-be tested alone and reused by anything that must rank exactly as the API does: the API, `vidstyle neighbours
---space recommend` and `vidstyle eval-recommend` all go through it. `recommend` feeds it from an `IndexSet`.
+`Blend` holds the rule's parameters (weights, drop thresholds, how many candidates); `rank` is the whole rule as a
+pure function over scores (and, when given, a copy check per candidate), so it can be tested alone and reused by
+anything that must rank exactly as the API does: the API, `vidstyle neighbours --space recommend` and `vidstyle
+eval-recommend` all go through it. `recommend` feeds it from an `IndexSet`.
 
 Two rules drop a candidate whatever its scores: a copy of the query (`vidstyle.embedder.copies`: its keyframes
 align in order with the query's; the score normalised by both videos' scores against a background set of other
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vidstyle.core.settings import ServeSettings
 from vidstyle.core.vectors import unit
 from vidstyle.embedder.copies import CopyCheck, DescriptorLookup, match
 from vidstyle.embedder.copy_background import BackgroundLookup, normalised
@@ -55,30 +57,55 @@ class Ranking:
 
 
 @dataclass(frozen=True)
-class CopyRule:
-    """Drop candidates whose copy score against the query reaches `threshold` (`vidstyle.embedder.copies`).
+class Blend:
+    """The `recommend` ranking's parameters (docs/recommend.md); the API's defaults are `serve.*` settings.
 
-    With `backgrounds` and a `background_weight` above 0, the score is the background-normalised one
-    (`vidstyle.embedder.copy_background.normalised`): a video that scores high against all footage (a nearly blank
-    or grid-covered frame) needs a higher raw score to be a copy, one that scores low against all footage less.
+    Candidates are the `candidates` nearest in style; each is scored `style_weight · style + content_weight · content`;
+    one whose content score is above `near_duplicate`, or whose copy score against the query reaches `copy_threshold`
+    (above 1: no copy check), is dropped whatever its score. `copy_background_weight` is β of the normalised copy
+    score the threshold applies to (`vidstyle.embedder.copy_background.normalised`; 0: the raw score).
     """
 
-    descriptors: DescriptorLookup
-    threshold: float
-    backgrounds: BackgroundLookup | None = None
-    background_weight: float = 0.0
+    style_weight: float
+    content_weight: float
+    near_duplicate: float
+    candidates: int = 100
+    copy_threshold: float = 2.0
+    copy_background_weight: float = 0.0
 
-    def checker(self, query_id: str) -> Callable[[str], CopyCheck]:
-        """A per-candidate check against `query_id`'s stored descriptors (looked up once)."""
+    @classmethod
+    def from_settings(cls, serve: ServeSettings) -> Blend:
+        """The blend `GET /v1/videos/{id}/recommend` uses when a request sets none of its parameters."""
+        return cls(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
+                   min(serve.recommend_candidates, serve.max_k), serve.copy_threshold, serve.copy_background_weight)
+
+    @property
+    def checks_copies(self) -> bool:
+        return self.copy_threshold <= 1
+
+
+@dataclass(frozen=True)
+class CopyLookups:
+    """What the copy check reads (`vidstyle.embedder.copies`): each video's stored keyframe descriptors and, for the
+    normalised score, its background score (`vidstyle.embedder.copy_background`)."""
+
+    descriptors: DescriptorLookup
+    backgrounds: BackgroundLookup | None = None
+
+    def checker(self, query_id: str, background_weight: float = 0.0) -> Callable[[str], CopyCheck]:
+        """A per-candidate check against `query_id`'s stored descriptors (looked up once). With `background_weight`
+        above 0 (and background scores), the score is the normalised one: a video that scores high against all
+        footage (a nearly blank or grid-covered frame) needs a higher raw score to be a copy, one that scores low
+        against all footage less."""
         query = self.descriptors([query_id]).get(query_id)
-        if self.backgrounds is None or self.background_weight == 0:
+        if self.backgrounds is None or background_weight == 0:
             return lambda candidate: match(query, self.descriptors([candidate]).get(candidate))
-        backgrounds, weight = self.backgrounds, self.background_weight
+        backgrounds = self.backgrounds
         query_bg = backgrounds([query_id]).get(query_id)
 
         def check(candidate: str) -> CopyCheck:
             raw = match(query, self.descriptors([candidate]).get(candidate))
-            score = normalised(raw.score, query_bg, backgrounds([candidate]).get(candidate), weight)
+            score = normalised(raw.score, query_bg, backgrounds([candidate]).get(candidate), background_weight)
             return dataclasses.replace(raw, score=score)
 
         return check
@@ -88,27 +115,24 @@ def rank_explained(
     pool: Sequence[tuple[str, float]],
     content_scores: np.ndarray,
     k: int,
-    style_weight: float,
-    content_weight: float,
-    near_duplicate: float,
+    blend: Blend,
     copy_check: Callable[[str], CopyCheck] | None = None,
-    copy_threshold: float = 1.0,
 ) -> Ranking:
     """`rank`, keeping the dropped candidates and their reasons (the API's `explain=1`)."""
-    blended = [(vid, style_weight * s + content_weight * float(c), s, float(c))
+    blended = [(vid, blend.style_weight * s + blend.content_weight * float(c), s, float(c))
                for (vid, s), c in zip(pool, np.asarray(content_scores).tolist())]
     blended.sort(key=lambda r: r[1], reverse=True)  # stable: ties keep the pool's order
     results: list[Ranked] = []
     dropped: list[Dropped] = []
     for vid, score, s, c in blended:
-        if c > near_duplicate:
+        if c > blend.near_duplicate:
             dropped.append(Dropped(vid, DROP_CONTENT, score, s, c))
             continue
         if len(results) >= k:
             continue
-        check = copy_check(vid) if copy_check is not None else None
+        check = copy_check(vid) if copy_check is not None and blend.checks_copies else None
         copy_score = check.score if check is not None else None
-        if check is not None and check.is_copy(copy_threshold):
+        if check is not None and check.is_copy(blend.copy_threshold):
             dropped.append(Dropped(vid, DROP_COPY, score, s, c, copy_score))
             continue
         results.append(Ranked(vid, score, s, c, copy_score))
@@ -119,79 +143,49 @@ def rank(
     pool: Sequence[tuple[str, float]],
     content_scores: np.ndarray,
     k: int,
-    style_weight: float,
-    content_weight: float,
-    near_duplicate: float,
+    blend: Blend,
     copy_check: Callable[[str], CopyCheck] | None = None,
-    copy_threshold: float = 1.0,
 ) -> list[Ranked]:
     """Drop copies and content near-duplicates, re-rank the rest by the blend, keep `k`.
 
     `pool` is (video_id, style score) per candidate; `content_scores[i]` is candidate i's content similarity
-    to the query; candidates above `near_duplicate` go. `copy_check(video_id)` (when given) scores a candidate as
-    a copy of the query; those at or above `copy_threshold` go too. Ties keep the pool's order (stable sort).
+    to the query; candidates above `blend.near_duplicate` go. `copy_check(video_id)` (when given, and the blend
+    checks copies) scores a candidate as a copy of the query; those at or above `blend.copy_threshold` go too. Ties
+    keep the pool's order (stable sort).
     """
-    return rank_explained(pool, content_scores, k, style_weight, content_weight, near_duplicate, copy_check,
-                          copy_threshold).results
+    return rank_explained(pool, content_scores, k, blend, copy_check).results
 
 
-def recommend_explained(
-    index: IndexSet,
-    video_id: str,
-    k: int,
-    style_weight: float,
-    content_weight: float,
-    near_duplicate: float,
-    candidates: int,
-    copies: CopyRule | None = None,
-) -> Ranking:
-    """`rank_explained` over the `max(candidates, k)` style neighbours of a stored video (UnknownVideoError if
-    absent), with copies of it dropped when `copies` is given.
+def recommend_explained(index: IndexSet, video_id: str, k: int, blend: Blend,
+                        copies: CopyLookups | None = None) -> Ranking:
+    """`rank_explained` over the `max(blend.candidates, k)` style neighbours of a stored video (UnknownVideoError if
+    absent), with copies of it dropped when `copies` is given and the blend checks copies.
 
     The neighbours and their content vectors come from one snapshot of the index, so a video deleted while
     this runs is either ranked with its vectors or not a candidate at all.
     """
-    found = index.search_id_with_vectors(video_id, "style", max(candidates, k), "content")
+    found = index.search_id_with_vectors(video_id, "style", max(blend.candidates, k), "content")
     if not found.neighbours:
         return Ranking([])
     query = unit(np.asarray(found.query, np.float32).ravel())
     cands = unit(np.asarray(found.vectors, np.float32))
-    check = copies.checker(video_id) if copies is not None else None
-    return rank_explained(found.neighbours, cands @ query, k, style_weight, content_weight, near_duplicate, check,
-                          copies.threshold if copies is not None else 1.0)
+    return rank_explained(found.neighbours, cands @ query, k, blend, _checker(copies, video_id, blend))
 
 
-def recommend(
-    index: IndexSet,
-    video_id: str,
-    k: int,
-    style_weight: float,
-    content_weight: float,
-    near_duplicate: float,
-    candidates: int,
-    copies: CopyRule | None = None,
-) -> list[Ranked]:
+def recommend(index: IndexSet, video_id: str, k: int, blend: Blend,
+              copies: CopyLookups | None = None) -> list[Ranked]:
     """The results of `recommend_explained`."""
-    return recommend_explained(index, video_id, k, style_weight, content_weight, near_duplicate, candidates,
-                               copies).results
+    return recommend_explained(index, video_id, k, blend, copies).results
 
 
-def recommend_many(
-    index: IndexSet,
-    video_ids: Sequence[str],
-    k: int,
-    style_weight: float,
-    content_weight: float,
-    near_duplicate: float,
-    candidates: int,
-    copies: CopyRule | None = None,
-) -> list[list[Ranked]]:
+def recommend_many(index: IndexSet, video_ids: Sequence[str], k: int, blend: Blend,
+                   copies: CopyLookups | None = None) -> list[list[Ranked]]:
     """`recommend` for many stored videos with batched searches; the same lists, one per video.
 
     For offline jobs on an index nobody writes to meanwhile (the API's `recommend` reads one snapshot per
     request instead).
     """
-    pools = index.search_ids(video_ids, "style", max(candidates, k))
+    pools = index.search_ids(video_ids, "style", max(blend.candidates, k))
     queries = unit(np.asarray(index.vectors(video_ids, "content"), np.float32))
     ranked = []
     for query_id, query, pool in zip(video_ids, queries, pools):
@@ -199,7 +193,11 @@ def recommend_many(
             ranked.append([])
             continue
         cands = unit(np.asarray(index.vectors([vid for vid, _ in pool], "content"), np.float32))
-        check = copies.checker(query_id) if copies is not None else None
-        ranked.append(rank(pool, cands @ query, k, style_weight, content_weight, near_duplicate, check,
-                           copies.threshold if copies is not None else 1.0))
+        ranked.append(rank(pool, cands @ query, k, blend, _checker(copies, query_id, blend)))
     return ranked
+
+
+def _checker(copies: CopyLookups | None, query_id: str, blend: Blend) -> Callable[[str], CopyCheck] | None:
+    if copies is None or not blend.checks_copies:
+        return None
+    return copies.checker(query_id, blend.copy_background_weight)

@@ -21,7 +21,7 @@ from vidstyle.core.settings import Settings
 from vidstyle.core.spaces import SPACES
 from vidstyle.embedder import copy_descriptor
 from vidstyle.indexing import IndexLoadError, IndexSet, UnknownVideoError
-from vidstyle.indexing.recommend import CopyRule, Ranking, recommend_explained
+from vidstyle.indexing.recommend import Blend, CopyLookups, Ranking, recommend_explained
 from vidstyle.service.api.catalog import Catalog, Media
 from vidstyle.service.api.errors import NotFound, StartupError
 from vidstyle.service.api.metrics import Metrics
@@ -150,17 +150,13 @@ class AppState:
         """Copy checks read the keyframe descriptors stored in the embeddings dataset."""
         return self._catalog is not None
 
-    def recommend(
-        self, video_id: str, k: int, style_weight: float, content_weight: float, near_duplicate: float,
-        candidates: int, copy_threshold: float, copy_background_weight: float = 0.0,
-    ) -> Ranking:
-        """Near in style, minus copies and content near-duplicates, re-ranked by a blend (docs/recommend.md); copy
-        scores normalised by the videos' background scores when `copy_background_weight` is above 0."""
-        copies = None if self._catalog is None else CopyRule(
-            self._catalog.copy_descriptors, copy_threshold, self._catalog.copy_backgrounds, copy_background_weight)
+    def recommend(self, video_id: str, k: int, blend: Blend) -> Ranking:
+        """Near in style, minus copies and content near-duplicates, re-ranked by a blend (docs/recommend.md); copies
+        are checked when the embeddings dataset is known (`copy_check_available`)."""
+        copies = None if self._catalog is None else CopyLookups(self._catalog.copy_descriptors,
+                                                                 self._catalog.copy_backgrounds)
         try:
-            return recommend_explained(self.index, video_id, k, style_weight, content_weight, near_duplicate,
-                                       candidates, copies)
+            return recommend_explained(self.index, video_id, k, blend, copies)
         except UnknownVideoError as exc:
             raise NotFound(f"unknown video_id {video_id!r}") from exc
 

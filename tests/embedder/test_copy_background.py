@@ -28,7 +28,7 @@ from vidstyle.evaluation.copy_benchmark import (
     splits,
 )
 from vidstyle.indexing import IndexSet
-from vidstyle.indexing.recommend import CopyRule, recommend_explained
+from vidstyle.indexing.recommend import Blend, CopyLookups, recommend_explained
 from vidstyle.media.decode import Decoded, decode_file
 from vidstyle.media.looks import looks_in
 from vidstyle.media.samples import write_video
@@ -127,8 +127,8 @@ def test_recommend_drops_a_copy_under_the_normalised_rule(descriptors: dict[str,
         return {v: descriptors.get(v) for v in vids}
 
     backgrounds = BackgroundScores(lambda vids: {}, lookup)  # nothing stored: computed on first use
-    rule = CopyRule(lookup, SERVE.copy_threshold, backgrounds, SERVE.copy_background_weight)
-    got = recommend_explained(index, "original", 22, 1.0, -0.5, 1.0, 22, rule)
+    blend = Blend(1.0, -0.5, 1.0, 22, SERVE.copy_threshold, SERVE.copy_background_weight)
+    got = recommend_explained(index, "original", 22, blend, CopyLookups(lookup, backgrounds))
     assert [(d.video_id, d.reason) for d in got.dropped] == [("flip", "copy")]
     bg = backgrounds(["original", "flip"])
     expected = match(descriptors["original"], descriptors["flip"]).score - (bg["original"] + bg["flip"]) / 2

@@ -19,6 +19,7 @@ from vidstyle.evaluation.recommend_eval import (
     style_precision_ceiling,
     summarise,
 )
+from vidstyle.indexing.recommend import Blend
 
 # name: (subject, look, footage); "a2" is a copy of "a" in the same look, "b" another shot of a's subject.
 LAYOUT = {"a": ("cat", "x", "f1"), "a2": ("cat", "x", "f1"), "b": ("cat", "x", "f2"), "c": ("sea", "x", "f3"),
@@ -42,8 +43,8 @@ def split() -> SplitData:
 
 
 def test_the_copy_check_drops_the_copy_that_plain_blending_returns(split: SplitData) -> None:
-    plain = Rule("plain", 0.7, 0.3, 2.0, 2.0)
-    checked = Rule("copy_check", 0.7, 0.3, 2.0, 0.5)
+    plain = Rule("plain", Blend(0.7, 0.3, 2.0))
+    checked = Rule("copy_check", Blend(0.7, 0.3, 2.0, copy_threshold=0.5))
     assert summarise(rank_queries(split, plain, 3))["queries_with_a_copy"] == 2  # a finds a2 and a2 finds a
     rows = rank_queries(split, checked, 3)
     assert summarise(rows)["queries_with_a_copy"] == 0
@@ -60,7 +61,7 @@ def test_style_precision_ceiling_counts_same_look_items_of_other_footage(split: 
 
 def test_choose_puts_the_copy_threshold_between_copies_and_the_rest(split: SplitData) -> None:
     rule, tried = choose(split, 3, (0.9, 1.0), 100)
-    assert 0.3 < rule.copy_threshold < 0.9
+    assert 0.3 < rule.blend.copy_threshold < 0.9
     assert len(tried) == 2 * len(BLEND_GRID)
     assert rule.as_dict() in [{k: v for k, v in t.items() if k != "train"} for t in tried]
     assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == 0
@@ -69,7 +70,7 @@ def test_choose_puts_the_copy_threshold_between_copies_and_the_rest(split: Split
 def test_choose_keeps_a_given_copy_threshold_and_picks_the_blend_for_it(split: SplitData) -> None:
     # The copy check at 0.95 misses the copy (0.9): only the blend and the content threshold can keep it out.
     rule, tried = choose(split, 3, (0.5, 1.0), 100, copy_threshold=0.95)
-    assert rule.copy_threshold == 0.95 and {t["copy_threshold"] for t in tried} == {0.95}
+    assert rule.blend.copy_threshold == 0.95 and {t["copy_threshold"] for t in tried} == {0.95}
     best = min(t["train"]["mean_copy_rate_at_k"] for t in tried)
     assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == best
 
@@ -77,7 +78,7 @@ def test_choose_keeps_a_given_copy_threshold_and_picks_the_blend_for_it(split: S
 def test_queries_rank_by_their_own_style_vectors_when_given(split: SplitData) -> None:
     # Query d with e's stored vector reversed: its nearest in style become the look-x items, so its style precision
     # (look y, e the only other look-y item) drops to 0; every other query keeps its stored vector and its row.
-    rule = Rule("plain", 1.0, 0.0, 2.0, 2.0)
+    rule = Rule("plain", Blend(1.0, 0.0, 2.0))
     stored = rank_queries(split, rule, 1)
     queries = split.style.copy()
     queries[4] = -split.style[5]

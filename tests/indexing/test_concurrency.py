@@ -140,7 +140,7 @@ def test_searches_see_whole_states_only(kind: str, compact: bool, tmp_path: Path
 
 def test_recommend_reads_one_state_while_videos_come_and_go() -> None:
     """Candidates deleted between the style search and the content look-up must not make recommend fail."""
-    from vidstyle.indexing.recommend import recommend
+    from vidstyle.indexing.recommend import Blend, recommend
 
     rng = np.random.default_rng(3)
     names = [f"v{i}" for i in range(60)]
@@ -154,7 +154,7 @@ def test_recommend_reads_one_state_while_videos_come_and_go() -> None:
     def reader() -> None:
         try:
             while not done.is_set():
-                got = recommend(index_set, "v0", 10, 0.7, 0.3, 1.0, len(names))
+                got = recommend(index_set, "v0", 10, Blend(0.7, 0.3, 1.0, len(names)))
                 assert "v0" not in [r.video_id for r in got]
                 answers.append(len(got))
         except BaseException as exc:  # noqa: BLE001 - reported below

@@ -15,8 +15,8 @@ from vidstyle.embedder.dataset import write_vectors
 from vidstyle.indexing import IndexSet
 from vidstyle.indexing import neighbours as job
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
-from vidstyle.indexing.neighbours import Blend, write_neighbours
-from vidstyle.indexing.recommend import recommend
+from vidstyle.indexing.neighbours import write_neighbours
+from vidstyle.indexing.recommend import Blend, recommend
 
 N = 300
 BLEND = Blend.from_settings(ServeSettings())
@@ -48,8 +48,7 @@ def test_recommend_ranks_exactly_as_the_api(index: IndexSet, tmp_path: Path) -> 
     out = tmp_path / "r.parquet"
     write_neighbours(index, "recommend", 5, out, blend=BLEND, chunk=100, progress=False)
     for row in pq.read_table(out).to_pylist()[::37]:
-        api = recommend(index, row["video_id"], 5, BLEND.style_weight, BLEND.content_weight, BLEND.near_duplicate,
-                        BLEND.candidates)
+        api = recommend(index, row["video_id"], 5, BLEND)
         assert row["neighbour_ids"] == [r.video_id for r in api]
         np.testing.assert_allclose(row["scores"], [r.score for r in api], rtol=0, atol=1e-6)
 

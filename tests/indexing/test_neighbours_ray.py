@@ -17,8 +17,9 @@ from vidstyle.core.settings import IndexSettings, ServeSettings
 from vidstyle.indexing import IndexSet
 from vidstyle.indexing import neighbours as local_job
 from vidstyle.indexing.clustered_vectors import clustered_unit_vectors
-from vidstyle.indexing.neighbours import Blend, plan_table, write_neighbours
+from vidstyle.indexing.neighbours import plan_table, write_neighbours
 from vidstyle.indexing.neighbours_ray import IndexChangedError, run_parts, write_neighbours_ray
+from vidstyle.indexing.recommend import Blend
 
 N = 200
 CHUNK = 32  # 7 parts over 2 workers

@@ -7,17 +7,17 @@ import pytest
 
 from vidstyle.core.settings import IndexSettings
 from vidstyle.indexing import IndexSet, UnknownVideoError
-from vidstyle.indexing.recommend import rank, recommend
+from vidstyle.indexing.recommend import Blend, rank, recommend
 
 
 def test_near_duplicates_are_dropped_and_the_rest_blended() -> None:
     pool = [("copy", 0.99), ("a", 0.9), ("b", 0.8), ("c", 0.7)]
     content = np.array([0.97, 0.1, 0.6, 0.2])
-    got = rank(pool, content, k=10, style_weight=0.7, content_weight=0.3, near_duplicate=0.9)
+    got = rank(pool, content, 10, Blend(0.7, 0.3, 0.9))
     assert [r.video_id for r in got] == ["b", "a", "c"]  # 0.74 > 0.66 > 0.55; "copy" is a near-duplicate
     assert got[0].score == pytest.approx(0.7 * 0.8 + 0.3 * 0.6)
     assert (got[0].style_score, got[0].content_score) == (0.8, pytest.approx(0.6))
-    only_look = rank(pool, content, k=2, style_weight=1, content_weight=0, near_duplicate=1.0)
+    only_look = rank(pool, content, 2, Blend(1, 0, 1.0))
     assert [r.video_id for r in only_look] == ["copy", "a"]
 
 
@@ -28,12 +28,12 @@ def test_recommend_reads_the_index_and_leaves_the_query_out() -> None:
     content[1] = content[0]  # video 1 is a re-upload of video 0
     ids = [f"v{i}" for i in range(30)]
     index = IndexSet.from_vectors("m", ids, {"style": style, "content": content}, IndexSettings())
-    got = recommend(index, "v0", k=5, style_weight=0.7, content_weight=0.3, near_duplicate=0.9, candidates=29)
+    got = recommend(index, "v0", 5, Blend(0.7, 0.3, 0.9, candidates=29))
     names = [r.video_id for r in got]
     assert len(names) == 5 and "v0" not in names and "v1" not in names
     assert [r.score for r in got] == sorted((r.score for r in got), reverse=True)
     with pytest.raises(UnknownVideoError):
-        recommend(index, "nope", 5, 0.7, 0.3, 0.9, 10)
+        recommend(index, "nope", 5, Blend(0.7, 0.3, 0.9, 10))
 
 
 def test_recommend_never_returns_a_copy_whatever_its_scores(tmp_path) -> None:
@@ -41,7 +41,7 @@ def test_recommend_never_returns_a_copy_whatever_its_scores(tmp_path) -> None:
     (from encoded H.264 footage): the copy is dropped, with the reason, and other footage of the subject stays."""
     from tests.embedder.test_copies import _descriptors
     from vidstyle.evaluation.copy_benchmark import CopyItem, _Renderer
-    from vidstyle.indexing.recommend import CopyRule, recommend_explained
+    from vidstyle.indexing.recommend import CopyLookups, recommend_explained
 
     renderer = _Renderer(tmp_path, seed=5)
     videos = {"original": CopyItem("t", "coffee", 0, "sepia"), "copy": CopyItem("t", "coffee", 0, "sepia", ("flip",)),
@@ -56,14 +56,15 @@ def test_recommend_never_returns_a_copy_whatever_its_scores(tmp_path) -> None:
     style[1] = style[0] * 1.01  # the copy: the query's nearest in style, content cosine 0.85 (under 0.9)
     content[1] = 0.85 * q + np.sqrt(1 - 0.85**2) * side / np.linalg.norm(side)
     index = IndexSet.from_vectors("m", ids, {"style": style, "content": content}, IndexSettings())
-    rule = CopyRule(lambda vids: {v: stored.get(v) for v in vids}, threshold=0.6)
+    copies = CopyLookups(lambda vids: {v: stored.get(v) for v in vids})
+    plain, checked = Blend(0.7, 0.3, 0.9, 22), Blend(0.7, 0.3, 0.9, 22, copy_threshold=0.6)
 
-    without = recommend(index, "original", 5, 0.7, 0.3, 0.9, 22)
+    without = recommend(index, "original", 5, plain, copies)
     assert without[0].video_id == "copy"  # today's content rule lets it through
-    got = recommend_explained(index, "original", 5, 0.7, 0.3, 0.9, 22, rule)
+    got = recommend_explained(index, "original", 5, checked, copies)
     assert "copy" not in [r.video_id for r in got.results] and len(got.results) == 5
     assert [(d.video_id, d.reason) for d in got.dropped] == [("copy", "copy")]
     assert got.dropped[0].copy_score >= 0.6
-    every = recommend_explained(index, "original", 22, 0.7, 0.3, 0.9, 22, rule)
+    every = recommend_explained(index, "original", 22, checked, copies)
     assert "other-shot" in [r.video_id for r in every.results]  # related footage stays reachable
-    assert "copy" not in [r.video_id for r in recommend(index, "original", 22, 0.7, 0.3, 0.9, 22, rule)]
+    assert "copy" not in [r.video_id for r in recommend(index, "original", 22, checked, copies)]

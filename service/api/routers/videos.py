@@ -7,12 +7,14 @@ ending in a suffix (`video_ids`: the id rule).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
+from vidstyle.indexing.recommend import Blend
 from vidstyle.service.api import video_ids
 from vidstyle.service.api.deps import DEFAULT_SPACE, K, SpaceParam, State, require_api_key
 from vidstyle.service.api.routers.search import UPLOAD_BODY, UPLOAD_ERRORS
@@ -97,20 +99,15 @@ async def recommend(
 ) -> RecommendResponse:
     """Similar but not the same: style neighbours, minus copies and content near-duplicates, re-ranked by a blend."""
     cfg = state.settings.serve
+    asked = {"style_weight": style_weight, "content_weight": content_weight, "near_duplicate": near_duplicate,
+             "candidates": None if candidates is None else min(candidates, cfg.max_k), "copy_threshold": copy_threshold}
+    blend = dataclasses.replace(Blend.from_settings(cfg), **{k: v for k, v in asked.items() if v is not None})
     ranking = RecommendRanking(
-        style_weight=cfg.recommend_style_weight if style_weight is None else style_weight,
-        content_weight=cfg.recommend_content_weight if content_weight is None else content_weight,
-        near_duplicate_content=cfg.near_duplicate_content if near_duplicate is None else near_duplicate,
-        candidates=min(cfg.recommend_candidates if candidates is None else candidates, cfg.max_k),
-        copy_threshold=cfg.copy_threshold if copy_threshold is None else copy_threshold,
-        copy_background_weight=cfg.copy_background_weight,
-        copy_check=state.copy_check_available,
+        style_weight=blend.style_weight, content_weight=blend.content_weight,
+        near_duplicate_content=blend.near_duplicate, candidates=blend.candidates, copy_threshold=blend.copy_threshold,
+        copy_background_weight=blend.copy_background_weight, copy_check=state.copy_check_available,
     )
-    ranked = await state.run_query(
-        state.recommend,
-        video_id, k, ranking.style_weight, ranking.content_weight, ranking.near_duplicate_content, ranking.candidates,
-        ranking.copy_threshold, ranking.copy_background_weight,
-    )
+    ranked = await state.run_query(state.recommend, video_id, k, blend)
     return RecommendResponse(
         video_id=video_id,
         results=[
