@@ -19,45 +19,40 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 
 from vidstyle.core.settings import Settings, load_settings
-from vidstyle.core.vectors import unit
+from vidstyle.core.vectors import QUERY_EXPANSION_ALPHA, unit
 from vidstyle.evaluation.baseline import baseline_file_vectors
 from vidstyle.evaluation.embedding import embed_files
-from vidstyle.evaluation.recommend_eval import Rule, load, rank_queries, style_precision_ceiling, summarise
+from vidstyle.evaluation.recommend_eval import (
+    Rule,
+    expanded_queries,
+    load,
+    rank_queries,
+    style_precision_ceiling,
+    summarise,
+)
 from vidstyle.evaluation.triplets import default_cache_dir
 from vidstyle.indexing.recommend import Blend
 
 OFFLINE = Path(__file__).resolve().parents[1] / "configs" / "offline.yaml"
 NEIGHBOURS = (0, 1, 2, 3, 5, 10)
-ALPHA = 3.0
-
-
-def expand(style: np.ndarray, n: int, alpha: float = ALPHA) -> np.ndarray:
-    """(m, D) unit rows: each row's α-QE over its `n` nearest other rows (n = 0: the rows as they are)."""
-    if n == 0:
-        return style
-    sims = style @ style.T
-    np.fill_diagonal(sims, -np.inf)
-    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :n]
-    weights = np.maximum(np.take_along_axis(sims, nearest, 1), 0) ** alpha
-    return unit(style + np.einsum("mn,mnd->md", weights, style[nearest]))
 
 
 def recommend_run(labels: Path, settings: Settings, cache: Path | None) -> dict:
     serve = settings.serve
-    rule = Rule("configured", Blend(serve.recommend_style_weight, serve.recommend_content_weight,
-                                    serve.near_duplicate_content, serve.recommend_candidates, serve.copy_threshold,
-                                    serve.copy_background_weight))
-    out: dict = {"rule": rule.as_dict(), "alpha": ALPHA, "splits": {}}
+    blend = Blend(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
+                  serve.recommend_candidates, serve.copy_threshold, serve.copy_background_weight)
+    out: dict = {"rule": Rule("configured", blend).as_dict(), "alpha": QUERY_EXPANSION_ALPHA, "splits": {}}
     for split, data in load(labels, settings, cache).items():
         row: dict = {"style_precision_ceiling_at_k": style_precision_ceiling(data, 10)}
         for n in NEIGHBOURS:
-            rows = rank_queries(data, rule, 10, expand(data.style, n))
+            rows = rank_queries(data, Rule(f"n={n}", dataclasses.replace(blend, style_expansion=n)), 10)
             looks: dict[str, list[float]] = {}
             for item, r in zip(data.items, rows):
                 looks.setdefault(item.style_id, []).append(r["style_precision_at_k"])
@@ -80,7 +75,7 @@ def triplet_hits(bench: Path, settings: Settings) -> dict[str, list[tuple[str, s
         at = {p: i for i, p in enumerate(names)}
         style = unit(np.stack([emb[bench / p].vectors["style"] for p in names]).astype(np.float64))
         rgb = unit(np.stack([hist[bench / p]["style"] for p in names]).astype(np.float64))
-        reps = {"hist": (rgb, rgb), **{f"n={n}": (expand(style, n), style) for n in NEIGHBOURS}}
+        reps = {"hist": (rgb, rgb), **{f"n={n}": (expanded_queries(style, n), style) for n in NEIGHBOURS}}
         for name, (queries, stored) in reps.items():
             for t in (t for t in triplets if t["kind"] == kind):
                 c, a, b = at[t["c"]], at[t["a"]], at[t["b"]]

@@ -152,6 +152,10 @@ class ServeSettings(BaseModel):
         "copy_threshold applies to (docs/recommend.md; chosen on training data); 0: the raw aligned-keyframe score"
     )
     recommend_candidates: int = Field(100, ge=1, description="style neighbours re-ranked by `recommend`")
+    recommend_style_expansion: int = Field(
+        0, ge=0, le=100, description="recommend's style query expanded over its nearest this many style neighbours "
+        "before the candidates are searched (alpha query expansion, docs/recommend.md); 0: the stored vector as is"
+    )
     max_k: int = Field(1000, ge=1, description="largest k a query may ask for")
     index_dir: Path | None = Field(None, description="INDEX_DIR to serve (the `serve` argument sets it)")
     emb_dir: Path | None = Field(None, description="embeddings dataset; None = the one the index was built from")

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from vidstyle.core.settings import Settings
-from vidstyle.core.vectors import unit
+from vidstyle.core.vectors import expand_query, unit
 from vidstyle.embedder.copies import CopyCheck, match
 from vidstyle.embedder.copy_background import background_score, normalised
 from vidstyle.embedder.copy_descriptor import describe
@@ -75,7 +75,8 @@ class Rule:
         b = self.blend
         return {"name": self.name, "style_weight": b.style_weight, "content_weight": b.content_weight,
                 "near_duplicate_content": b.near_duplicate, "copy_threshold": b.copy_threshold,
-                "candidates": b.candidates, "copy_background_weight": b.copy_background_weight}
+                "candidates": b.candidates, "copy_background_weight": b.copy_background_weight,
+                "style_expansion": b.style_expansion}
 
 
 def read_items(path: Path) -> list[Item]:
@@ -223,13 +224,24 @@ def _recall_by_edit(data: SplitData, copy_threshold: float, background_weight: f
 
 
 # ---------------------------------------------------------------- ranking
-def rank_queries(data: SplitData, rule: Rule, k: int, query_style: np.ndarray | None = None) -> list[dict]:
-    """Each item as a query against the rest of its split, ranked by `rank_explained` under `rule`; `query_style`
-    (n, D): the queries' style vectors when they are not the stored ones (a query-time expansion)."""
-    style_sims = (data.style if query_style is None else query_style) @ data.style.T
+def expanded_queries(style: np.ndarray, n: int) -> np.ndarray:
+    """(m, D) unit style rows → each as `recommend` expands its query over its `n` nearest other rows
+    (`Blend.style_expansion`, `core.vectors.expand_query`), by exact cosine; n = 0: the rows as they are."""
+    if n == 0:
+        return style
+    sims = style @ style.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :n]
+    return np.stack([expand_query(style[i], style[near], sims[i, near]) for i, near in enumerate(nearest)])
+
+
+def rank_queries(data: SplitData, rule: Rule, k: int) -> list[dict]:
+    """Each item as a query against the rest of its split, ranked by `rank_explained` under `rule` (the query's
+    style vector expanded as the blend asks, `expanded_queries`)."""
+    blend = rule.blend
+    style_sims = expanded_queries(data.style, blend.style_expansion) @ data.style.T
     content_sims = data.content @ data.content.T
     same_footage, same_look, same_subject = data.same("footage_id"), data.same("style_id"), data.same("content_id")
-    blend = rule.blend
     copy = data.copy_for(blend.copy_background_weight) if blend.checks_copies else data.copy
     rows = []
     for q, item in enumerate(data.items):
@@ -279,7 +291,8 @@ def style_precision_ceiling(data: SplitData, k: int) -> float:
 
 
 def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidates: int,
-           copy_threshold: float | None = None, copy_background_weight: float = 0.0) -> tuple[Rule, list[dict]]:
+           copy_threshold: float | None = None, copy_background_weight: float = 0.0,
+           style_expansion: int = 0) -> tuple[Rule, list[dict]]:
     """The copy threshold (best F1 on training pairs over the scores of `copy_background_weight`, unless given:
     the blend for a copy threshold chosen elsewhere), then the blend and content threshold (best training ranking:
     copy rate first, then related footage kept, style precision, less subject repetition); with every rule tried
@@ -293,7 +306,7 @@ def choose(train: SplitData, k: int, near_duplicates: Sequence[float], candidate
     for near_duplicate in near_duplicates:
         for style_weight, content_weight in BLEND_GRID:
             rule = Rule("copy_check", Blend(style_weight, content_weight, near_duplicate, candidates, threshold,
-                                            copy_background_weight))
+                                            copy_background_weight, style_expansion))
             s = summarise(rank_queries(train, rule, k))
             tried.append({**rule.as_dict(), "train": s})
             key = (-s["mean_copy_rate_at_k"], -s["related_dropped"], s["mean_style_precision_at_k"],
@@ -321,14 +334,16 @@ def evaluate_recommend(labels: Path, settings: Settings, k: int = 10, cache_dir:
     splits = load(labels, settings, cache_dir, progress)
     serve = settings.serve
     configured_blend = Blend(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
-                             serve.recommend_candidates, serve.copy_threshold, serve.copy_background_weight)
+                             serve.recommend_candidates, serve.copy_threshold, serve.copy_background_weight,
+                             serve.recommend_style_expansion)
     today = Rule("content_threshold", dataclasses.replace(configured_blend, copy_threshold=2.0,
                                                           copy_background_weight=0.0))
     configured = Rule("configured", configured_blend)
     if "train" in splits:
         near_duplicates = sorted({*NEAR_DUPLICATE_GRID, serve.near_duplicate_content})
         chosen, tried = choose(splits["train"], k, near_duplicates, serve.recommend_candidates,
-                               copy_background_weight=serve.copy_background_weight)
+                               copy_background_weight=serve.copy_background_weight,
+                               style_expansion=serve.recommend_style_expansion)
         chosen_on, rules = "train", (today, configured, chosen)
     else:
         chosen, tried = dataclasses.replace(configured, name="copy_check"), []

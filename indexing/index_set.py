@@ -42,7 +42,7 @@ import numpy as np
 
 from vidstyle.core.settings import IndexSettings
 from vidstyle.core.spaces import SPACES
-from vidstyle.core.vectors import unit
+from vidstyle.core.vectors import expand_query, unit
 from vidstyle.embedder.dataset import read_embeddings
 from vidstyle.indexing import persistence, writelog
 from vidstyle.indexing.errors import IndexLoadError, UnknownVideoError
@@ -197,26 +197,41 @@ class IndexSet:
         with self._rw.read():
             return self._search_id_locked(video_id, space, k)
 
-    def search_id_with_vectors(self, video_id: str, space: str, k: int, vector_space: str) -> NeighbourVectors:
+    def search_id_with_vectors(self, video_id: str, space: str, k: int, vector_space: str,
+                               expansion: int = 0) -> NeighbourVectors:
         """`search_id` in `space`, plus the stored `vector_space` vectors of the video and of each neighbour,
-        under one read lock: separate calls could see a neighbour that a concurrent delete then removed."""
+        under one read lock: separate calls could see a neighbour that a concurrent delete then removed.
+        `expansion` > 0: the video's vector is first expanded over its `expansion` nearest neighbours in `space`
+        (`core.vectors.expand_query`), and the neighbours and their scores are those of the expanded query."""
         self._space(space)
         dim = self._space(vector_space).dim
         _check_k(k)
         with self._rw.read():
-            neighbours = self._search_id_locked(video_id, space, k)
+            neighbours = self._search_id_locked(video_id, space, k, expansion)
             query = self._reconstruct(vector_space, self._id_of[video_id])
             rows = [self._reconstruct(vector_space, self._id_of[vid]) for vid, _ in neighbours]
         vectors = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
         return NeighbourVectors(neighbours, query, vectors)
 
-    def _search_id_locked(self, video_id: str, space: str, k: int) -> list[tuple[str, float]]:
+    def _search_id_locked(self, video_id: str, space: str, k: int, expansion: int = 0) -> list[tuple[str, float]]:
         q = unit_rows(self._reconstruct(space, self._int_id(video_id)), self._spaces[space].dim)
+        if expansion > 0:
+            q = self._expanded(space, q, self._search_locked(q, space, expansion, (video_id,)))
         return self._search_locked(q, space, k, (video_id,))
 
-    def search_ids(self, video_ids: Sequence[str], space: str, k: int) -> list[list[tuple[str, float]]]:
+    def _expanded(self, space: str, q: np.ndarray, near: list[tuple[str, float]]) -> np.ndarray:
+        """(1, dim) query row `q` expanded over its nearest `near` (`core.vectors.expand_query`)."""
+        if not near:
+            return q
+        rows = np.stack([self._reconstruct(space, self._id_of[v]) for v, _ in near])
+        expanded = expand_query(q[0], unit_rows(rows, self._spaces[space].dim), [score for _, score in near])
+        return unit_rows(expanded.reshape(1, -1), self._spaces[space].dim)
+
+    def search_ids(self, video_ids: Sequence[str], space: str, k: int,
+                   expansion: int = 0) -> list[list[tuple[str, float]]]:
         """`search_id` for many stored videos in one batched search (each left out of its own list), the way
-        an offline job asks: same answers as one call per video, at a fraction of the cost."""
+        an offline job asks: same answers as one call per video, at a fraction of the cost; `expansion` as in
+        `search_id_with_vectors` (one more batched search for the neighbours the queries are expanded over)."""
         dim = self._space(space).dim
         _check_k(k)
         if not video_ids:
@@ -224,6 +239,10 @@ class IndexSet:
         with self._rw.read():
             ids = [self._int_id(v) for v in video_ids]
             q = unit_rows(np.stack([self._reconstruct(space, i) for i in ids]), dim)
+            if expansion > 0:
+                scores, labels = self._search_both(space, q, min(expansion + 1, len(self._id_of)))
+                near = [self._results(space, scores[r], labels[r], expansion, {ids[r]}) for r in range(len(ids))]
+                q = np.concatenate([self._expanded(space, q[r : r + 1], near[r]) for r in range(len(ids))])
             fetch = min(k + 1, len(self._id_of))
             scores, labels = self._search_both(space, q, fetch)
             return [self._results(space, scores[r], labels[r], k, {ids[r]}) for r in range(len(ids))]

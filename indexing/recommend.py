@@ -64,6 +64,8 @@ class Blend:
     one whose content score is above `near_duplicate`, or whose copy score against the query reaches `copy_threshold`
     (above 1: no copy check), is dropped whatever its score. `copy_background_weight` is β of the normalised copy
     score the threshold applies to (`vidstyle.embedder.copy_background.normalised`; 0: the raw score).
+    `style_expansion` > 0: the query's style vector is first expanded over its nearest this many style neighbours
+    (`core.vectors.expand_query`), and candidates and style scores are the expanded query's.
     """
 
     style_weight: float
@@ -72,12 +74,14 @@ class Blend:
     candidates: int = 100
     copy_threshold: float = 2.0
     copy_background_weight: float = 0.0
+    style_expansion: int = 0
 
     @classmethod
     def from_settings(cls, serve: ServeSettings) -> Blend:
         """The blend `GET /v1/videos/{id}/recommend` uses when a request sets none of its parameters."""
         return cls(serve.recommend_style_weight, serve.recommend_content_weight, serve.near_duplicate_content,
-                   min(serve.recommend_candidates, serve.max_k), serve.copy_threshold, serve.copy_background_weight)
+                   min(serve.recommend_candidates, serve.max_k), serve.copy_threshold, serve.copy_background_weight,
+                   serve.recommend_style_expansion)
 
     @property
     def checks_copies(self) -> bool:
@@ -164,7 +168,8 @@ def recommend_explained(index: IndexSet, video_id: str, k: int, blend: Blend,
     The neighbours and their content vectors come from one snapshot of the index, so a video deleted while
     this runs is either ranked with its vectors or not a candidate at all.
     """
-    found = index.search_id_with_vectors(video_id, "style", max(blend.candidates, k), "content")
+    found = index.search_id_with_vectors(video_id, "style", max(blend.candidates, k), "content",
+                                         expansion=blend.style_expansion)
     if not found.neighbours:
         return Ranking([])
     query = unit(np.asarray(found.query, np.float32).ravel())
@@ -185,7 +190,7 @@ def recommend_many(index: IndexSet, video_ids: Sequence[str], k: int, blend: Ble
     For offline jobs on an index nobody writes to meanwhile (the API's `recommend` reads one snapshot per
     request instead).
     """
-    pools = index.search_ids(video_ids, "style", max(blend.candidates, k))
+    pools = index.search_ids(video_ids, "style", max(blend.candidates, k), expansion=blend.style_expansion)
     queries = unit(np.asarray(index.vectors(video_ids, "content"), np.float32))
     ranked = []
     for query_id, query, pool in zip(video_ids, queries, pools):

@@ -61,6 +61,9 @@ class RecommendRanking(BaseModel):
         "against a background set of other footage); 0: the raw score"
     )
     copy_check: bool = Field(description="whether copy checks ran (they need the embeddings dataset)")
+    style_expansion: int = Field(
+        0, description="style neighbours the query's style vector was expanded over before the search (0: none)"
+    )
 
 
 class RecommendResponse(BaseModel):

@@ -15,6 +15,7 @@ from vidstyle.evaluation.recommend_eval import (
     Rule,
     SplitData,
     choose,
+    expanded_queries,
     rank_queries,
     style_precision_ceiling,
     summarise,
@@ -75,13 +76,19 @@ def test_choose_keeps_a_given_copy_threshold_and_picks_the_blend_for_it(split: S
     assert summarise(rank_queries(split, rule, 3))["mean_copy_rate_at_k"] == best
 
 
-def test_queries_rank_by_their_own_style_vectors_when_given(split: SplitData) -> None:
-    # Query d with e's stored vector reversed: its nearest in style become the look-x items, so its style precision
-    # (look y, e the only other look-y item) drops to 0; every other query keeps its stored vector and its row.
-    rule = Rule("plain", Blend(1.0, 0.0, 2.0))
-    stored = rank_queries(split, rule, 1)
-    queries = split.style.copy()
-    queries[4] = -split.style[5]
-    moved = rank_queries(split, rule, 1, query_style=queries)
-    assert stored[4]["style_precision_at_k"] == 1 and moved[4]["style_precision_at_k"] == 0
-    assert [r for i, r in enumerate(moved) if i != 4] == [r for i, r in enumerate(stored) if i != 4]
+def test_an_expanded_style_query_finds_the_look_its_neighbours_share() -> None:
+    # Unit style vectors at these angles: the query's nearest (z, 30 degrees) is in another look; its three nearest
+    # (z, m, n1) lean to the side of its own look, so the expanded query's nearest is m.
+    angles = {"q": 0, "z": 30, "m": -35, "n1": -40, "n2": -42}
+    looks = {"q": "L", "z": "Z", "m": "L", "n1": "L", "n2": "L"}
+    items = [Item(Path(f"{n}.mp4"), n, looks[n], n, "test", "") for n in angles]
+    style = np.array([[np.cos(np.radians(a)), np.sin(np.radians(a))] for a in angles.values()])
+    n = len(items)
+    data = SplitData(items, style, np.eye(n), np.full((n, n), np.nan))
+    plain = rank_queries(data, Rule("plain", Blend(1.0, 0.0, 2.0)), 1)
+    expanded = rank_queries(data, Rule("expanded", Blend(1.0, 0.0, 2.0, style_expansion=3)), 1)
+    assert plain[0]["style_precision_at_k"] == 0 and expanded[0]["style_precision_at_k"] == 1
+    near = np.argsort(-(style[1:] @ style[0]))[:3] + 1
+    by_hand = unit(style[0] + ((style[near] @ style[0]) ** 3) @ style[near])
+    np.testing.assert_allclose(expanded_queries(style, 3)[0], by_hand)
+    np.testing.assert_array_equal(expanded_queries(style, 0), style)

@@ -68,3 +68,26 @@ def test_recommend_never_returns_a_copy_whatever_its_scores(tmp_path) -> None:
     every = recommend_explained(index, "original", 22, checked, copies)
     assert "other-shot" in [r.video_id for r in every.results]  # related footage stays reachable
     assert "copy" not in [r.video_id for r in recommend(index, "original", 22, checked, copies)]
+
+
+def test_an_expanded_style_query_is_searched_as_computed_by_hand() -> None:
+    from vidstyle.core.vectors import expand_query, unit
+    from vidstyle.indexing.recommend import recommend_many
+
+    rng = np.random.default_rng(3)
+    style = unit(rng.standard_normal((40, 8))).astype(np.float32)
+    content = rng.standard_normal((40, 6)).astype(np.float32)
+    ids = [f"v{i}" for i in range(40)]
+    index = IndexSet.from_vectors("m", ids, {"style": style, "content": content}, IndexSettings())
+    blend = Blend(1.0, 0.0, 1.0, candidates=39, style_expansion=4)
+    sims = style[1:] @ style[0]
+    near = np.argsort(-sims)[:4]
+    query = expand_query(style[0], style[1:][near], sims[near])
+    by_hand = [ids[1:][i] for i in np.argsort(-(style[1:] @ query))[:10]]
+    got = recommend(index, "v0", 10, blend)
+    assert [r.video_id for r in got] == by_hand
+    np.testing.assert_allclose([r.style_score for r in got], np.sort(style[1:] @ query)[::-1][:10], atol=1e-5)
+    assert [r.video_id for r in got] != [r.video_id for r in recommend(index, "v0", 10, Blend(1.0, 0.0, 1.0, 39))]
+    batched = recommend_many(index, ["v0", "v7"], 10, blend)
+    assert [[r.video_id for r in one] for one in batched] == [
+        [r.video_id for r in recommend(index, v, 10, blend)] for v in ("v0", "v7")]

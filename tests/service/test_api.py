@@ -138,9 +138,12 @@ def test_recommend_ranks_by_the_blend_within_the_content_threshold(client: httpx
     ranking = body["ranking"]
     assert body["video_id"] == QUERY and body["space"] == "style"
     assert ranking == {"style_weight": 1.0, "content_weight": -0.5, "near_duplicate_content": 1.0, "candidates": 100,
-                       "copy_threshold": 0.211, "copy_background_weight": 1.0, "copy_check": True}
+                       "copy_threshold": 0.211, "copy_background_weight": 1.0, "copy_check": True, "style_expansion": 0}
     results = body["results"]
     assert 0 < len(results) <= 6 and QUERY not in [r["video_id"] for r in results]
+    expanded = client.get(f"/v1/videos/{QUERY}/recommend", params={"k": 6, "style_expansion": 3}).json()
+    assert expanded["ranking"]["style_expansion"] == 3 and QUERY not in [r["video_id"] for r in expanded["results"]]
+    assert client.get(f"/v1/videos/{QUERY}/recommend", params={"style_expansion": -1}).status_code == 422
     for r in results:
         assert r["content_score"] <= ranking["near_duplicate_content"]
         assert r["score"] == pytest.approx(r["style_score"] - 0.5 * r["content_score"], abs=1e-5)

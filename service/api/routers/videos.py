@@ -95,17 +95,23 @@ async def recommend(
         float | None, Query(ge=-1, le=2, description="copy score from which a candidate is a copy of the query "
                             "and dropped (above 1: no copy check); default serve.copy_threshold")
     ] = None,
+    style_expansion: Annotated[
+        int | None, Query(ge=0, le=100, description="expand the style query over its nearest this many style "
+                          "neighbours first (0: off); default serve.recommend_style_expansion")
+    ] = None,
     explain: Annotated[bool, Query(description="also list the candidates dropped, with the reason")] = False,
 ) -> RecommendResponse:
     """Similar but not the same: style neighbours, minus copies and content near-duplicates, re-ranked by a blend."""
     cfg = state.settings.serve
     asked = {"style_weight": style_weight, "content_weight": content_weight, "near_duplicate": near_duplicate,
-             "candidates": None if candidates is None else min(candidates, cfg.max_k), "copy_threshold": copy_threshold}
+             "candidates": None if candidates is None else min(candidates, cfg.max_k), "copy_threshold": copy_threshold,
+             "style_expansion": style_expansion}
     blend = dataclasses.replace(Blend.from_settings(cfg), **{k: v for k, v in asked.items() if v is not None})
     ranking = RecommendRanking(
         style_weight=blend.style_weight, content_weight=blend.content_weight,
         near_duplicate_content=blend.near_duplicate, candidates=blend.candidates, copy_threshold=blend.copy_threshold,
         copy_background_weight=blend.copy_background_weight, copy_check=state.copy_check_available,
+        style_expansion=blend.style_expansion,
     )
     ranked = await state.run_query(state.recommend, video_id, k, blend)
     return RecommendResponse(
