@@ -72,11 +72,7 @@ class Rule:
     blend: Blend
 
     def as_dict(self) -> dict[str, float | int | str]:
-        b = self.blend
-        return {"name": self.name, "style_weight": b.style_weight, "content_weight": b.content_weight,
-                "near_duplicate_content": b.near_duplicate, "copy_threshold": b.copy_threshold,
-                "candidates": b.candidates, "copy_background_weight": b.copy_background_weight,
-                "style_expansion": b.style_expansion}
+        return {"name": self.name, **self.blend.as_dict()}
 
 
 def read_items(path: Path) -> list[Item]:

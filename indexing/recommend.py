@@ -87,6 +87,14 @@ class Blend:
     def checks_copies(self) -> bool:
         return self.copy_threshold <= 1
 
+    def as_dict(self) -> dict[str, float | int]:
+        """The parameters under the names the API's `ranking` and `eval-recommend`'s rules report them by (the
+        content threshold as `near_duplicate_content`, its `serve.*` setting's name)."""
+        return {"style_weight": self.style_weight, "content_weight": self.content_weight,
+                "near_duplicate_content": self.near_duplicate, "copy_threshold": self.copy_threshold,
+                "candidates": self.candidates, "copy_background_weight": self.copy_background_weight,
+                "style_expansion": self.style_expansion}
+
 
 @dataclass(frozen=True)
 class CopyLookups:

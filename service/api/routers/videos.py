@@ -107,12 +107,7 @@ async def recommend(
              "candidates": None if candidates is None else min(candidates, cfg.max_k), "copy_threshold": copy_threshold,
              "style_expansion": style_expansion}
     blend = dataclasses.replace(Blend.from_settings(cfg), **{k: v for k, v in asked.items() if v is not None})
-    ranking = RecommendRanking(
-        style_weight=blend.style_weight, content_weight=blend.content_weight,
-        near_duplicate_content=blend.near_duplicate, candidates=blend.candidates, copy_threshold=blend.copy_threshold,
-        copy_background_weight=blend.copy_background_weight, copy_check=state.copy_check_available,
-        style_expansion=blend.style_expansion,
-    )
+    ranking = RecommendRanking(**blend.as_dict(), copy_check=state.copy_check_available)
     ranked = await state.run_query(state.recommend, video_id, k, blend)
     return RecommendResponse(
         video_id=video_id,
